@@ -1,0 +1,69 @@
+"""Which attacks exist, what each needs, and which ones a run selects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from mia_audit.attacks.base import AttackContext, AttackResult
+from mia_audit.attacks.label_only import run_gap_attack
+from mia_audit.attacks.threshold import THRESHOLD_SIGNALS, run_threshold_attack
+from mia_audit.errors import ConfigError
+from mia_audit.models.base import OutputKind
+from mia_audit.result import SkippedAttack
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    id: str
+    family: str
+    needs_probabilities: bool
+    needs_population: bool
+    run: Callable[[AttackContext], AttackResult]
+
+
+ATTACKS: tuple[AttackSpec, ...] = (
+    *(
+        AttackSpec(s.attack_id, "threshold", True, True, partial(run_threshold_attack, s))
+        for s in THRESHOLD_SIGNALS
+    ),
+    AttackSpec("label_only.gap", "label_only", False, False, run_gap_attack),
+)
+
+
+def attack_ids() -> tuple[str, ...]:
+    return tuple(spec.id for spec in ATTACKS)
+
+
+def resolve_selection(requested: tuple[str, ...] | None) -> tuple[AttackSpec, ...]:
+    """Turn ``--attacks`` (ids or family names) into attack specs, in registry order."""
+    if not requested:
+        return ATTACKS
+    families = {spec.family for spec in ATTACKS}
+    unknown = [r for r in requested if r not in families and r not in attack_ids()]
+    if unknown:
+        raise ConfigError(
+            f"unknown attack {', '.join(repr(u) for u in unknown)}; choose ids or families from: "
+            f"{', '.join(sorted(families))}, {', '.join(attack_ids())}."
+        )
+    wanted = set(requested)
+    return tuple(s for s in ATTACKS if s.id in wanted or s.family in wanted)
+
+
+def plan_attacks(
+    requested: tuple[str, ...] | None, output_kind: OutputKind, n_population: int
+) -> tuple[tuple[AttackSpec, ...], tuple[SkippedAttack, ...]]:
+    """Split the selected attacks into those that can run on these inputs and those skipped (with why)."""
+    runnable: list[AttackSpec] = []
+    skipped: list[SkippedAttack] = []
+    for spec in resolve_selection(requested):
+        if spec.needs_probabilities and output_kind is OutputKind.LABELS:
+            skipped.append(
+                SkippedAttack(spec.id, "the model returns only labels; this attack needs output probabilities")
+            )
+        elif spec.needs_population and n_population == 0:
+            skipped.append(SkippedAttack(spec.id, "no population records for the attacker"))
+        else:
+            runnable.append(spec)
+    return tuple(runnable), tuple(skipped)

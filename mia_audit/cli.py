@@ -1,0 +1,223 @@
+"""The `mia-audit` command line: parse, build the config, call the library, map outcomes to exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from mia_audit import __version__
+from mia_audit.errors import ConfigError, MiaAuditError
+
+EXIT_OK, EXIT_GATE_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+FORMATS = ("json", "html", "pdf", "csv")
+
+app = typer.Typer(
+    name="mia-audit",
+    help="Audit a trained classifier for membership-inference leakage.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    """Options given as `a,b` or repeated, or both."""
+    return tuple(p.strip() for v in values or [] for p in v.split(",") if p.strip())
+
+
+def _run_guarded(debug: bool, err: Console, body: Callable[[], int]) -> None:
+    """Run a command body; user errors → one line and exit 2, bugs → exit 3."""
+    try:
+        code = body()
+    except MiaAuditError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if debug:
+            err.print(traceback.format_exc(), highlight=False, markup=False)
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. This is a bug in mia-audit; "
+            "re-run with --debug for the traceback and report it.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_INTERNAL) from None
+    raise typer.Exit(code)
+
+
+def _stepper(err: Console, quiet: bool) -> Callable[[str], contextlib.AbstractContextManager[None]]:
+    @contextlib.contextmanager
+    def step(description: str) -> Iterator[None]:
+        start = time.perf_counter()
+        if quiet:
+            yield
+            return
+        with err.status(description):
+            yield
+        err.print(f"[green]✓[/] {description} [dim]({time.perf_counter() - start:.1f} s)[/]", highlight=False)
+
+    return step
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mia-audit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Audit a trained classifier for membership-inference leakage."""
+
+
+@app.command()
+def scan(
+    model: Annotated[Path, typer.Argument(help="Model file: .onnx, .skops, or .pkl/.joblib (with --trust-model).")],
+    data: Annotated[Optional[Path], typer.Option("--data", help="Audit records with a membership column (CSV or Parquet).")] = None,
+    members: Annotated[Optional[Path], typer.Option("--members", help="Training members (use with --holdout).")] = None,
+    holdout: Annotated[Optional[Path], typer.Option("--holdout", help="Held-out records, not used for training.")] = None,
+    population: Annotated[Optional[Path], typer.Option("--population", help="Extra non-member records for the attacker.")] = None,
+    member_col: Annotated[str, typer.Option("--member-col", help="Membership column in --data (1 = member).")] = "member",
+    label_col: Annotated[Optional[str], typer.Option("--label-col", help="Label column (default: label/target/y/class).")] = None,
+    drop_cols: Annotated[Optional[list[str]], typer.Option("--drop-cols", help="Columns to leave out, comma-separated.")] = None,
+    feature_cols: Annotated[Optional[list[str]], typer.Option("--feature-cols", help="Feature columns in model order, comma-separated.")] = None,
+    population_share: Annotated[float, typer.Option("--population-share", help="Share of the holdout given to the attacker when no --population.")] = 0.5,
+    no_balance: Annotated[bool, typer.Option("--no-balance", help="Evaluate on all members and non-members, unbalanced.")] = False,
+    attacks: Annotated[Optional[list[str]], typer.Option("--attacks", help="Attack ids or families, comma-separated (default: all).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for every random choice.")] = 0,
+    threshold_fpr: Annotated[float, typer.Option("--threshold-fpr", help="False-positive rate the threshold attacks aim for on population records.")] = 0.1,
+    trust_model: Annotated[bool, typer.Option("--trust-model", help="Allow pickle/joblib and untrusted skops types (runs code from the file).")] = False,
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.json/html/pdf and records.csv.")] = Path("mia-audit-report"),
+    formats: Annotated[Optional[list[str]], typer.Option("--format", help="Outputs to write: json,html,pdf,csv (default: all).")] = None,
+    json_out: Annotated[Optional[str], typer.Option("--json", help="Also write the JSON to this path; '-' for stdout.")] = None,
+    fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="Exit 1 when the risk level reaches this: low/medium/high/critical.")] = None,
+    max_auc: Annotated[Optional[float], typer.Option("--max-auc", help="Exit 1 when any attack's AUC exceeds this.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Records per query batch.")] = 4096,
+    device: Annotated[str, typer.Option("--device", help="Device for attack models that train: cpu or cuda.")] = "cpu",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the verdict.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Run the attack suite against MODEL and write the risk report."""
+    stdout_json = json_out == "-"
+    err = Console(stderr=True)
+    console = err if stdout_json else Console()
+
+    def body() -> int:
+        from mia_audit.audit import AuditConfig, audit
+        from mia_audit.data import DataSpec
+        from mia_audit.gate import GateConfig
+        from mia_audit.report.writer import write_reports
+
+        chosen = _split(formats) or FORMATS
+        bad = [f for f in chosen if f not in FORMATS]
+        if bad:
+            raise ConfigError(f"unknown --format {', '.join(bad)}; choose from {', '.join(FORMATS)}.")
+        _check_device(device)
+        spec = DataSpec(
+            data=data,
+            members=members,
+            holdout=holdout,
+            population=population,
+            member_col=member_col,
+            label_col=label_col,
+            drop_cols=_split(drop_cols),
+            feature_cols=_split(feature_cols) or None,
+            population_share=population_share,
+            balance=not no_balance,
+        )
+        inputs = [p for p in (model, data, members, holdout, population) if p is not None]
+        config = AuditConfig(
+            attacks=_split(attacks) or None,
+            seed=seed,
+            threshold_fpr=threshold_fpr,
+            trust_model=trust_model,
+            batch_size=batch_size,
+            gate=GateConfig(fail_on=fail_on, max_auc=max_auc),
+        )
+        command = shlex.join(["mia-audit", *sys.argv[1:]]) if sys.argv else "mia-audit"
+        result = audit(model, spec, config, command=command, step=_stepper(err, quiet))
+        written = write_reports(result, out, chosen, protected=inputs)
+        if stdout_json:
+            from mia_audit.report.json_report import write_json
+
+            write_json(result, sys.stdout)
+        elif json_out:
+            from mia_audit.report.json_report import write_json
+
+            write_json(result, Path(json_out))
+        _print_outcome(console, result, written, quiet)
+        return EXIT_GATE_FAILED if result.gate.configured and not result.gate.passed else EXIT_OK
+
+    _run_guarded(debug, err, body)
+
+
+def _check_device(device: str) -> None:
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ConfigError(f"--device must be cpu or cuda, got '{device}'.")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda was given but no CUDA GPU is available here; use --device cpu.")
+
+
+def _print_outcome(console: Console, result: object, written: list[Path], quiet: bool) -> None:
+    from mia_audit.report.console import print_summary
+    from mia_audit.result import AuditResult
+
+    assert isinstance(result, AuditResult)
+    if not quiet:
+        print_summary(result, console)
+        for path in written:
+            console.print(f"wrote {path}", highlight=False)
+    else:
+        verdict = "" if not result.gate.configured else (" — gate passed" if result.gate.passed else " — gate FAILED")
+        console.print(f"risk: {result.risk.level}{verdict}", highlight=False)
+
+
+@app.command()
+def inspect(
+    model: Annotated[Path, typer.Argument(help="Model file to describe.")],
+    trust_model: Annotated[bool, typer.Option("--trust-model", help="Allow loading pickle/joblib files.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Print a model's format, inputs, outputs, classes and sha256."""
+    err = Console(stderr=True)
+
+    def body() -> int:
+        from mia_audit.models.loader import format_model_info, load_model
+
+        typer.echo(format_model_info(load_model(model, trust_model=trust_model).info))
+        return EXIT_OK
+
+    _run_guarded(debug, err, body)
+
+
+@app.command("attacks")
+def list_attacks() -> None:
+    """List the attacks this version can run, with their ids and families."""
+    from mia_audit.attacks.registry import ATTACKS
+
+    for spec in ATTACKS:
+        needs = "probabilities" if spec.needs_probabilities else "labels only"
+        typer.echo(f"{spec.id:<28} family={spec.family:<12} needs {needs}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,107 @@
+"""The one protocol every target adapter implements, and helpers they share."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+
+class OutputKind(str, Enum):
+    """What the target returns to a query."""
+
+    PROBABILITIES = "probabilities"
+    LOGITS = "logits"
+    LABELS = "labels"
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One named input or output of the target, as `mia-audit inspect` shows it."""
+
+    name: str
+    dtype: str
+    shape: tuple[int | str | None, ...]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What `inspect` prints and the report's scope section cites."""
+
+    path: str
+    format: str
+    sha256: str
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    classes: tuple[object, ...]
+    output_kind: OutputKind
+    n_features: int | None
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class TargetModel(Protocol):
+    """A black-box classifier the audit queries.
+
+    ``predict_proba`` takes the feature frame (columns as in the audit data) and returns an
+    ``(n, n_classes)`` float array whose columns follow ``classes``. For a label-only target it
+    returns one-hot rows. Every record passed counts as one query.
+    """
+
+    @property
+    def classes(self) -> tuple[object, ...]: ...
+
+    @property
+    def n_classes(self) -> int: ...
+
+    @property
+    def output_kind(self) -> OutputKind: ...
+
+    @property
+    def queries(self) -> int: ...
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray: ...
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def stable_softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax that neither overflows nor underflows to all-zero rows."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def looks_like_probabilities(values: np.ndarray, atol: float = 1e-3) -> bool:
+    """True when every row is non-negative and sums to one (within ``atol``)."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or v.size == 0:
+        return False
+    return bool(np.all(v >= -atol) and np.allclose(v.sum(axis=1), 1.0, atol=atol))
+
+
+def one_hot(indices: np.ndarray, n_classes: int) -> np.ndarray:
+    out = np.zeros((len(indices), n_classes), dtype=np.float64)
+    out[np.arange(len(indices)), indices] = 1.0
+    return out
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """Collapse a (often multi-line) library message into one short line for a user-facing error."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

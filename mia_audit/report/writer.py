@@ -1,0 +1,55 @@
+"""Write the chosen report files into the output folder without touching the user's inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from mia_audit.errors import InputFileError
+from mia_audit.result import AuditResult
+
+FILE_NAMES = {"json": "report.json", "html": "report.html", "pdf": "report.pdf", "csv": "records.csv"}
+
+
+def write_reports(
+    result: AuditResult, out: Path, formats: Sequence[str], protected: Iterable[Path] = ()
+) -> list[Path]:
+    """Write each format to ``out``; refuse to overwrite any of the ``protected`` input files."""
+    if out.exists() and not out.is_dir():
+        raise InputFileError(f"--out {out} is a file; give a folder for the reports.")
+    targets = [out / FILE_NAMES[f] for f in formats if f != "csv" or result.records is not None]
+    inputs = {p.resolve() for p in protected}
+    clash = [t for t in targets if t.resolve() in inputs]
+    if clash:
+        raise InputFileError(
+            f"writing the report would overwrite your input {clash[0]}; choose another --out folder."
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputFileError(f"cannot create the output folder {out}: {exc.strerror}.") from None
+    written: list[Path] = []
+    for target in targets:
+        _write_one(result, target)
+        written.append(target)
+    return written
+
+
+def _write_one(result: AuditResult, target: Path) -> None:
+    name = target.name
+    if name == "report.json":
+        from mia_audit.report.json_report import write_json
+
+        write_json(result, target)
+    elif name == "report.html":
+        from mia_audit.report.html import write_html
+
+        write_html(result, target)
+    elif name == "report.pdf":
+        from mia_audit.report.pdf import write_pdf
+
+        write_pdf(result, target)
+    else:
+        from mia_audit.report.records_csv import write_records_csv
+
+        write_records_csv(result, target)
