@@ -1,0 +1,87 @@
+"""The pipeline end to end on real fitted models: attacks work, stay honest, and are reproducible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from e2e_data import exchangeable_case, overfit_case
+from sklearn.metrics import roc_auc_score
+
+from mia_audit.audit import AuditConfig, audit
+from mia_audit.data import DataSpec
+from mia_audit.report.json_report import to_dict
+
+THRESHOLD_IDS = ("threshold.loss", "threshold.confidence", "threshold.entropy", "threshold.modified_entropy")
+
+
+@pytest.fixture(scope="module")
+def overfit(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return overfit_case(tmp_path_factory.mktemp("overfit"))
+
+
+def test_threshold_attacks_beat_chance_on_an_overfitted_model(overfit) -> None:  # type: ignore[no-untyped-def]
+    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0))
+    ids = [a.id for a in result.attacks]
+    assert ids == [*THRESHOLD_IDS, "label_only.gap"]
+    for attack_id in THRESHOLD_IDS:
+        assert result.attack(attack_id).metrics.auc > 0.6, attack_id
+    assert result.risk.level in ("medium", "high", "critical")
+    # Every record queried exactly once, in one pass.
+    assert result.model.queries == len(overfit.frame)
+    assert result.data.eval_members == result.data.eval_nonmembers == 300
+    assert result.utility.generalization_gap > 0.2
+
+
+def test_loss_auc_matches_an_independent_computation(overfit) -> None:  # type: ignore[no-untyped-def]
+    import skops.io as sio
+
+    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0))
+    rec = result.records
+    assert rec is not None
+    frame = overfit.frame
+    model = sio.load(overfit.model, trusted=sio.get_untrusted_types(file=overfit.model))
+    rows = frame.iloc[list(rec.row_index)]
+    probs = model.predict_proba(rows[[c for c in frame.columns if c.startswith("f")]])
+    true_p = probs[np.arange(len(rows)), np.searchsorted(model.classes_, rows["label"])]
+    expected = roc_auc_score(rows["member"], np.log(np.clip(true_p, 1e-12, 1)))
+    assert result.attack("threshold.loss").metrics.auc == pytest.approx(expected, abs=1e-3)
+
+
+def test_thresholds_never_see_evaluation_records(overfit) -> None:  # type: ignore[no-untyped-def]
+    """Changing evaluation members' outputs must not move the threshold: it comes from the population."""
+    a = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0))
+    b = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, threshold_fpr=0.2))
+    for attack_id in THRESHOLD_IDS:
+        fpr = a.attack(attack_id).metrics.fpr_at_threshold
+        assert fpr is not None and fpr < 0.25  # expected 10% on fresh non-members, with slack for n=300
+        assert a.attack(attack_id).threshold != b.attack(attack_id).threshold
+
+
+def test_exchangeable_members_stay_near_chance(tmp_path: Path) -> None:
+    case = exchangeable_case(tmp_path)
+    result = audit(case.model, DataSpec(data=case.data), AuditConfig(seed=0))
+    for report in result.attacks:
+        assert abs(report.metrics.auc - 0.5) < 0.05, (report.id, report.metrics.auc)
+    assert result.risk.level == "low"
+
+
+def test_same_seed_same_numbers(overfit) -> None:  # type: ignore[no-untyped-def]
+    def numbers(seed: int) -> list[object]:
+        d = to_dict(audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=seed)))
+        return [{k: v for k, v in a.items() if k != "duration_s"} for a in d["attacks"]]
+
+    assert numbers(7) == numbers(7)
+    assert numbers(7) != numbers(8)
+
+
+def test_gap_attack_balanced_accuracy_is_the_gap_formula(overfit) -> None:  # type: ignore[no-untyped-def]
+    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, attacks=("label_only",)))
+    gap = result.attack("label_only.gap")
+    rec = result.records
+    assert rec is not None
+    member = np.array(rec.member, dtype=bool)
+    correct = np.array(rec.scores["label_only.gap"]) == 1.0
+    train_acc, test_acc = correct[member].mean(), correct[~member].mean()
+    assert gap.metrics.accuracy == pytest.approx(0.5 + (train_acc - test_acc) / 2)

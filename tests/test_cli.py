@@ -1,0 +1,164 @@
+"""Every exit code of the CLI, through Typer's CliRunner, on real models and files."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+from e2e_data import AuditCase, overfit_case
+from typer.testing import CliRunner
+
+from mia_audit.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> AuditCase:
+    return overfit_case(tmp_path_factory.mktemp("cli"))
+
+
+def _scan(*args: str) -> object:
+    return runner.invoke(app, ["scan", *args])
+
+
+def _one_line_error(result: object, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+    text = result.stderr.strip()  # type: ignore[attr-defined]
+    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+    assert text.startswith("error:"), text
+    assert len(text.splitlines()) == 1 or all(f in " ".join(text.split()) for f in fragments), text
+    for fragment in fragments:
+        assert fragment in " ".join(text.split()), text
+
+
+def test_exit_0_writes_all_reports(case: AuditCase, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = _scan(str(case.model), "--data", str(case.data), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    for name in ("report.json", "report.html", "report.pdf", "records.csv"):
+        assert (out / name).stat().st_size > 0, name
+    report = json.loads((out / "report.json").read_text())
+    for key in ("schema_version", "tool", "run", "model", "data", "utility", "attacks", "properties", "risk", "gate"):
+        assert key in report
+    assert report["schema_version"] == "1"
+    assert report["gate"] == {"configured": False, "passed": True, "reasons": ["no gate configured"]}
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_exit_1_when_the_gate_fails(case: AuditCase, tmp_path: Path) -> None:
+    result = _scan(str(case.model), "--data", str(case.data), "--out", str(tmp_path), "--format", "json",
+                   "--fail-on", "medium")
+    assert result.exit_code == 1, result.output
+    assert json.loads((tmp_path / "report.json").read_text())["gate"]["passed"] is False
+
+
+def test_exit_0_when_the_gate_passes(case: AuditCase, tmp_path: Path) -> None:
+    result = _scan(str(case.model), "--data", str(case.data), "--out", str(tmp_path), "--format", "json",
+                   "--max-auc", "1.0")
+    assert result.exit_code == 0, result.output
+
+
+def test_json_to_stdout(case: AuditCase, tmp_path: Path) -> None:
+    result = _scan(str(case.model), "--data", str(case.data), "--out", str(tmp_path), "--format", "json",
+                   "--json", "-", "--quiet")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["risk"]["level"] in ("low", "medium", "high", "critical")
+
+
+def test_exit_2_missing_label_column(case: AuditCase, tmp_path: Path) -> None:
+    bad = tmp_path / "nolabel.csv"
+    case.frame.rename(columns={"label": "outcome"}).to_csv(bad, index=False)
+    _one_line_error(_scan(str(case.model), "--data", str(bad), "--out", str(tmp_path)), "--label-col")
+
+
+def test_exit_2_pickle_without_trust(case: AuditCase, tmp_path: Path) -> None:
+    import skops.io as sio
+
+    model = sio.load(case.model, trusted=sio.get_untrusted_types(file=case.model))
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(model))
+    _one_line_error(_scan(str(path), "--data", str(case.data), "--out", str(tmp_path)), "--trust-model")
+    trusted = _scan(str(path), "--data", str(case.data), "--out", str(tmp_path), "--format", "json", "--trust-model")
+    assert trusted.exit_code == 0, trusted.output
+
+
+def test_exit_2_features_do_not_fit_the_model(case: AuditCase, tmp_path: Path) -> None:
+    bad = tmp_path / "fewer.csv"
+    case.frame.drop(columns=["f3", "f4"]).to_csv(bad, index=False)
+    result = _scan(str(case.model), "--data", str(bad), "--out", str(tmp_path))
+    _one_line_error(result)
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--format", "docx"], "unknown --format"),
+        (["--fail-on", "severe"], "--fail-on"),
+        (["--attacks", "nonsense"], "unknown attack"),
+        (["--population-share", "0"], "--population-share"),
+        (["--member-col", "in_train"], "--member-col"),
+    ],
+)
+def test_exit_2_bad_options(case: AuditCase, tmp_path: Path, extra: list[str], fragment: str) -> None:
+    _one_line_error(_scan(str(case.model), "--data", str(case.data), "--out", str(tmp_path), *extra), fragment)
+
+
+def test_exit_2_missing_files(case: AuditCase, tmp_path: Path) -> None:
+    _one_line_error(_scan(str(tmp_path / "nope.onnx"), "--data", str(case.data)), "not found")
+    _one_line_error(_scan(str(case.model), "--data", str(tmp_path / "nope.csv")), "not found")
+
+
+def test_exit_2_not_a_model(case: AuditCase, tmp_path: Path) -> None:
+    fake = tmp_path / "fake.onnx"
+    fake.write_bytes(case.data.read_bytes())
+    _one_line_error(_scan(str(fake), "--data", str(case.data), "--out", str(tmp_path)))
+
+
+def test_exit_2_refuses_to_overwrite_an_input(case: AuditCase, tmp_path: Path) -> None:
+    data = tmp_path / "records.csv"
+    data.write_bytes(case.data.read_bytes())
+    before = data.read_bytes()
+    _one_line_error(_scan(str(case.model), "--data", str(data), "--out", str(tmp_path)), "overwrite")
+    assert data.read_bytes() == before
+
+
+def test_exit_3_internal_error_without_traceback(case: AuditCase, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mia_audit.audit as pipeline
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pipeline, "compute_utility", broken)
+    result = _scan(str(case.model), "--data", str(case.data), "--format", "json")
+    assert result.exit_code == 3
+    assert "internal error" in result.stderr and "Traceback" not in result.output
+    debug = _scan(str(case.model), "--data", str(case.data), "--format", "json", "--debug")
+    assert debug.exit_code == 3 and "Traceback" in debug.stderr
+
+
+def test_inspect_prints_format_and_sha(case: AuditCase) -> None:
+    from mia_audit.models.base import sha256_of
+
+    result = runner.invoke(app, ["inspect", str(case.model)])
+    assert result.exit_code == 0, result.output
+    assert sha256_of(case.model) in result.stdout
+
+
+def test_inspect_exit_2_on_pickle_without_trust(tmp_path: Path) -> None:
+    path = tmp_path / "m.pkl"
+    path.write_bytes(pickle.dumps({"not": "a model"}))
+    result = runner.invoke(app, ["inspect", str(path)])
+    assert result.exit_code == 2 and "--trust-model" in result.stderr
+
+
+def test_attacks_lists_ids() -> None:
+    result = runner.invoke(app, ["attacks"])
+    assert result.exit_code == 0 and "threshold.loss" in result.stdout
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and "mia-audit" in result.stdout
