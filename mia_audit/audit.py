@@ -75,8 +75,13 @@ def audit(
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     with step("Loading model and data"):
-        model = load_model(model_path, trust_model=config.trust_model, batch_size=config.batch_size)
         records = load_audit_data(data, config.seed)
+        model = load_model(
+            model_path,
+            trust_model=config.trust_model,
+            batch_size=config.batch_size,
+            classes=_label_hint(records.raw_labels),
+        )
         mapping = map_labels(records.raw_labels, model.classes)
     with step(f"Querying the target on {len(records.features)} records (one batched pass)"):
         probs = query_target(model, records)
@@ -128,6 +133,11 @@ def audit(
         records=_record_scores(records, is_member, results, class_names, labels),
         notes=notes,
     )
+
+
+def _label_hint(raw_labels: np.ndarray) -> tuple[object, ...]:
+    """The data's distinct labels, for a label-only graph that does not name its classes."""
+    return tuple(sorted(set(raw_labels.tolist()), key=str))
 
 
 def query_target(model: TargetModel, records: AuditData) -> np.ndarray:

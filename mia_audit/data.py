@@ -32,6 +32,16 @@ class DataSpec:
     population_share: float = 0.5
     balance: bool = True
 
+    def __post_init__(self) -> None:
+        # Library callers may pass plain strings; everything below works on paths.
+        for name in ("data", "members", "holdout", "population"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+        object.__setattr__(self, "drop_cols", tuple(self.drop_cols))
+        if self.feature_cols is not None:
+            object.__setattr__(self, "feature_cols", tuple(self.feature_cols))
+
 
 @dataclass(frozen=True)
 class AuditData:
@@ -167,11 +177,14 @@ def load_audit_data(spec: DataSpec, seed: int) -> AuditData:
         frames.append((frame, roles, "data"))
     else:
         assert spec.members is not None and spec.holdout is not None
-        for path, role, name in ((spec.members, "member", "members"), (spec.holdout, "holdout", "holdout")):
+        for path, file_role, name in (
+            (spec.members, "member", "members"),
+            (spec.holdout, "holdout", "holdout"),
+        ):
             frame = read_table(path, name)
             files[name] = str(path)
             frame = frame.drop(columns=[spec.member_col], errors="ignore")
-            frames.append((frame, np.full(len(frame), role, dtype=object), name))
+            frames.append((frame, np.full(len(frame), file_role, dtype=object), name))
     if spec.population is not None:
         frame = read_table(spec.population, "population")
         files["population"] = str(spec.population)
@@ -191,7 +204,7 @@ def load_audit_data(spec: DataSpec, seed: int) -> AuditData:
 
     features = pd.concat([f[feature_cols] for f, _, _ in frames], ignore_index=True)
     labels = pd.concat([f[label_col] for f, _, _ in frames], ignore_index=True)
-    role = np.concatenate([r for _, r, _ in frames]).astype(str)
+    role = np.concatenate([r for _, r, _ in frames]).astype("U10")
     source = np.concatenate([np.full(len(f), n) for f, _, n in frames]).astype(str)
     row_index = np.concatenate([np.arange(len(f)) for f, _, _ in frames])
     _check_values(features, labels, label_col)
@@ -301,7 +314,7 @@ def _split_population(
     role: np.ndarray, share: float, rng: np.random.Generator, seed: int
 ) -> tuple[np.ndarray, str]:
     holdout = np.flatnonzero(role == "holdout")
-    n_population = int(round(share * len(holdout)))
+    n_population = round(share * len(holdout))
     if n_population < 1 or len(holdout) - n_population < 1:
         raise DataContractError(
             f"only {len(holdout)} held-out records: too few to set aside a population for the attacker "

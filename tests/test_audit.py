@@ -22,7 +22,7 @@ def overfit(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
 
 
 def test_threshold_attacks_beat_chance_on_an_overfitted_model(overfit) -> None:  # type: ignore[no-untyped-def]
-    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0))
+    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, trust_model=True))
     ids = [a.id for a in result.attacks]
     assert ids == [*THRESHOLD_IDS, "label_only.gap"]
     for attack_id in THRESHOLD_IDS:
@@ -37,7 +37,7 @@ def test_threshold_attacks_beat_chance_on_an_overfitted_model(overfit) -> None: 
 def test_loss_auc_matches_an_independent_computation(overfit) -> None:  # type: ignore[no-untyped-def]
     import skops.io as sio
 
-    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0))
+    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, trust_model=True))
     rec = result.records
     assert rec is not None
     frame = overfit.frame
@@ -51,8 +51,8 @@ def test_loss_auc_matches_an_independent_computation(overfit) -> None:  # type: 
 
 def test_thresholds_never_see_evaluation_records(overfit) -> None:  # type: ignore[no-untyped-def]
     """Changing evaluation members' outputs must not move the threshold: it comes from the population."""
-    a = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0))
-    b = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, threshold_fpr=0.2))
+    a = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, trust_model=True))
+    b = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, threshold_fpr=0.2, trust_model=True))
     for attack_id in THRESHOLD_IDS:
         fpr = a.attack(attack_id).metrics.fpr_at_threshold
         assert fpr is not None and fpr < 0.25  # expected 10% on fresh non-members, with slack for n=300
@@ -69,7 +69,7 @@ def test_exchangeable_members_stay_near_chance(tmp_path: Path) -> None:
 
 def test_same_seed_same_numbers(overfit) -> None:  # type: ignore[no-untyped-def]
     def numbers(seed: int) -> list[object]:
-        d = to_dict(audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=seed)))
+        d = to_dict(audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=seed, trust_model=True)))
         return [{k: v for k, v in a.items() if k != "duration_s"} for a in d["attacks"]]
 
     assert numbers(7) == numbers(7)
@@ -77,7 +77,7 @@ def test_same_seed_same_numbers(overfit) -> None:  # type: ignore[no-untyped-def
 
 
 def test_gap_attack_balanced_accuracy_is_the_gap_formula(overfit) -> None:  # type: ignore[no-untyped-def]
-    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, attacks=("label_only",)))
+    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, attacks=("label_only",), trust_model=True))
     gap = result.attack("label_only.gap")
     rec = result.records
     assert rec is not None

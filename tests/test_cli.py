@@ -24,19 +24,25 @@ def _scan(*args: str) -> object:
     return runner.invoke(app, ["scan", *args])
 
 
+def _scan_forest(case: AuditCase, *args: str) -> object:
+    """The fixture's random forest holds a tree type that skops does not trust by default."""
+    return _scan(str(case.model), "--trust-model", *args)
+
+
 def _one_line_error(result: object, *fragments: str) -> None:
+    """Exit 2, no traceback, and the problem in exactly one line that starts with 'error:'."""
     assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
-    text = result.stderr.strip()  # type: ignore[attr-defined]
     assert "Traceback" not in result.output  # type: ignore[attr-defined]
-    assert text.startswith("error:"), text
-    assert len(text.splitlines()) == 1 or all(f in " ".join(text.split()) for f in fragments), text
+    lines = result.stderr.strip().splitlines()  # type: ignore[attr-defined]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1 and lines[-1] == errors[0], lines
     for fragment in fragments:
-        assert fragment in " ".join(text.split()), text
+        assert fragment in errors[0], errors[0]
 
 
 def test_exit_0_writes_all_reports(case: AuditCase, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = _scan(str(case.model), "--data", str(case.data), "--out", str(out))
+    result = _scan_forest(case, "--data", str(case.data), "--out", str(out))
     assert result.exit_code == 0, result.output
     for name in ("report.json", "report.html", "report.pdf", "records.csv"):
         assert (out / name).stat().st_size > 0, name
@@ -49,20 +55,20 @@ def test_exit_0_writes_all_reports(case: AuditCase, tmp_path: Path) -> None:
 
 
 def test_exit_1_when_the_gate_fails(case: AuditCase, tmp_path: Path) -> None:
-    result = _scan(str(case.model), "--data", str(case.data), "--out", str(tmp_path), "--format", "json",
+    result = _scan_forest(case, "--data", str(case.data), "--out", str(tmp_path), "--format", "json",
                    "--fail-on", "medium")
     assert result.exit_code == 1, result.output
     assert json.loads((tmp_path / "report.json").read_text())["gate"]["passed"] is False
 
 
 def test_exit_0_when_the_gate_passes(case: AuditCase, tmp_path: Path) -> None:
-    result = _scan(str(case.model), "--data", str(case.data), "--out", str(tmp_path), "--format", "json",
+    result = _scan_forest(case, "--data", str(case.data), "--out", str(tmp_path), "--format", "json",
                    "--max-auc", "1.0")
     assert result.exit_code == 0, result.output
 
 
 def test_json_to_stdout(case: AuditCase, tmp_path: Path) -> None:
-    result = _scan(str(case.model), "--data", str(case.data), "--out", str(tmp_path), "--format", "json",
+    result = _scan_forest(case, "--data", str(case.data), "--out", str(tmp_path), "--format", "json",
                    "--json", "-", "--quiet")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["risk"]["level"] in ("low", "medium", "high", "critical")
@@ -71,7 +77,7 @@ def test_json_to_stdout(case: AuditCase, tmp_path: Path) -> None:
 def test_exit_2_missing_label_column(case: AuditCase, tmp_path: Path) -> None:
     bad = tmp_path / "nolabel.csv"
     case.frame.rename(columns={"label": "outcome"}).to_csv(bad, index=False)
-    _one_line_error(_scan(str(case.model), "--data", str(bad), "--out", str(tmp_path)), "--label-col")
+    _one_line_error(_scan_forest(case, "--data", str(bad), "--out", str(tmp_path)), "--label-col")
 
 
 def test_exit_2_pickle_without_trust(case: AuditCase, tmp_path: Path) -> None:
@@ -88,7 +94,7 @@ def test_exit_2_pickle_without_trust(case: AuditCase, tmp_path: Path) -> None:
 def test_exit_2_features_do_not_fit_the_model(case: AuditCase, tmp_path: Path) -> None:
     bad = tmp_path / "fewer.csv"
     case.frame.drop(columns=["f3", "f4"]).to_csv(bad, index=False)
-    result = _scan(str(case.model), "--data", str(bad), "--out", str(tmp_path))
+    result = _scan_forest(case, "--data", str(bad), "--out", str(tmp_path))
     _one_line_error(result)
 
 
@@ -103,12 +109,17 @@ def test_exit_2_features_do_not_fit_the_model(case: AuditCase, tmp_path: Path) -
     ],
 )
 def test_exit_2_bad_options(case: AuditCase, tmp_path: Path, extra: list[str], fragment: str) -> None:
-    _one_line_error(_scan(str(case.model), "--data", str(case.data), "--out", str(tmp_path), *extra), fragment)
+    _one_line_error(_scan_forest(case, "--data", str(case.data), "--out", str(tmp_path), *extra), fragment)
+
+
+def test_exit_2_untrusted_skops_types(case: AuditCase, tmp_path: Path) -> None:
+    result = _scan(str(case.model), "--data", str(case.data), "--out", str(tmp_path))
+    _one_line_error(result, "sklearn.tree._tree.Tree", "--trust-model")
 
 
 def test_exit_2_missing_files(case: AuditCase, tmp_path: Path) -> None:
     _one_line_error(_scan(str(tmp_path / "nope.onnx"), "--data", str(case.data)), "not found")
-    _one_line_error(_scan(str(case.model), "--data", str(tmp_path / "nope.csv")), "not found")
+    _one_line_error(_scan_forest(case, "--data", str(tmp_path / "nope.csv")), "not found")
 
 
 def test_exit_2_not_a_model(case: AuditCase, tmp_path: Path) -> None:
@@ -121,7 +132,7 @@ def test_exit_2_refuses_to_overwrite_an_input(case: AuditCase, tmp_path: Path) -
     data = tmp_path / "records.csv"
     data.write_bytes(case.data.read_bytes())
     before = data.read_bytes()
-    _one_line_error(_scan(str(case.model), "--data", str(data), "--out", str(tmp_path)), "overwrite")
+    _one_line_error(_scan_forest(case, "--data", str(data), "--out", str(tmp_path)), "overwrite")
     assert data.read_bytes() == before
 
 
@@ -132,17 +143,17 @@ def test_exit_3_internal_error_without_traceback(case: AuditCase, monkeypatch: p
         raise RuntimeError("boom")
 
     monkeypatch.setattr(pipeline, "compute_utility", broken)
-    result = _scan(str(case.model), "--data", str(case.data), "--format", "json")
+    result = _scan_forest(case, "--data", str(case.data), "--format", "json")
     assert result.exit_code == 3
     assert "internal error" in result.stderr and "Traceback" not in result.output
-    debug = _scan(str(case.model), "--data", str(case.data), "--format", "json", "--debug")
+    debug = _scan_forest(case, "--data", str(case.data), "--format", "json", "--debug")
     assert debug.exit_code == 3 and "Traceback" in debug.stderr
 
 
 def test_inspect_prints_format_and_sha(case: AuditCase) -> None:
     from mia_audit.models.base import sha256_of
 
-    result = runner.invoke(app, ["inspect", str(case.model)])
+    result = runner.invoke(app, ["inspect", str(case.model), "--trust-model"])
     assert result.exit_code == 0, result.output
     assert sha256_of(case.model) in result.stdout
 

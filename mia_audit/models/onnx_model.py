@@ -1,0 +1,558 @@
+"""Target adapter for ONNX graphs, run with onnxruntime on the CPU provider.
+
+How the feature frame reaches the graph:
+
+* one tensor input (``[N, F]``, or ``[N, ...]`` with fixed dimensions that multiply to F): every
+  column of the frame, in order, converted to the input's dtype;
+* several named inputs (skl2onnx pipelines with a ColumnTransformer, each ``[N, 1]``): columns are
+  matched to inputs by name, each converted to its input's dtype. A single ``[N, 1]`` input whose
+  name is one of several columns is matched by name too. Extra columns are ignored.
+
+Which output is read: a skl2onnx ZipMap (a sequence of ``{class: probability}`` maps), else a float
+tensor of class scores, else (label-only graphs) an integer or string label tensor.
+
+How the classes (the column order of ``predict_proba``) are found, first match wins:
+
+1. labels stored in the graph: the ``classlabels_*`` attribute of a ZipMap node, else of the last
+   ai.onnx.ml classifier node (LinearClassifier, TreeEnsembleClassifier, SVMClassifier, ...), read
+   with the ``onnx`` package when it is installed; else a ``classes`` entry (a JSON list) in the
+   model's metadata_props;
+2. ZipMap outputs: the keys of the maps returned by the first query;
+3. label-only graphs: the ``classes`` hint of the caller (the audit passes the dataset's labels);
+4. score outputs: ``0 .. C-1`` for C columns (``0, 1`` for a single sigmoid/logit column);
+   label-only graphs without hint: ``0 .. max`` of the integer labels (or the sorted string labels)
+   returned by the first query.
+
+Until the first query settles cases 2 and 4 for a graph without static shapes, ``classes`` is
+empty. Likewise ``output_kind`` of a float score output is a guess from the node that produces it
+until the first batch shows whether its rows are probabilities (non-negative, summing to one) or
+logits, which then go through a stable softmax (a sigmoid for a single column).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from mia_audit.errors import InputFileError, ModelDataMismatchError, ModelLoadError
+from mia_audit.models.base import (
+    ModelInfo,
+    OutputKind,
+    TensorInfo,
+    looks_like_probabilities,
+    one_hot,
+    one_line,
+    sha256_of,
+    stable_softmax,
+)
+
+_INPUT_DTYPES: dict[str, Any] = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(float16)": np.float16,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(int16)": np.int16,
+    "tensor(int8)": np.int8,
+    "tensor(uint8)": np.uint8,
+    "tensor(bool)": np.bool_,
+    "tensor(string)": np.object_,
+}
+_SCORE_TYPES = {"tensor(float)", "tensor(double)", "tensor(float16)"}
+_LABEL_TYPES = {"tensor(int64)", "tensor(int32)", "tensor(string)"}
+# Nodes that keep a tensor's meaning; skipped when looking for the node that made an output.
+_PASS_THROUGH_OPS = {"Identity", "Cast", "Reshape", "Flatten", "Squeeze", "Unsqueeze"}
+_PROBABILITY_OPS = {"Softmax", "Sigmoid", "ZipMap", "Normalizer"}
+_ML_DOMAIN = "ai.onnx.ml"
+
+OutputRole = Literal["zipmap", "scores", "labels"]
+Dim = int | str | None
+
+
+@dataclass(frozen=True)
+class _Output:
+    name: str
+    role: OutputRole
+    width: int | None  # number of score columns when the graph fixes it
+
+
+@dataclass(frozen=True)
+class _GraphFacts:
+    """What the ``onnx`` package (when installed) tells about the graph beyond onnxruntime."""
+
+    class_labels: tuple[object, ...] | None = None
+    class_source: str = ""
+    producers: dict[str, str] = field(default_factory=dict)  # output name -> op that made it
+    details: dict[str, str] = field(default_factory=dict)
+
+
+class OnnxModel:
+    """An ONNX classifier queried through onnxruntime, in batches of ``batch_size`` rows."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        batch_size: int = 4096,
+        classes: Sequence[object] | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self._path = Path(path)
+        if not self._path.is_file():
+            raise InputFileError(f"model file not found: {self._path}")
+        self._batch_size = batch_size
+        self._session = _open_session(self._path)
+        self._inputs = tuple(self._session.get_inputs())
+        self._outputs = tuple(self._session.get_outputs())
+        self._output = _pick_output(self._outputs, self._path)
+        self._fixed_batch = _fixed_batch_size(self._inputs)
+        self._sha256 = sha256_of(self._path)
+        self._facts = _read_graph_facts(self._path, self._session)
+        self._hint = None if classes is None else tuple(_plain(c) for c in classes)
+        self._classes, self._class_source = self._initial_classes()
+        self._kind, self._kind_settled = self._initial_kind()
+        self._queries = 0
+
+    # -- the TargetModel protocol ------------------------------------------------------------
+
+    @property
+    def classes(self) -> tuple[object, ...]:
+        return self._classes or ()
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def output_kind(self) -> OutputKind:
+        return self._kind
+
+    @property
+    def queries(self) -> int:
+        return self._queries
+
+    @property
+    def info(self) -> ModelInfo:
+        details = {
+            **self._facts.details,
+            "input_mode": "named inputs matched to columns"
+            if len(self._inputs) > 1
+            else "one tensor of all feature columns",
+            "queried_output": self._output.name,
+            "batch": f"fixed at {self._fixed_batch} row(s) per run" if self._fixed_batch else "dynamic",
+            "class_source": self._class_source or "settled by the first query",
+        }
+        return ModelInfo(
+            path=str(self._path),
+            format="onnx",
+            sha256=self._sha256,
+            inputs=tuple(_tensor_info(node) for node in self._inputs),
+            outputs=tuple(_tensor_info(node) for node in self._outputs),
+            classes=self.classes,
+            output_kind=self._kind,
+            n_features=self._n_features(),
+            details=details,
+        )
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+        feed = _feed_arrays(self._inputs, frame)
+        n_rows = len(frame)
+        if n_rows == 0:
+            return np.zeros((0, self.n_classes), dtype=np.float64)
+        raw = [self._run(feed, start, n_rows) for start in range(0, n_rows, self._step)]
+        if self._output.role == "labels":
+            return self._labels_to_one_hot(np.concatenate([np.ravel(r) for r in raw]))
+        if self._output.role == "zipmap":
+            return np.vstack([self._zipmap_to_array(r) for r in raw])
+        return np.vstack([self._scores_to_probabilities(r) for r in raw])
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def _initial_classes(self) -> tuple[tuple[object, ...] | None, str]:
+        graph, source = self._facts.class_labels, self._facts.class_source
+        role, width = self._output.role, self._output.width
+        if role == "zipmap":
+            return graph, source
+        if role == "labels":
+            if graph is not None:
+                return graph, source
+            if self._hint is not None:
+                return self._hint, "classes hint from the caller"
+            return None, ""
+        n_columns = 2 if width == 1 else width
+        if graph is not None and (n_columns is None or len(graph) == n_columns):
+            return graph, source
+        if n_columns is not None:
+            return tuple(range(n_columns)), "output columns 0..C-1 (no class labels in the graph)"
+        return None, ""
+
+    def _initial_kind(self) -> tuple[OutputKind, bool]:
+        if self._output.role == "zipmap":
+            return OutputKind.PROBABILITIES, True
+        if self._output.role == "labels":
+            return OutputKind.LABELS, True
+        producer = self._facts.producers.get(self._output.name, "")
+        op_type = producer.rsplit(".", 1)[-1]
+        if not producer or op_type in _PROBABILITY_OPS or producer.startswith(_ML_DOMAIN):
+            return OutputKind.PROBABILITIES, False
+        return OutputKind.LOGITS, False
+
+    @property
+    def _step(self) -> int:
+        return self._fixed_batch or self._batch_size
+
+    def _n_features(self) -> int | None:
+        if len(self._inputs) > 1:
+            return len(self._inputs)
+        dims = list(self._inputs[0].shape[1:]) if self._inputs else []
+        if not dims:
+            return 1 if self._inputs else None
+        return math.prod(dims) if all(isinstance(d, int) for d in dims) else None
+
+    # -- querying ----------------------------------------------------------------------------
+
+    def _run(self, feed: dict[str, np.ndarray], start: int, n_rows: int) -> Any:
+        stop = min(start + self._step, n_rows)
+        batch = {name: values[start:stop] for name, values in feed.items()}
+        if self._fixed_batch and stop - start < self._fixed_batch:
+            batch = {name: _pad_rows(values, self._fixed_batch) for name, values in batch.items()}
+        try:
+            out = self._session.run([self._output.name], batch)[0]
+        except Exception as exc:  # onnxruntime raises its own exception types for bad feeds
+            raise ModelDataMismatchError(
+                f"onnxruntime could not run {self._path.name} on the data: {one_line(exc)}"
+            ) from exc
+        self._queries += stop - start
+        return out[: stop - start]
+
+    def _scores_to_probabilities(self, raw: Any) -> np.ndarray:
+        scores = np.asarray(raw, dtype=np.float64)
+        scores = scores.reshape(len(scores), -1)
+        if scores.shape[1] == 1:
+            scores = self._binary_columns(scores[:, 0])
+        elif not self._kind_settled:
+            probabilities = looks_like_probabilities(scores)
+            self._kind = OutputKind.PROBABILITIES if probabilities else OutputKind.LOGITS
+            self._kind_settled = True
+        if self._classes is None:
+            self._classes = tuple(range(scores.shape[1]))
+            self._class_source = "output columns 0..C-1 (no class labels in the graph)"
+        self._check_width(scores.shape[1])
+        return stable_softmax(scores) if self._kind is OutputKind.LOGITS else scores
+
+    def _binary_columns(self, column: np.ndarray) -> np.ndarray:
+        """One score per row: a probability of the second class, or its logit."""
+        if not self._kind_settled:
+            in_unit_range = bool(np.all((column >= 0.0) & (column <= 1.0)))
+            self._kind = OutputKind.PROBABILITIES if in_unit_range else OutputKind.LOGITS
+            self._kind_settled = True
+        if self._kind is OutputKind.LOGITS:
+            # softmax([0, z]) is sigmoid(z): the softmax that follows makes these probabilities
+            return np.column_stack([np.zeros_like(column), column])
+        return np.column_stack([1.0 - column, column])
+
+    def _zipmap_to_array(self, rows: Sequence[dict[Any, float]]) -> np.ndarray:
+        if self._classes is None:
+            self._classes = tuple(_plain(key) for key in rows[0])
+            self._class_source = "ZipMap keys"
+        try:
+            values = [[row[c] for c in self.classes] for row in rows]
+        except KeyError as exc:
+            raise ModelLoadError(
+                f"{self._path.name}: the ZipMap output has no entry for class {exc.args[0]!r} "
+                "listed in the graph's class labels"
+            ) from exc
+        return np.asarray(values, dtype=np.float64).reshape(len(rows), self.n_classes)
+
+    def _labels_to_one_hot(self, labels: np.ndarray) -> np.ndarray:
+        values = [_plain(v) for v in labels.tolist()]
+        if self._classes is None:
+            self._classes = _classes_from_labels(values)
+            self._class_source = "labels seen in the first query (pass classes= to fix them)"
+        index = {c: i for i, c in enumerate(self.classes)}
+        unknown = sorted({repr(v) for v in values if v not in index})
+        if unknown:
+            raise ModelDataMismatchError(
+                f"{self._path.name} returned labels {', '.join(unknown[:5])} that are not among "
+                f"its classes {_preview(self.classes)}; pass the dataset's classes to load_model"
+            )
+        return one_hot(np.asarray([index[v] for v in values], dtype=np.int64), self.n_classes)
+
+    def _check_width(self, width: int) -> None:
+        if width != self.n_classes:
+            raise ModelLoadError(
+                f"{self._path.name} returns {width} score columns but lists {self.n_classes} "
+                f"classes ({_preview(self.classes)})"
+            )
+
+
+# -- session and graph inspection --------------------------------------------------------------
+
+
+def _open_session(path: Path) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: exported graphs often trigger harmless warnings
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for bad files
+        raise ModelLoadError(f"{path} is not an ONNX model that onnxruntime can load: {one_line(exc)}") from exc
+
+
+def _pick_output(outputs: Sequence[Any], path: Path) -> _Output:
+    zipmaps = [o for o in outputs if str(o.type).startswith("seq(map(")]
+    if zipmaps:
+        return _Output(zipmaps[0].name, "zipmap", None)
+    scores = [o for o in outputs if o.type in _SCORE_TYPES]
+    if scores:
+        # Prefer a [N, C] matrix over a vector, which may be an auxiliary output.
+        chosen = next((o for o in scores if len(o.shape) == 2), scores[0])
+        width = chosen.shape[-1] if len(chosen.shape) >= 2 else 1
+        return _Output(chosen.name, "scores", width if isinstance(width, int) else None)
+    labels = [o for o in outputs if o.type in _LABEL_TYPES and len(o.shape) in (1, 2)]
+    if labels:
+        return _Output(labels[0].name, "labels", None)
+    listing = ", ".join(f"{o.name} {o.type}" for o in outputs) or "none"
+    raise ModelLoadError(f"{path} has no output with class scores, probabilities or labels (outputs: {listing})")
+
+
+def _fixed_batch_size(inputs: Sequence[Any]) -> int | None:
+    fixed = [i.shape[0] for i in inputs if i.shape and isinstance(i.shape[0], int) and i.shape[0]]
+    return min(fixed) if fixed else None
+
+
+def _read_graph_facts(path: Path, session: Any) -> _GraphFacts:
+    meta = session.get_modelmeta()
+    details = {"producer": meta.producer_name} if meta.producer_name else {}
+    labels, source = _classes_from_metadata(meta.custom_metadata_map)
+    try:
+        import onnx
+    except ImportError:
+        return _GraphFacts(labels, source, {}, details)
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # onnxruntime loaded it, so only the optional extras are lost
+        return _GraphFacts(labels, source, {}, details)
+    if model.producer_version:
+        details["producer"] = f"{model.producer_name} {model.producer_version}".strip()
+    details["opset"] = ", ".join(f"{o.domain or 'ai.onnx'} {o.version}" for o in model.opset_import)
+    graph_labels, graph_source = _classes_from_nodes(model.graph.node, onnx)
+    if graph_labels is None:
+        graph_labels, graph_source = _classes_from_label_lookup(model.graph, onnx)
+    if graph_labels is not None:
+        labels, source = graph_labels, graph_source
+    return _GraphFacts(labels, source, _output_producers(model.graph), details)
+
+
+def _classes_from_metadata(props: dict[str, str]) -> tuple[tuple[object, ...] | None, str]:
+    text = props.get("classes")
+    if not text:
+        return None, ""
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return None, ""
+    if not isinstance(values, list) or not values:
+        return None, ""
+    return tuple(values), "model metadata 'classes'"
+
+
+def _classes_from_nodes(nodes: Sequence[Any], onnx: Any) -> tuple[tuple[object, ...] | None, str]:
+    zipmaps = [n for n in nodes if n.op_type == "ZipMap"]
+    classifiers = [n for n in nodes if n.domain == _ML_DOMAIN and n.op_type.endswith("Classifier")]
+    for node in zipmaps[:1] + classifiers[::-1]:
+        for attribute in node.attribute:
+            if attribute.name.startswith("classlabels_"):
+                values = onnx.helper.get_attribute_value(attribute)
+                if len(values):
+                    labels = tuple(v.decode("utf-8") if isinstance(v, bytes) else int(v) for v in values)
+                    return labels, f"{node.op_type} attribute {attribute.name}"
+    return None, ""
+
+
+def _classes_from_label_lookup(graph: Any, onnx: Any) -> tuple[tuple[object, ...] | None, str]:
+    """Classes of graphs that pick the label from a constant table with the argmax index.
+
+    skl2onnx writes MLPClassifier (and other models without an ai.onnx.ml classifier node) this
+    way: ``label = ArrayFeatureExtractor(classes, ArgMax(probabilities))``.
+    """
+    made_by = _made_by(graph)
+    constants = {init.name: init for init in graph.initializer}
+    label_types = {onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.STRING}
+    for output in graph.output:
+        if output.type.tensor_type.elem_type not in label_types:
+            continue
+        node = _source_node(made_by, output.name)
+        if node is None or node.op_type != "ArrayFeatureExtractor" or not node.input:
+            continue
+        table = constants.get(node.input[0])
+        if table is not None:
+            values = onnx.numpy_helper.to_array(table).ravel().tolist()
+            return tuple(_plain(v) for v in values), f"label lookup table {table.name!r}"
+    return None, ""
+
+
+def _output_producers(graph: Any) -> dict[str, str]:
+    made_by = _made_by(graph)
+    producers: dict[str, str] = {}
+    for output in graph.output:
+        node = _source_node(made_by, output.name)
+        if node is not None:
+            producers[output.name] = f"{node.domain}.{node.op_type}" if node.domain else node.op_type
+    return producers
+
+
+def _made_by(graph: Any) -> dict[str, Any]:
+    return {out: node for node in graph.node for out in node.output}
+
+
+def _source_node(made_by: dict[str, Any], name: str) -> Any:
+    """The node that made tensor ``name``, looking through a few pass-through nodes."""
+    node = made_by.get(name)
+    for _ in range(8):
+        if node is None or node.op_type not in _PASS_THROUGH_OPS or not node.input:
+            break
+        node = made_by.get(node.input[0])
+    return node
+
+
+def _tensor_info(node: Any) -> TensorInfo:
+    kind = str(node.type)
+    dtype = kind[len("tensor(") : -1] if kind.startswith("tensor(") else kind
+    shape: tuple[Dim, ...] = tuple(d if isinstance(d, int | str) else None for d in node.shape)
+    return TensorInfo(name=node.name, dtype=dtype, shape=shape)
+
+
+# -- turning the frame into feeds --------------------------------------------------------------
+
+
+def _feed_arrays(inputs: Sequence[Any], frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    if _feeds_by_name(inputs, frame):
+        return _named_feeds(inputs, frame)
+    return {inputs[0].name: _matrix_feed(inputs[0], frame)}
+
+
+def _feeds_by_name(inputs: Sequence[Any], frame: pd.DataFrame) -> bool:
+    if len(inputs) > 1:
+        return True
+    only = inputs[0]
+    width_one = list(only.shape[1:]) in ([], [1])
+    return width_one and frame.shape[1] > 1 and only.name in {str(c) for c in frame.columns}
+
+
+def _named_feeds(inputs: Sequence[Any], frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    by_name = {str(c): i for i, c in enumerate(frame.columns)}
+    missing = [i.name for i in inputs if i.name not in by_name]
+    if missing:
+        raise ModelDataMismatchError(
+            f"the model takes named inputs {_preview([i.name for i in inputs])} but the data "
+            f"lack columns {_preview(missing)}; rename the columns to match the inputs"
+        )
+    feeds = {}
+    for node in inputs:
+        dims = list(node.shape[1:])
+        if dims not in ([], [1], [None]) and not all(isinstance(d, str) for d in dims):
+            raise ModelDataMismatchError(
+                f"model input {node.name!r} has shape {list(node.shape)}: with several named "
+                "inputs each must take one column ([N, 1] or [N])"
+            )
+        column = frame.iloc[:, by_name[node.name]]
+        values = _column_values(column, _INPUT_DTYPES.get(node.type), node.name)
+        feeds[node.name] = values.reshape(-1, 1) if dims else values
+    return feeds
+
+
+def _matrix_feed(node: Any, frame: pd.DataFrame) -> np.ndarray:
+    dims = list(node.shape[1:])
+    fixed = all(isinstance(d, int) for d in dims)
+    if len(dims) > 1 and not fixed:
+        raise ModelDataMismatchError(
+            f"model input {node.name!r} has shape {list(node.shape)}: only tabular inputs "
+            "([N, F], or fixed dimensions that multiply to F) are supported"
+        )
+    expected = math.prod(dims) if fixed else None
+    if expected is not None and frame.shape[1] != expected:
+        raise ModelDataMismatchError(
+            f"model input {node.name!r} takes {expected} feature columns but the data have "
+            f"{frame.shape[1]} ({_preview([str(c) for c in frame.columns])}); choose the model's "
+            "features with --feature-cols or drop the others with --drop-cols"
+        )
+    dtype = _INPUT_DTYPES.get(node.type)
+    columns = [_column_values(frame.iloc[:, j], dtype, node.name, str(frame.columns[j])) for j in range(frame.shape[1])]
+    matrix = np.column_stack(columns) if columns else np.empty((len(frame), 0), dtype=dtype)
+    return matrix.reshape((len(frame), *dims)) if fixed and dims else matrix
+
+
+def _column_values(column: pd.Series, dtype: Any, input_name: str, column_name: str | None = None) -> np.ndarray:
+    name = column_name if column_name is not None else input_name
+    if dtype is None:
+        raise ModelDataMismatchError(f"model input {input_name!r} has a type mia-audit cannot feed")
+    if dtype is np.object_:
+        return column.astype(str).to_numpy(dtype=object)
+    exact_integers = pd.api.types.is_integer_dtype(column) and not column.isna().any()
+    if np.issubdtype(dtype, np.integer) and exact_integers:
+        return column.to_numpy(dtype=dtype)
+    numbers = _as_numbers(column, name, input_name, np.dtype(dtype).name)
+    if dtype is np.bool_ or np.issubdtype(dtype, np.integer):
+        if np.isnan(numbers).any() or not np.array_equal(numbers, np.round(numbers)):
+            raise ModelDataMismatchError(
+                f"column {name!r} has missing or fractional values but model input "
+                f"{input_name!r} takes {np.dtype(dtype).name}"
+            )
+        return numbers.astype(dtype)
+    return numbers.astype(dtype)
+
+
+def _as_numbers(column: pd.Series, name: str, input_name: str, dtype_name: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    try:
+        return pd.to_numeric(column, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+    except (ValueError, TypeError):
+        bad = pd.to_numeric(column, errors="coerce").isna() & column.notna()
+        example = column[bad].iloc[0] if bad.any() else None
+        raise ModelDataMismatchError(
+            f"column {name!r} holds text (e.g. {example!r}) but model input {input_name!r} "
+            f"takes {dtype_name} numbers; drop it with --drop-cols or choose the model's "
+            "features with --feature-cols"
+        ) from None
+
+
+def _pad_rows(values: np.ndarray, size: int) -> np.ndarray:
+    """Repeat the last row so that a graph with a fixed batch size gets a full batch."""
+    missing = size - len(values)
+    return np.concatenate([values, np.repeat(values[-1:], missing, axis=0)])
+
+
+# -- small helpers -----------------------------------------------------------------------------
+
+
+def _plain(value: object) -> object:
+    """numpy scalars and bytes as plain Python values, so that classes compare and print simply."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return value
+
+
+def _classes_from_labels(values: Sequence[object]) -> tuple[object, ...]:
+    integers = [v for v in values if isinstance(v, int) and v >= 0]
+    if integers and len(integers) == len(values):
+        return tuple(range(max(integers) + 1))
+    return tuple(sorted(set(values), key=str))
+
+
+def _preview(items: Sequence[object], limit: int = 10) -> str:
+    shown = ", ".join(repr(i) if not isinstance(i, str) else i for i in items[:limit])
+    return shown + (f", … ({len(items)} in all)" if len(items) > limit else "")

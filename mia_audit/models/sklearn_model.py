@@ -1,0 +1,357 @@
+"""Target adapter for scikit-learn classifiers saved with skops, pickle or joblib.
+
+The estimator is queried with the first method it offers of ``predict_proba`` (output kind
+probabilities), ``decision_function`` (logits, through a stable softmax; a binary model's single
+score d becomes the logits ``[0, d]``, so the second class gets probability sigmoid(d) as in
+logistic regression; a multi-class one-vs-rest score matrix is softmaxed as it is) and ``predict``
+(labels, returned one-hot). Classes are the estimator's ``classes_`` (a Pipeline's final step).
+
+An estimator fitted on a DataFrame (``feature_names_in_``) gets the data's columns by name, so
+Pipelines over raw string columns work; one fitted on an array gets all columns in order, checked
+against ``n_features_in_``.
+
+Loading: skops files are audited with ``skops.io.get_untrusted_types`` and load only when every
+type is trusted or the caller trusts the file; pickle and joblib files run code when loaded and so
+load only with ``trust_model``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mia_audit.errors import InputFileError, ModelDataMismatchError, ModelLoadError
+from mia_audit.models.base import (
+    ModelInfo,
+    OutputKind,
+    TensorInfo,
+    one_hot,
+    one_line,
+    sha256_of,
+    stable_softmax,
+)
+
+PICKLE_FORMATS = {
+    ".pkl": "sklearn-pickle",
+    ".pickle": "sklearn-pickle",
+    ".joblib": "sklearn-joblib",
+}
+
+_TREE_STORAGE_TYPES = {
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+}
+
+
+def load_skops(path: str | Path, *, trust_model: bool = False, batch_size: int = 4096) -> SklearnModel:
+    """Load a ``.skops`` file after auditing its types; see the module docstring."""
+    import skops.io as sio
+
+    path = _existing(path)
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # a zip error, a missing schema, bad JSON: not a skops file
+        raise ModelLoadError(f"{path} is not a readable skops file: {one_line(exc)}") from exc
+    if untrusted and not trust_model:
+        raise ModelLoadError(
+            f"{path} contains types that skops does not trust: {', '.join(untrusted)}"
+            f"{_untrusted_reason(untrusted)}; inspect them and re-run with --trust-model if you "
+            "trust this file"
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            estimator = sio.load(path, trusted=untrusted or None)
+        except Exception as exc:  # a missing module or a broken object tree
+            raise ModelLoadError(f"skops cannot load {path}: {one_line(exc)}") from exc
+    details = _warning_details(caught)
+    if untrusted:
+        details["trusted_types"] = ", ".join(untrusted)
+    return SklearnModel(estimator, path=path, fmt="sklearn-skops", batch_size=batch_size, details=details)
+
+
+def load_pickled(path: str | Path, *, trust_model: bool = False, batch_size: int = 4096) -> SklearnModel:
+    """Load a pickle or joblib file; refused unless ``trust_model`` because unpickling runs code."""
+    path = _existing(path)
+    fmt = PICKLE_FORMATS.get(path.suffix.lower(), "sklearn-pickle")
+    if not trust_model:
+        raise ModelLoadError(
+            f"{path} is a {fmt.removeprefix('sklearn-')} file and unpickling runs arbitrary code, "
+            "so it is not loaded by default; re-run with --trust-model if you trust this file, "
+            "or export it with skops/ONNX"
+        )
+    import joblib  # reads plain pickles as well as joblib's own files
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            estimator = joblib.load(path)
+        except Exception as exc:  # unpickling can fail in any way a class's code chooses
+            raise ModelLoadError(f"cannot unpickle {path}: {one_line(exc)}") from exc
+    return SklearnModel(estimator, path=path, fmt=fmt, batch_size=batch_size, details=_warning_details(caught))
+
+
+class SklearnModel:
+    """A fitted scikit-learn classifier queried in batches of ``batch_size`` rows."""
+
+    def __init__(
+        self,
+        estimator: Any,
+        *,
+        path: str | Path,
+        fmt: str,
+        batch_size: int = 4096,
+        details: Mapping[str, str] | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self._path = Path(path)
+        _check_classifier(estimator, self._path)
+        self._estimator = estimator
+        self._format = fmt
+        self._batch_size = batch_size
+        self._classes = _classes_of(estimator, self._path)
+        self._index = {c: i for i, c in enumerate(self._classes)}
+        self._method = _query_method(estimator)
+        self._names = _feature_names(estimator)
+        self._n_features_in = _n_features_in(estimator, self._names)
+        self._sha256 = sha256_of(self._path) if self._path.is_file() else ""
+        self._details = dict(details or {})
+        self._queries = 0
+
+    # -- the TargetModel protocol ------------------------------------------------------------
+
+    @property
+    def classes(self) -> tuple[object, ...]:
+        return self._classes
+
+    @property
+    def n_classes(self) -> int:
+        return len(self._classes)
+
+    @property
+    def output_kind(self) -> OutputKind:
+        return {
+            "predict_proba": OutputKind.PROBABILITIES,
+            "decision_function": OutputKind.LOGITS,
+            "predict": OutputKind.LABELS,
+        }[self._method]
+
+    @property
+    def queries(self) -> int:
+        return self._queries
+
+    @property
+    def estimator(self) -> Any:
+        return self._estimator
+
+    @property
+    def info(self) -> ModelInfo:
+        import sklearn
+
+        final = _final_estimator(self._estimator)
+        details = {
+            "estimator": _qualified_name(self._estimator),
+            "query_method": self._method,
+            "sklearn_version_here": sklearn.__version__,
+        }
+        if final is not self._estimator:
+            details["final_estimator"] = _qualified_name(final)
+        return ModelInfo(
+            path=str(self._path),
+            format=self._format,
+            sha256=self._sha256,
+            inputs=self._input_infos(),
+            outputs=(self._output_info(),),
+            classes=self._classes,
+            output_kind=self.output_kind,
+            n_features=self._n_features_in,
+            details={**details, **self._details},
+        )
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+        model_input = self._model_input(frame)
+        parts = []
+        for start in range(0, len(frame), self._batch_size):
+            batch = model_input[start : start + self._batch_size]
+            parts.append(self._query(batch, frame))
+            self._queries += len(batch)
+        if not parts:
+            return np.zeros((0, self.n_classes), dtype=np.float64)
+        return np.vstack(parts)
+
+    # -- querying ----------------------------------------------------------------------------
+
+    def _model_input(self, frame: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+        if self._names is not None:
+            by_name = {str(c): i for i, c in enumerate(frame.columns)}
+            missing = [n for n in self._names if n not in by_name]
+            if missing:
+                raise ModelDataMismatchError(
+                    f"the model was fitted on columns the data lack: {_preview(missing)}; "
+                    "rename the data's columns to the model's feature names"
+                )
+            selected = frame.iloc[:, [by_name[n] for n in self._names]]
+            return selected.set_axis(list(self._names), axis=1)
+        if self._n_features_in is not None and frame.shape[1] != self._n_features_in:
+            raise ModelDataMismatchError(
+                f"the model takes {self._n_features_in} feature columns but the data have "
+                f"{frame.shape[1]} ({_preview([str(c) for c in frame.columns])}); choose the "
+                "model's features with --feature-cols or drop the others with --drop-cols"
+            )
+        # Fitted on an array: pass one (sklearn would warn about a DataFrame's column names).
+        # Plain numpy columns keep their dtype; pandas' nullable ones become float with NaN.
+        if all(isinstance(dtype, np.dtype) for dtype in frame.dtypes):
+            return frame.to_numpy()
+        if all(_is_numeric(frame.iloc[:, j]) for j in range(frame.shape[1])):
+            return frame.to_numpy(dtype=np.float64, na_value=np.nan)
+        return frame.to_numpy()
+
+    def _query(self, batch: pd.DataFrame | np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        try:
+            out = np.asarray(getattr(self._estimator, self._method)(batch))
+        except (ValueError, TypeError) as exc:
+            raise ModelDataMismatchError(self._rejection(exc, frame)) from exc
+        if self._method == "predict":
+            return self._labels_to_one_hot(out)
+        scores = out.astype(np.float64)
+        if self._method == "decision_function" and scores.ndim == 1:
+            scores = np.column_stack([np.zeros_like(scores), scores])
+        if scores.ndim != 2 or scores.shape[1] != self.n_classes:
+            raise ModelLoadError(
+                f"{self._path.name}: {self._method} returned shape {scores.shape} for {self.n_classes} classes"
+            )
+        return stable_softmax(scores) if self._method == "decision_function" else scores
+
+    def _labels_to_one_hot(self, labels: np.ndarray) -> np.ndarray:
+        values = [_plain(v) for v in labels.ravel().tolist()]
+        unknown = sorted({repr(v) for v in values if v not in self._index})
+        if unknown:
+            raise ModelLoadError(
+                f"{self._path.name}: predict returned labels {', '.join(unknown[:5])} that are not in classes_"
+            )
+        indices = np.asarray([self._index[v] for v in values], dtype=np.int64)
+        return one_hot(indices, self.n_classes)
+
+    def _rejection(self, exc: Exception, frame: pd.DataFrame) -> str:
+        message = f"the model rejected the data: {one_line(exc, limit=200)}"
+        text_columns = [str(c) for j, c in enumerate(frame.columns) if not _is_numeric(frame.iloc[:, j])]
+        if text_columns and self._names is None:
+            message += (
+                f" (columns holding text: {_preview(text_columns)}; drop them with --drop-cols "
+                "or encode them as the model expects)"
+            )
+        return message
+
+    # -- description -------------------------------------------------------------------------
+
+    def _input_infos(self) -> tuple[TensorInfo, ...]:
+        if self._names is not None:
+            return tuple(TensorInfo(name, "column", (None,)) for name in self._names)
+        return (TensorInfo("X", "numeric", (None, self._n_features_in)),)
+
+    def _output_info(self) -> TensorInfo:
+        if self._method == "predict":
+            return TensorInfo("predict", "label", (None,))
+        return TensorInfo(self._method, "float64", (None, self.n_classes))
+
+
+# -- inspecting the estimator ------------------------------------------------------------------
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"model file not found: {path}")
+    return path
+
+
+def _check_classifier(estimator: Any, path: Path) -> None:
+    if not callable(getattr(estimator, "predict", None)):
+        raise ModelLoadError(f"{path} holds a {_qualified_name(estimator)} object, not a model with a predict method")
+
+
+def _classes_of(estimator: Any, path: Path) -> tuple[object, ...]:
+    classes = getattr(estimator, "classes_", None)
+    if classes is None:
+        classes = getattr(_final_estimator(estimator), "classes_", None)
+    if classes is None:
+        raise ModelLoadError(
+            f"{path} holds a {_qualified_name(estimator)} without classes_: not a fitted "
+            "classifier (a regressor, or an estimator that was never fitted)"
+        )
+    array = np.asarray(classes, dtype=object) if isinstance(classes, list) else np.asarray(classes)
+    if array.ndim != 1 or len(array) < 2:
+        raise ModelLoadError(
+            f"{path}: classes_ has shape {array.shape}; only single-output classifiers with at "
+            "least two classes are supported"
+        )
+    return tuple(_plain(c) for c in array.tolist())
+
+
+def _query_method(estimator: Any) -> str:
+    if hasattr(estimator, "predict_proba"):
+        return "predict_proba"
+    final = _final_estimator(estimator)
+    # One-vs-one scores have one column per pair of classes, not per class.
+    ovo = getattr(final, "decision_function_shape", "ovr") == "ovo"
+    if hasattr(estimator, "decision_function") and not ovo:
+        return "decision_function"
+    return "predict"
+
+
+def _feature_names(estimator: Any) -> tuple[str, ...] | None:
+    names = getattr(estimator, "feature_names_in_", None)
+    return None if names is None else tuple(str(n) for n in names)
+
+
+def _n_features_in(estimator: Any, names: tuple[str, ...] | None) -> int | None:
+    if names is not None:
+        return len(names)
+    n = getattr(estimator, "n_features_in_", None)
+    return int(n) if isinstance(n, int | np.integer) else None
+
+
+def _final_estimator(estimator: Any) -> Any:
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and steps:
+        return steps[-1][1]
+    return estimator
+
+
+def _qualified_name(obj: Any) -> str:
+    kind = type(obj)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
+def _untrusted_reason(untrusted: Sequence[str]) -> str:
+    if any(name in _TREE_STORAGE_TYPES for name in untrusted):
+        return (
+            " (skops never trusts tree node storage by default: a crafted file can crash the "
+            "process when the model predicts)"
+        )
+    return ""
+
+
+def _warning_details(caught: Sequence[warnings.WarningMessage]) -> dict[str, str]:
+    messages = list(dict.fromkeys(one_line(w.message, limit=200) for w in caught))
+    return {"load_warnings": " | ".join(messages[:3])} if messages else {}
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column))
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _preview(items: Sequence[object], limit: int = 10) -> str:
+    shown = ", ".join(str(i) for i in items[:limit])
+    return shown + (f", … ({len(items)} in all)" if len(items) > limit else "")
