@@ -64,7 +64,7 @@ def scan(model: Path, out: Path, *args: str) -> tuple[dict, float]:
 def independent_loss_auc(out: Path, frames: dict[str, pd.DataFrame], proba: Proba, classes: list, label: str) -> float:
     """Score exactly the evaluation records the audit used (records.csv names file and row)."""
     rec = pd.read_csv(out / "records.csv")
-    rows = pd.concat([frames[s].iloc[[i]] for s, i in zip(rec.source, rec.row_index)], ignore_index=True)
+    rows = pd.concat([frames[s].iloc[[i]] for s, i in zip(rec.source, rec.row_index, strict=True)], ignore_index=True)
     y_idx = np.array([classes.index(v) for v in rows[label]])
     p = proba(rows.drop(columns=[label, "member"], errors="ignore"))[np.arange(len(rows)), y_idx]
     return float(roc_auc_score(rec.member, np.log(np.clip(p, 1e-45, 1.0))))
@@ -124,8 +124,13 @@ def build_torch_mlp_onnx(frame: pd.DataFrame, path: Path, epochs: int = 400) -> 
 
     model = WithScaling().eval()
     torch.onnx.export(
-        model, (torch.zeros(1, X.shape[1]),), str(path), input_names=["x"], output_names=["probabilities"],
-        dynamic_axes={"x": {0: "n"}, "probabilities": {0: "n"}}, dynamo=False,
+        model,
+        (torch.zeros(1, X.shape[1]),),
+        str(path),
+        input_names=["x"],
+        output_names=["probabilities"],
+        dynamic_axes={"x": {0: "n"}, "probabilities": {0: "n"}},
+        dynamo=False,
     )
 
     def proba(rows: pd.DataFrame) -> np.ndarray:
@@ -173,15 +178,22 @@ def main() -> None:
                     sources = ["--data", str(files["data"])]
                     frames = {"data": data}
                 else:
-                    sources = ["--members", str(files["members"]), "--holdout", str(files["holdout"]),
-                               "--population", str(files["population"])]
+                    sources = [
+                        "--members",
+                        str(files["members"]),
+                        "--holdout",
+                        str(files["holdout"]),
+                        "--population",
+                        str(files["population"]),
+                    ]
                     frames = parts
                 report, took = scan(model_path, out, *sources, "--label-col", label, *extra)
                 tool = next(x for x in report["attacks"] if x["id"] == "threshold.loss")["auc"]
                 ref = independent_loss_auc(out, frames, proba_fn, classes, label)
                 cases.append((model_path.name, mode, tool, ref, report["risk"]["level"], took))
 
-    print(f"{'model':<24} {'data given as':<28} {'loss AUC':>9} {'independent':>12} {'|diff|':>8} {'risk':>9} {'wall s':>7}")
+    header = ("model", "data given as", "loss AUC", "independent", "|diff|", "risk", "wall s")
+    print("{:<24} {:<28} {:>9} {:>12} {:>8} {:>9} {:>7}".format(*header))
     for name, mode, tool, ref, level, took in cases:
         print(f"{name:<24} {mode:<28} {tool:>9.4f} {ref:>12.4f} {abs(tool - ref):>8.4f} {level:>9} {took:>7.1f}")
 

@@ -242,9 +242,7 @@ def _model_summary(model: TargetModel, path: str | Path, records: AuditData) -> 
 
 
 def _data_summary(records: AuditData, is_member: np.ndarray) -> DataSummary:
-    holdout_given = records.count("holdout") + (
-        records.count("population") if "population" not in records.files else 0
-    )
+    holdout_given = records.count("holdout") + (records.count("population") if "population" not in records.files else 0)
     return DataSummary(
         members=records.count("member"),
         holdout=holdout_given,

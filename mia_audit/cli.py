@@ -89,25 +89,62 @@ def _root(
 @app.command()
 def scan(
     model: Annotated[Path, typer.Argument(help="Model file: .onnx, .skops, or .pkl/.joblib (with --trust-model).")],
-    data: Annotated[Path | None, typer.Option("--data", help="Audit records with a membership column (CSV or Parquet).")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Audit records with a membership column (CSV or Parquet).")
+    ] = None,
     members: Annotated[Path | None, typer.Option("--members", help="Training members (use with --holdout).")] = None,
     holdout: Annotated[Path | None, typer.Option("--holdout", help="Held-out records, not used for training.")] = None,
-    population: Annotated[Path | None, typer.Option("--population", help="Extra non-member records for the attacker.")] = None,
-    member_col: Annotated[str, typer.Option("--member-col", help="Membership column in --data (1 = member).")] = "member",
-    label_col: Annotated[str | None, typer.Option("--label-col", help="Label column (default: label/target/y/class).")] = None,
-    drop_cols: Annotated[list[str] | None, typer.Option("--drop-cols", help="Columns to leave out, comma-separated.")] = None,
-    feature_cols: Annotated[list[str] | None, typer.Option("--feature-cols", help="Feature columns in model order, comma-separated.")] = None,
-    population_share: Annotated[float, typer.Option("--population-share", help="Share of the holdout given to the attacker when no --population.")] = 0.5,
-    no_balance: Annotated[bool, typer.Option("--no-balance", help="Evaluate on all members and non-members, unbalanced.")] = False,
-    attacks: Annotated[list[str] | None, typer.Option("--attacks", help="Attack ids or families, comma-separated (default: all).")] = None,
+    population: Annotated[
+        Path | None, typer.Option("--population", help="Extra non-member records for the attacker.")
+    ] = None,
+    member_col: Annotated[
+        str, typer.Option("--member-col", help="Membership column in --data (1 = member).")
+    ] = "member",
+    label_col: Annotated[
+        str | None, typer.Option("--label-col", help="Label column (default: label/target/y/class).")
+    ] = None,
+    drop_cols: Annotated[
+        list[str] | None, typer.Option("--drop-cols", help="Columns to leave out, comma-separated.")
+    ] = None,
+    feature_cols: Annotated[
+        list[str] | None, typer.Option("--feature-cols", help="Feature columns in model order, comma-separated.")
+    ] = None,
+    population_share: Annotated[
+        float,
+        typer.Option("--population-share", help="Share of the holdout given to the attacker when no --population."),
+    ] = 0.5,
+    no_balance: Annotated[
+        bool, typer.Option("--no-balance", help="Evaluate on all members and non-members, unbalanced.")
+    ] = False,
+    attacks: Annotated[
+        list[str] | None, typer.Option("--attacks", help="Attack ids or families, comma-separated (default: all).")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for every random choice.")] = 0,
-    threshold_fpr: Annotated[float, typer.Option("--threshold-fpr", help="False-positive rate the threshold attacks aim for on population records.")] = 0.1,
-    trust_model: Annotated[bool, typer.Option("--trust-model", help="Allow pickle/joblib and untrusted skops types (runs code from the file).")] = False,
-    out: Annotated[Path, typer.Option("--out", help="Folder for report.json/html/pdf and records.csv.")] = Path("mia-audit-report"),
-    formats: Annotated[list[str] | None, typer.Option("--format", help="Outputs to write: json,html,pdf,csv (default: all).")] = None,
-    json_out: Annotated[str | None, typer.Option("--json", help="Also write the JSON to this path; '-' for stdout.")] = None,
-    fail_on: Annotated[str | None, typer.Option("--fail-on", help="Exit 1 when the risk level reaches this: low/medium/high/critical.")] = None,
-    max_auc: Annotated[float | None, typer.Option("--max-auc", help="Exit 1 when any attack's AUC exceeds this.")] = None,
+    threshold_fpr: Annotated[
+        float,
+        typer.Option(
+            "--threshold-fpr", help="False-positive rate the threshold attacks aim for on population records."
+        ),
+    ] = 0.1,
+    trust_model: Annotated[
+        bool,
+        typer.Option("--trust-model", help="Allow pickle/joblib and untrusted skops types (runs code from the file)."),
+    ] = False,
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.json/html/pdf and records.csv.")] = Path(
+        "mia-audit-report"
+    ),
+    formats: Annotated[
+        list[str] | None, typer.Option("--format", help="Outputs to write: json,html,pdf,csv (default: all).")
+    ] = None,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Also write the JSON to this path; '-' for stdout.")
+    ] = None,
+    fail_on: Annotated[
+        str | None, typer.Option("--fail-on", help="Exit 1 when the risk level reaches this: low/medium/high/critical.")
+    ] = None,
+    max_auc: Annotated[
+        float | None, typer.Option("--max-auc", help="Exit 1 when any attack's AUC exceeds this.")
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Records per query batch.")] = 4096,
     device: Annotated[str, typer.Option("--device", help="Device for attack models that train: cpu or cuda.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the verdict.")] = False,

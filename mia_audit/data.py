@@ -136,20 +136,18 @@ def detect_label_col(columns: list[str], given: str | None) -> str:
     if given is not None:
         if given not in columns:
             raise DataContractError(
-                f"label column '{given}' not found; columns are: {_list(columns)}. "
-                "Name the right one with --label-col."
+                f"label column '{given}' not found; columns are: {_list(columns)}. Name the right one with --label-col."
             )
         return given
     lowered = {c.lower(): c for c in columns}
     found = [lowered[c] for c in LABEL_CANDIDATES if c in lowered]
     if len(found) == 1:
         return found[0]
-    reason = "several candidates (" + ", ".join(found) + ")" if found else "no column named " + (
-        "/".join(LABEL_CANDIDATES)
+    reason = (
+        "several candidates (" + ", ".join(found) + ")" if found else "no column named " + ("/".join(LABEL_CANDIDATES))
     )
     raise DataContractError(
-        f"cannot tell which column is the label: {reason}; columns are: {_list(columns)}. "
-        "Name it with --label-col."
+        f"cannot tell which column is the label: {reason}; columns are: {_list(columns)}. Name it with --label-col."
     )
 
 
@@ -252,9 +250,7 @@ def _check_sources(spec: DataSpec) -> None:
         missing = "--holdout" if spec.holdout is None else "--members"
         raise DataContractError(f"--members and --holdout go together; add {missing} FILE.")
     if not 0.0 < spec.population_share < 1.0:
-        raise DataContractError(
-            f"--population-share must lie strictly between 0 and 1, got {spec.population_share}."
-        )
+        raise DataContractError(f"--population-share must lie strictly between 0 and 1, got {spec.population_share}.")
 
 
 def _feature_columns(columns: list[str], label_col: str, spec: DataSpec) -> list[str]:
@@ -310,9 +306,7 @@ def _check_roles(role: np.ndarray, spec: DataSpec) -> None:
             )
 
 
-def _split_population(
-    role: np.ndarray, share: float, rng: np.random.Generator, seed: int
-) -> tuple[np.ndarray, str]:
+def _split_population(role: np.ndarray, share: float, rng: np.random.Generator, seed: int) -> tuple[np.ndarray, str]:
     holdout = np.flatnonzero(role == "holdout")
     n_population = round(share * len(holdout))
     if n_population < 1 or len(holdout) - n_population < 1:

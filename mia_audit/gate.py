@@ -18,16 +18,12 @@ class GateConfig:
 
     def __post_init__(self) -> None:
         if self.fail_on is not None and self.fail_on not in RISK_LEVELS:
-            raise ConfigError(
-                f"--fail-on must be one of {', '.join(RISK_LEVELS)}, got '{self.fail_on}'."
-            )
+            raise ConfigError(f"--fail-on must be one of {', '.join(RISK_LEVELS)}, got '{self.fail_on}'.")
         if self.max_auc is not None and not 0.0 <= self.max_auc <= 1.0:
             raise ConfigError(f"--max-auc must lie between 0 and 1, got {self.max_auc}.")
         for fpr, limit in self.max_tpr_at_fpr.items():
             if fpr not in FPR_LEVELS:
-                raise ConfigError(
-                    f"max_tpr_at_fpr key '{fpr}' is not one of {', '.join(FPR_LEVELS)}."
-                )
+                raise ConfigError(f"max_tpr_at_fpr key '{fpr}' is not one of {', '.join(FPR_LEVELS)}.")
             if not 0.0 <= limit <= 1.0:
                 raise ConfigError(f"max_tpr_at_fpr['{fpr}'] must lie between 0 and 1, got {limit}.")
 
@@ -58,21 +54,13 @@ def evaluate_gate(config: GateConfig, risk: Risk, attacks: Sequence[AttackReport
         else:
             passes.append(f"every attack's AUC ≤ {config.max_auc:.3f}")
     for fpr, limit in sorted(config.max_tpr_at_fpr.items()):
-        over = [
-            a for a in attacks if (t := a.metrics.tpr_at_fpr.get(fpr)) is not None and t > limit
-        ]
+        over = [a for a in attacks if (t := a.metrics.tpr_at_fpr.get(fpr)) is not None and t > limit]
         if over:
-            failures.extend(
-                f"{a.id}: TPR {a.metrics.tpr_at_fpr[fpr]:.3f} at FPR {fpr} > max {limit:.3f}" for a in over
-            )
+            failures.extend(f"{a.id}: TPR {a.metrics.tpr_at_fpr[fpr]:.3f} at FPR {fpr} > max {limit:.3f}" for a in over)
         else:
             passes.append(f"every attack's TPR at FPR {fpr} ≤ {limit:.3f}")
     if config.max_epsilon is not None:
-        over = [
-            a
-            for a in attacks
-            if (e := a.metrics.epsilon_lower_bound) is not None and e > config.max_epsilon
-        ]
+        over = [a for a in attacks if (e := a.metrics.epsilon_lower_bound) is not None and e > config.max_epsilon]
         if over:
             failures.extend(
                 f"{a.id}: ε lower bound {a.metrics.epsilon_lower_bound:.2f} > max {config.max_epsilon:.2f}"

@@ -65,9 +65,7 @@ def attack_level(report: AttackReport) -> tuple[str, str | None]:
     return "low", None
 
 
-def counted_attacks(
-    attacks: Sequence[AttackReport], include: frozenset[str] = frozenset()
-) -> list[AttackReport]:
+def counted_attacks(attacks: Sequence[AttackReport], include: frozenset[str] = frozenset()) -> list[AttackReport]:
     return [a for a in attacks if a.id not in AUDITOR_ONLY_ATTACKS or a.id in include]
 
 

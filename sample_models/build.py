@@ -33,8 +33,15 @@ N_MEMBERS = 400
 
 def audit_frame(seed: int = SEED) -> pd.DataFrame:
     X, y = make_classification(
-        n_samples=2400, n_features=24, n_informative=12, n_redundant=4, n_classes=4,
-        n_clusters_per_class=2, class_sep=1.0, flip_y=0.03, random_state=seed % (2**31),
+        n_samples=2400,
+        n_features=24,
+        n_informative=12,
+        n_redundant=4,
+        n_classes=4,
+        n_clusters_per_class=2,
+        class_sep=1.0,
+        flip_y=0.03,
+        random_state=seed % (2**31),
     )
     frame = pd.DataFrame(np.round(X, 4), columns=[f"x{i:02d}" for i in range(X.shape[1])])
     frame["label"] = y
@@ -44,7 +51,11 @@ def audit_frame(seed: int = SEED) -> pd.DataFrame:
 
 def leaky_model(X: np.ndarray, y: np.ndarray, seed: int = SEED) -> Pipeline:
     mlp = MLPClassifier(
-        hidden_layer_sizes=(256,), alpha=0.0, max_iter=600, tol=1e-8, n_iter_no_change=600,
+        hidden_layer_sizes=(256,),
+        alpha=0.0,
+        max_iter=600,
+        tol=1e-8,
+        n_iter_no_change=600,
         random_state=seed,
     )
     model = make_pipeline(StandardScaler(), mlp).fit(X, y)

@@ -20,9 +20,7 @@ class AuditCase:
 
 
 def _records(n: int, seed: int) -> pd.DataFrame:
-    X, y = make_classification(
-        n_samples=n, n_features=10, n_informative=6, n_classes=3, flip_y=0.1, random_state=seed
-    )
+    X, y = make_classification(n_samples=n, n_features=10, n_informative=6, n_classes=3, flip_y=0.1, random_state=seed)
     frame = pd.DataFrame(X.round(5), columns=[f"f{i}" for i in range(X.shape[1])])
     frame["label"] = np.array(["red", "green", "blue"])[y]
     return frame

@@ -55,21 +55,24 @@ def test_exit_0_writes_all_reports(case: AuditCase, tmp_path: Path) -> None:
 
 
 def test_exit_1_when_the_gate_fails(case: AuditCase, tmp_path: Path) -> None:
-    result = _scan_forest(case, "--data", str(case.data), "--out", str(tmp_path), "--format", "json",
-                   "--fail-on", "medium")
+    result = _scan_forest(
+        case, "--data", str(case.data), "--out", str(tmp_path), "--format", "json", "--fail-on", "medium"
+    )
     assert result.exit_code == 1, result.output
     assert json.loads((tmp_path / "report.json").read_text())["gate"]["passed"] is False
 
 
 def test_exit_0_when_the_gate_passes(case: AuditCase, tmp_path: Path) -> None:
-    result = _scan_forest(case, "--data", str(case.data), "--out", str(tmp_path), "--format", "json",
-                   "--max-auc", "1.0")
+    result = _scan_forest(
+        case, "--data", str(case.data), "--out", str(tmp_path), "--format", "json", "--max-auc", "1.0"
+    )
     assert result.exit_code == 0, result.output
 
 
 def test_json_to_stdout(case: AuditCase, tmp_path: Path) -> None:
-    result = _scan_forest(case, "--data", str(case.data), "--out", str(tmp_path), "--format", "json",
-                   "--json", "-", "--quiet")
+    result = _scan_forest(
+        case, "--data", str(case.data), "--out", str(tmp_path), "--format", "json", "--json", "-", "--quiet"
+    )
     assert result.exit_code == 0
     assert json.loads(result.stdout)["risk"]["level"] in ("low", "medium", "high", "critical")
 

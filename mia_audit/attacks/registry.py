@@ -24,10 +24,7 @@ class AttackSpec:
 
 
 ATTACKS: tuple[AttackSpec, ...] = (
-    *(
-        AttackSpec(s.attack_id, "threshold", True, True, partial(run_threshold_attack, s))
-        for s in THRESHOLD_SIGNALS
-    ),
+    *(AttackSpec(s.attack_id, "threshold", True, True, partial(run_threshold_attack, s)) for s in THRESHOLD_SIGNALS),
     AttackSpec("label_only.gap", "label_only", False, False, run_gap_attack),
 )
 

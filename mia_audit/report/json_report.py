@@ -60,9 +60,7 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
         "properties": {k: asdict(v) for k, v in result.properties.items()},
         "risk": asdict(result.risk),
         "gate": asdict(result.gate),
-        "signal_distribution": (
-            asdict(result.signal_distribution) if result.signal_distribution else None
-        ),
+        "signal_distribution": (asdict(result.signal_distribution) if result.signal_distribution else None),
         "notes": list(result.notes),
     }
     return _clean(out)

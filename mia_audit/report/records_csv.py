@@ -13,9 +13,7 @@ def records_frame(result: AuditResult) -> pd.DataFrame:
     if result.records is None:
         raise ValueError("this result holds no per-record scores (it was read back from report.json)")
     rec = result.records
-    frame = pd.DataFrame(
-        {"source": rec.source, "row_index": rec.row_index, "member": rec.member, "label": rec.label}
-    )
+    frame = pd.DataFrame({"source": rec.source, "row_index": rec.row_index, "member": rec.member, "label": rec.label})
     for attack_id, scores in rec.scores.items():
         frame[f"score:{attack_id}"] = scores
     return frame

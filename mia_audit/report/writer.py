@@ -11,9 +11,7 @@ from mia_audit.result import AuditResult
 FILE_NAMES = {"json": "report.json", "html": "report.html", "pdf": "report.pdf", "csv": "records.csv"}
 
 
-def write_reports(
-    result: AuditResult, out: Path, formats: Sequence[str], protected: Iterable[Path] = ()
-) -> list[Path]:
+def write_reports(result: AuditResult, out: Path, formats: Sequence[str], protected: Iterable[Path] = ()) -> list[Path]:
     """Write each format to ``out``; refuse to overwrite any of the ``protected`` input files."""
     if out.exists() and not out.is_dir():
         raise InputFileError(f"--out {out} is a file; give a folder for the reports.")
@@ -21,9 +19,7 @@ def write_reports(
     inputs = {p.resolve() for p in protected}
     clash = [t for t in targets if t.resolve() in inputs]
     if clash:
-        raise InputFileError(
-            f"writing the report would overwrite your input {clash[0]}; choose another --out folder."
-        )
+        raise InputFileError(f"writing the report would overwrite your input {clash[0]}; choose another --out folder.")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
