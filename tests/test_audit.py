@@ -87,3 +87,48 @@ def test_gap_attack_balanced_accuracy_is_the_gap_formula(overfit) -> None:  # ty
     correct = np.array(rec.scores["label_only.gap"]) == 1.0
     train_acc, test_acc = correct[member].mean(), correct[~member].mean()
     assert gap.metrics.accuracy == pytest.approx(0.5 + (train_acc - test_acc) / 2)
+
+
+def _onnx_case(tmp_path: Path, builder_name: str) -> tuple[Path, Path]:
+    import fixtures_models as fm
+    import pandas as pd
+
+    X, y = fm.classification_data(n=900, n_features=8, n_classes=3, seed=3)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(label=y)
+    frame["member"] = (np.arange(len(frame)) < 150).astype(int)
+    model = tmp_path / "model.onnx"
+    members = frame.member == 1
+    getattr(fm, builder_name)(model, X[members], y[members])
+    data = tmp_path / "audit.csv"
+    frame.to_csv(data, index=False)
+    return model, data
+
+
+def test_torch_onnx_mlp_end_to_end(tmp_path: Path) -> None:
+    model, data = _onnx_case(tmp_path, "build_torch_mlp_onnx")
+    result = audit(model, DataSpec(data=data), AuditConfig(seed=0))
+    assert result.model.format == "onnx" and result.model.output_kind == "probabilities"
+    assert result.attack("threshold.loss").metrics.auc > 0.6
+
+
+def test_label_only_onnx_runs_label_attacks_and_skips_the_rest(tmp_path: Path) -> None:
+    model, data = _onnx_case(tmp_path, "build_torch_label_only_onnx")
+    result = audit(model, DataSpec(data=data), AuditConfig(seed=0))
+    assert result.model.output_kind == "labels"
+    assert [a.id for a in result.attacks] == ["label_only.gap"]
+    assert {s.id for s in result.skipped} == set(THRESHOLD_IDS)
+    assert all("only labels" in s.reason for s in result.skipped)
+
+
+def test_multi_input_skl2onnx_pipeline_with_string_columns(tmp_path: Path) -> None:
+    import fixtures_models as fm
+
+    frame, y = fm.mixed_frame(n=600, seed=2)
+    members = np.arange(len(frame)) < 200
+    model = tmp_path / "pipeline.onnx"
+    fm.build_skl2onnx_pipeline(model, frame[members], y[members])
+    data = tmp_path / "audit.csv"
+    frame.assign(target=y, member=members.astype(int)).to_csv(data, index=False)
+    result = audit(model, DataSpec(data=data), AuditConfig(seed=0))
+    assert result.model.queries == len(frame)
+    assert len(result.attacks) == 5
