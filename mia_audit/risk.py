@@ -1,15 +1,19 @@
 """From attack metrics to a risk level with its reasons. Pure functions, no I/O.
 
 An attack raises the level when its TPR at 1% FPR or its AUC reaches a rule's bound, and only
-when its interval excludes chance (AUC interval above 0.5; TPR interval above the 1% FPR), so
-noise on a small sample cannot raise the level on its own.
+when it is distinguishable from chance: the AUC interval lies above 0.5, or the TPR interval lies
+above the upper Clopper–Pearson bound of the false-positive rate itself (with 400 non-members,
+"1% FPR" rests on 4 false positives and could be 2.5%). Noise on a small sample, and the
+optimism of picking the best ROC point, cannot raise the level on their own.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mia_audit.metrics import clopper_pearson
 from mia_audit.result import RISK_LEVELS, AttackReport, Risk
 
 # Attacks that use knowledge no real attacker has stay out of the level unless asked for.
@@ -42,7 +46,11 @@ def _significant_auc(report: AttackReport) -> bool:
 
 def _significant_tpr(report: AttackReport) -> bool:
     ci = report.metrics.tpr_at_fpr_ci.get("0.01")
-    return ci is not None and ci[0] > 0.01
+    if ci is None:
+        return False
+    n = report.metrics.n_nonmembers
+    _, fpr_high = clopper_pearson(math.floor(0.01 * n + 1e-9), n)
+    return ci[0] > fpr_high
 
 
 def attack_level(report: AttackReport) -> tuple[str, str | None]:

@@ -4,7 +4,7 @@
 
 Data: 2,400 records of a 4-class tabular problem generated with scikit-learn's
 ``make_classification`` (24 numeric features, 3% label noise), so nothing is downloaded. The
-first 400 records train both models; all others are held out.
+first 300 records train both models; all others are held out.
 
 - ``mlp_leaky`` (.onnx and .skops): a wide MLP trained to zero training loss with no
   regularisation. It memorises its training set, so membership leaks.
@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 SEED = 20261123
-N_MEMBERS = 400
+N_MEMBERS = 300
 
 
 def audit_frame(seed: int = SEED) -> pd.DataFrame:
@@ -39,7 +39,7 @@ def audit_frame(seed: int = SEED) -> pd.DataFrame:
         n_redundant=4,
         n_classes=4,
         n_clusters_per_class=2,
-        class_sep=1.0,
+        class_sep=0.8,
         flip_y=0.03,
         random_state=seed % (2**31),
     )

@@ -19,6 +19,10 @@ def test_noise_does_not_raise_the_level() -> None:
     assert attack_level(attack_report(auc=0.65, auc_ci=(0.45, 0.85), n=20))[0] == "low"
     # TPR at 1% FPR above the bound but its interval reaches down to the FPR itself.
     assert attack_level(attack_report(tpr=0.03, tpr_ci=(0.005, 0.07)))[0] == "low"
+    # With 500 non-members, 1% FPR is 5 false positives: the FPR could be as high as 2.33%
+    # (Clopper-Pearson upper bound of 5/500), so a TPR interval starting at 2.0% is not evidence.
+    assert attack_level(attack_report(tpr=0.04, tpr_ci=(0.020, 0.06)))[0] == "low"
+    assert attack_level(attack_report(tpr=0.04, tpr_ci=(0.024, 0.06)))[0] == "medium"
 
 
 def test_strongest_attack_and_reasons() -> None:
