@@ -16,6 +16,7 @@ from mia_audit import __version__, signals
 from mia_audit.attacks.base import AttackContext, AttackResult
 from mia_audit.attacks.registry import plan_attacks
 from mia_audit.data import AuditData, DataSpec, load_audit_data
+from mia_audit.distribution import signal_distribution
 from mia_audit.errors import ConfigError, ModelDataMismatchError
 from mia_audit.gate import GateConfig, evaluate_gate
 from mia_audit.labels import map_labels
@@ -29,7 +30,6 @@ from mia_audit.result import (
     ModelSummary,
     RecordScores,
     RunInfo,
-    SignalDistribution,
     ToolInfo,
     Utility,
 )
@@ -129,7 +129,7 @@ def audit(
         properties={},
         risk=risk,
         gate=gate,
-        signal_distribution=_distribution(strongest, is_member),
+        signal_distribution=signal_distribution(strongest, is_member) if strongest else None,
         records=_record_scores(records, is_member, results, class_names, labels),
         notes=notes,
     )
@@ -190,23 +190,6 @@ def _report(
         duration_s=round(result.duration_s, 4),
         metrics=metrics,
         notes=result.notes,
-    )
-
-
-def _distribution(result: AttackResult | None, is_member: np.ndarray) -> SignalDistribution | None:
-    if result is None:
-        return None
-    scores = result.scores
-    lo, hi = float(np.min(scores)), float(np.max(scores))
-    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, 31)
-    members, _ = np.histogram(scores[is_member], bins=edges)
-    nonmembers, _ = np.histogram(scores[~is_member], bins=edges)
-    return SignalDistribution(
-        signal=f"{result.signal or 'score'} (membership score of {result.id}; higher = more likely member)",
-        attack_id=result.id,
-        bin_edges=tuple(float(e) for e in edges),
-        members=tuple(int(c) for c in members),
-        nonmembers=tuple(int(c) for c in nonmembers),
     )
 
 

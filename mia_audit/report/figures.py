@@ -1,0 +1,251 @@
+"""Report figures as inline SVG strings (ROC curves, signal distributions).
+
+Matplotlib is imported inside the functions, and figures are drawn with the object-oriented
+``Figure`` API on a non-interactive canvas: no pyplot, no GUI backend, no global state touched
+(rcParams only inside ``rc_context``), so this works headless and in a notebook alike.
+
+Text is drawn as paths (``svg.fonttype='path'``): it renders identically in every browser and in
+WeasyPrint, whatever fonts the reader has. ``svg.hashsalt`` is fixed and the date metadata is
+dropped so the same result gives byte-identical SVG.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from mia_audit.result import AttackReport, AuditResult
+
+# Okabe–Ito: distinguishable with colour-vision deficiency; line style and marker carry the
+# identity in greyscale.
+_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255")
+_LINESTYLES: tuple[Any, ...] = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
+
+_LEGEND_INSIDE = 7
+
+_RC: dict[Any, Any] = {
+    "svg.fonttype": "path",
+    "svg.hashsalt": "mia-audit",
+    "font.family": "DejaVu Sans",
+    "font.size": 9.0,
+    "axes.titlesize": 10.0,
+    "axes.labelsize": 9.0,
+    "legend.fontsize": 8.0,
+    "xtick.labelsize": 8.0,
+    "ytick.labelsize": 8.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "hatch.linewidth": 0.6,
+    "path.simplify": True,
+}
+
+
+def roc_figure_svg(result: AuditResult) -> str:
+    """Log-log ROC curves of every attack, with the chance diagonal and AUC in the legend."""
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
+
+    with matplotlib.rc_context(_RC):
+        # Up to _LEGEND_INSIDE entries the legend sits in the empty corner under the diagonal;
+        # more would hide curves, so it goes below the plot, in two columns.
+        n_entries = len(result.attacks) + 1
+        inside = n_entries <= _LEGEND_INSIDE
+        legend_h = 0.0 if inside else 0.155 * math.ceil(n_entries / 2) + 0.12
+        height = 5.4 + legend_h
+        fig = Figure(figsize=(5.8, height))
+        ax = fig.add_subplot()
+        lo = _log_floor(result)
+        ax.plot([lo, 1.0], [lo, 1.0], color="#777777", linestyle=(0, (2, 2)), linewidth=1.0, label="chance (AUC 0.500)")
+        for i, report in enumerate(_ordered(result)):
+            fpr = [max(x, lo) for x in report.metrics.roc.fpr]
+            tpr = [max(y, lo) for y in report.metrics.roc.tpr]
+            ax.plot(
+                fpr,
+                tpr,
+                color=_COLOURS[i % len(_COLOURS)],
+                linestyle=_LINESTYLES[i % len(_LINESTYLES)],
+                marker=_MARKERS[i % len(_MARKERS)],
+                markevery=0.12,
+                markersize=4.5,
+                markerfacecolor="white",
+                markeredgewidth=1.1,
+                linewidth=1.5,
+                label=f"{report.id} (AUC {report.metrics.auc:.3f})",
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lo, 1.0)
+        ax.set_ylim(lo, 1.05)
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_xlabel("False-positive rate (non-members wrongly flagged)")
+        ax.set_ylabel("True-positive rate (members found)")
+        ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
+        ax.grid(True, which="minor", color="#f0f0f0", linewidth=0.4)
+        for fpr_mark, text in ((0.01, "1% FPR"), (0.001, "0.1% FPR")):
+            if fpr_mark > lo:
+                ax.axvline(fpr_mark, color="#8a8a8a", linewidth=0.9, linestyle=(0, (4, 2)), zorder=1.5)
+                ax.annotate(
+                    text,
+                    (fpr_mark, 1.0),
+                    xytext=(3, -3),
+                    textcoords="offset points",
+                    ha="left",
+                    va="top",
+                    fontsize=7,
+                    color="#555555",
+                )
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        legend_style: dict[str, Any] = dict(frameon=True, framealpha=0.95, edgecolor="#cccccc", handlelength=3.2)
+        # Fixed margins instead of tight_layout: same layout for every result, and faster.
+        if inside:
+            ax.legend(loc="lower right", **legend_style)
+            fig.subplots_adjust(left=0.13, right=0.97, bottom=0.1, top=0.97)
+        else:
+            handles, labels = ax.get_legend_handles_labels()
+            fig.legend(
+                handles,
+                labels,
+                loc="lower center",
+                ncol=2,
+                bbox_to_anchor=(0.5, 0.005),
+                fontsize=7,
+                **legend_style,
+            )
+            fig.subplots_adjust(left=0.13, right=0.97, bottom=(0.5 + legend_h) / height, top=1 - 0.16 / height)
+        return _to_svg(fig, "roc", "ROC curves of the membership-inference attacks, log-log axes")
+
+
+def distribution_figure_svg(result: AuditResult) -> str | None:
+    """Member vs non-member histograms of the strongest attack's signal; None without one."""
+    dist = result.signal_distribution
+    if dist is None or not dist.bin_edges or len(dist.bin_edges) != len(dist.members) + 1:
+        return None
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    n_members = sum(dist.members) or 1
+    n_nonmembers = sum(dist.nonmembers) or 1
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(6.4, 3.2))
+        ax = fig.add_subplot()
+        groups: tuple[tuple[str, tuple[int, ...], int, str, Any, str], ...] = (
+            ("non-members", dist.nonmembers, n_nonmembers, "#D55E00", "--", "\\\\\\"),
+            ("members", dist.members, n_members, "#0072B2", "-", "///"),
+        )
+        handles = []
+        for name, counts, total, colour, style, hatch in groups:
+            shares = [c / total for c in counts]
+            ax.stairs(
+                shares,
+                dist.bin_edges,
+                fill=True,
+                facecolor="none",
+                edgecolor=colour,
+                hatch=hatch,
+                linewidth=0.0,
+                alpha=0.7,
+            )
+            ax.stairs(shares, dist.bin_edges, color=colour, linestyle=style, linewidth=1.6)
+            handles.append(
+                Patch(
+                    facecolor="white",
+                    edgecolor=colour,
+                    hatch=hatch,
+                    linestyle=style,
+                    linewidth=1.4,
+                    label=f"{name} (n = {sum(counts):,})",
+                )
+            )
+        ax.set_xlim(dist.bin_edges[0], dist.bin_edges[-1])
+        ax.set_ylim(0, None)
+        ax.set_xlabel(_signal_label(dist.signal))
+        ax.set_ylabel("Share of records")
+        ax.set_title(f"Signal used by {dist.attack_id}", loc="left")
+        ax.grid(True, axis="y", color="#e5e5e5", linewidth=0.6)
+        ax.set_axisbelow(True)
+        ax.legend(
+            handles=handles[::-1],
+            loc="upper right",
+            frameon=True,
+            framealpha=0.95,
+            edgecolor="#cccccc",
+            handlelength=2.4,
+            handleheight=1.4,
+        )
+        fig.subplots_adjust(left=0.1, right=0.98, bottom=0.15, top=0.9)
+        return _to_svg(fig, "dist", f"Histogram of the {dist.signal} signal for members and non-members")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _ordered(result: AuditResult) -> list[AttackReport]:
+    from mia_audit.report.templates import attacks_by_strength
+
+    return attacks_by_strength(result)
+
+
+def _log_floor(result: AuditResult) -> float:
+    """1e-3, or 1e-4 when some ROC point lies below 1e-3 (the evaluation set resolves it)."""
+    smallest = 1.0
+    for report in result.attacks:
+        for values in (report.metrics.roc.fpr, report.metrics.roc.tpr):
+            smallest = min([smallest, *(v for v in values if v > 0)])
+    return 1e-4 if smallest < 1e-3 else 1e-3
+
+
+_SIGNAL_LABELS = {
+    "loss": "Cross-entropy loss",
+    "confidence": "Confidence in the true class",
+    "entropy": "Prediction entropy",
+    "modified_entropy": "Modified entropy (Song & Mittal)",
+    "logit_confidence": "Logit-scaled confidence log(p / (1 − p))",
+    "margin": "Margin of the true class",
+}
+
+
+def _signal_label(signal: str) -> str:
+    return _SIGNAL_LABELS.get(signal, signal.replace("_", " ").capitalize())
+
+
+_ID_RE = re.compile(r'\bid="([^"]+)"')
+
+
+def _to_svg(fig: Figure, prefix: str, title: str) -> str:
+    """Serialise to an inline ``<svg>``: no prologue, no metadata, scalable, ids made unique."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
+    # Several figures share one HTML document: prefix every id and every reference to it.
+    ids = set(_ID_RE.findall(svg))
+    svg = _ID_RE.sub(lambda m: f'id="{prefix}-{m.group(1)}"', svg)
+    svg = re.sub(
+        r'(xlink:href="#|href="#|url\(#)([^")]+)',
+        lambda m: m.group(1) + (f"{prefix}-{m.group(2)}" if m.group(2) in ids else m.group(2)),
+        svg,
+    )
+    # Scale with the page: keep the viewBox, replace the fixed size. WeasyPrint and browsers
+    # both derive the height from the viewBox ratio.
+    svg = re.sub(
+        r'<svg([^>]*?)\swidth="[^"]*"\sheight="[^"]*"',
+        rf'<svg\1 width="100%" role="img" aria-label="{_attr(title)}" class="figure-svg"',
+        svg,
+        count=1,
+    )
+    return svg.strip()
+
+
+def _attr(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")

@@ -1,0 +1,131 @@
+"""The self-contained HTML report: one file, inline CSS and SVG, no external URL, prints well.
+
+Everything shown comes from the ``AuditResult``; this module only selects, orders and formats.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mia_audit.report.templates import (
+    attacks_by_strength,
+    environment,
+    headline_sentence,
+    template_dir,
+)
+
+if TYPE_CHECKING:
+    from mia_audit.risk import RISK_RULES
+from mia_audit.result import AuditResult
+from mia_audit.risk import RISK_RULES
+
+TEMPLATE = "report.html.j2"
+STYLESHEET = "report.css"
+TOP_RECORDS = 20
+
+# (section id, title) in report order: the table of contents and the tests read this.
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("summary", "Executive summary"),
+    ("scope", "Scope and reproducibility"),
+    ("attacks", "Attack results"),
+    ("skipped", "Skipped attacks"),
+    ("figures", "Figures"),
+    ("utility", "Model utility"),
+    ("properties", "Data and model properties"),
+    ("per-class", "Per-class exposure"),
+    ("records", "Most exposed records"),
+    ("risk-rationale", "How the risk level is set"),
+    ("methodology", "Methodology"),
+    ("limitations", "Limitations"),
+    ("glossary", "Glossary and references"),
+)
+
+
+@dataclass(frozen=True)
+class ExposedRecord:
+    rank: int
+    row_index: int
+    source: str
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    label: str
+    auc: float | None
+    n_members: int
+    n_nonmembers: int
+
+
+def render_html(result: AuditResult) -> str:
+    """The report as one HTML document (a string)."""
+    from markupsafe import Markup
+
+    from mia_audit.report.figures import distribution_figure_svg, roc_figure_svg
+
+    css = (template_dir() / STYLESHEET).read_text(encoding="utf-8")
+    dist_svg = distribution_figure_svg(result)
+    context: dict[str, Any] = {
+        "r": result,
+        "sections": SECTIONS,
+        "css": Markup(css),
+        "model_name": Path(result.model.path).name or result.model.path,
+        "attacks": attacks_by_strength(result),
+        "strongest": result.strongest,
+        "headline": headline_sentence(result),
+        "roc_svg": Markup(roc_figure_svg(result)) if result.attacks else None,
+        "dist_svg": Markup(dist_svg) if dist_svg is not None else None,
+        "per_class": _per_class(result),
+        "top_records": _top_records(result),
+        "top_n": TOP_RECORDS,
+        "risk_rules": RISK_RULES,
+        "any_unresolvable": any(
+            a.metrics.tpr_at_fpr.get(level) is None for a in result.attacks for level in ("0.01", "0.001")
+        ),
+    }
+    return environment().get_template(TEMPLATE).render(context)
+
+
+def write_html(result: AuditResult, path: str | Path) -> Path:
+    """Write the report to ``path`` (UTF-8) and return the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(result), encoding="utf-8")
+    return out
+
+
+def _per_class(result: AuditResult) -> list[ClassRow]:
+    strongest = result.strongest
+    if strongest is None:
+        return []
+    metrics = strongest.metrics
+    return [
+        ClassRow(label, auc, *metrics.per_class_n.get(label, (0, 0))) for label, auc in metrics.per_class_auc.items()
+    ]
+
+
+def _top_records(result: AuditResult) -> list[ExposedRecord]:
+    """The ``TOP_RECORDS`` highest-scoring records of the strongest attack: index, role, class."""
+    records, strongest = result.records, result.strongest
+    if records is None or strongest is None or strongest.id not in records.scores:
+        return []
+    scores = records.scores[strongest.id]
+    # Highest score first; NaN scores (a record an attack could not score) last; ties by position.
+    order = sorted(
+        range(len(scores)),
+        key=lambda i: (math.inf if math.isnan(scores[i]) else -scores[i], i),
+    )[:TOP_RECORDS]
+    return [
+        ExposedRecord(
+            rank=rank,
+            row_index=records.row_index[i],
+            source=records.source[i],
+            label=records.label[i],
+            score=scores[i],
+        )
+        for rank, i in enumerate(order, start=1)
+    ]

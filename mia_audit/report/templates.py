@@ -1,0 +1,192 @@
+"""Where the report templates live, the jinja2 environment, and the number formatting filters.
+
+Templates ship in the wheel at ``mia_audit/templates`` (pyproject force-includes the top-level
+``templates/`` folder there); in a source checkout or an editable install they are at
+``<repo>/templates``. The filters are plain functions so that the console renderer formats numbers
+exactly like the HTML report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import jinja2
+    from markupsafe import Markup
+
+    from mia_audit.result import AttackReport, AuditResult
+
+DASH = "—"
+NOT_RESOLVABLE = "n/r"
+
+
+def template_dir() -> Path:
+    """The folder holding ``report.html.j2`` and ``report.css`` (wheel first, then source tree)."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[1] / "templates", here.parents[2] / "templates"):
+        if (candidate / "report.html.j2").is_file():
+            return candidate
+    raise FileNotFoundError(
+        "mia-audit report templates not found: looked in "
+        f"{here.parents[1] / 'templates'} and {here.parents[2] / 'templates'}; "
+        "reinstall mia-audit"
+    )
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The jinja2 environment: autoescape on, and a missing variable raises instead of rendering ''."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        pct=pct,
+        num=num,
+        ci=ci,
+        pct_ci=pct_ci,
+        dur=dur,
+        count=count,
+        eps=eps,
+        tpr=tpr,
+        ident=ident,
+    )
+    return env
+
+
+# --------------------------------------------------------------------------- number formatting
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def num(value: float | int | str | None, digits: int = 3) -> str:
+    """A plain number with ``digits`` decimals; ``—`` for None/NaN; strings pass through."""
+    if isinstance(value, str):
+        return value
+    if _missing(value):
+        return DASH
+    assert value is not None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
+    text = f"{value:,.{digits}f}"
+    return text.replace("-", "−") if value < 0 else text
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """A fraction as a percentage: ``0.0874 -> '8.7%'``; ``—`` for None."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    text = f"{value * 100:.{digits}f}%"
+    return text.replace("-", "−") if value < 0 else text
+
+
+def ci(interval: Sequence[float] | None, digits: int = 3) -> str:
+    """An interval as ``[lo, hi]``; empty string for None."""
+    if interval is None:
+        return ""
+    lo, hi = interval
+    return f"[{num(lo, digits)}, {num(hi, digits)}]"
+
+
+def pct_ci(interval: Sequence[float] | None, digits: int = 1) -> str:
+    """An interval of fractions as ``[lo%, hi%]``; empty string for None."""
+    if interval is None:
+        return ""
+    lo, hi = interval
+    return f"[{pct(lo, digits)}, {pct(hi, digits)}]"
+
+
+def tpr(value: float | None, digits: int = 1) -> str:
+    """A TPR at fixed FPR: a percentage, or ``n/r`` when the FPR is not resolvable."""
+    return NOT_RESOLVABLE if _missing(value) else pct(value, digits)
+
+
+def eps(value: float | None) -> str:
+    """An ε lower bound; ``—`` when there is none (the attack gives no evidence against DP)."""
+    return DASH if _missing(value) else num(value, 2)
+
+
+def count(value: int | None) -> str:
+    """An integer with thousands separators."""
+    return DASH if value is None else f"{value:,}"
+
+
+def dur(seconds: float | None) -> str:
+    """A duration for people: ``0.42 s``, ``12.3 s``, ``2 min 05 s``, ``1 h 02 min``."""
+    if _missing(seconds):
+        return DASH
+    assert seconds is not None
+    if seconds < 1:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def ident(name: str) -> Markup:
+    """An identifier (attack id, property name), escaped, with line-break chances after . and _."""
+    from markupsafe import Markup, escape
+
+    text = str(escape(name))
+    return Markup(text.replace(".", ".<wbr>").replace("_", "_<wbr>"))
+
+
+# --------------------------------------------------------------------------- shared view helpers
+
+
+def attacks_by_strength(result: AuditResult) -> list[AttackReport]:
+    """Attacks, the risk's strongest first, then by TPR at 1% FPR and AUC (ordering only)."""
+    strongest = result.risk.strongest_attack
+
+    def key(report: AttackReport) -> tuple[bool, float, float, str]:
+        low_fpr = report.metrics.tpr_at_fpr.get("0.01")
+        return (
+            report.id != strongest,
+            -(low_fpr if low_fpr is not None else -1.0),
+            -report.metrics.auc,
+            report.id,
+        )
+
+    return sorted(result.attacks, key=key)
+
+
+def headline_sentence(result: AuditResult) -> str:
+    """One plain sentence on what the strongest attack achieves, for readers who skip the rest."""
+    strongest = result.strongest
+    if strongest is None:
+        if not result.attacks:
+            return "No attack ran in this audit, so no membership leakage was measured."
+        strongest = attacks_by_strength(result)[0]
+    metrics = strongest.metrics
+    found = metrics.tpr_at_fpr.get("0.01")
+    if found is not None:
+        share = pct(found, 0 if found >= 0.095 else 1)
+        return (
+            f"An attacker with data like yours can pick out {share} of the training records "
+            "while wrongly accusing 1% of outsiders."
+        )
+    return (
+        f"An attacker with data like yours ranks a random training record above a random "
+        f"outsider {pct(metrics.auc, 0)} of the time (AUC {num(metrics.auc)}; 50% is guessing)."
+    )

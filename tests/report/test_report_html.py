@@ -1,0 +1,209 @@
+"""The HTML report: every section, inline figures, no template leftovers, no external URL."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from mia_audit.report import templates
+from mia_audit.report.html import SECTIONS, TOP_RECORDS, render_html, write_html
+from mia_audit.result import AuditResult, GateResult, Risk
+
+MakeResult = Callable[..., AuditResult]
+
+
+@pytest.fixture
+def html(report_html: str) -> str:
+    return report_html
+
+
+def _section(html: str, section_id: str) -> str:
+    start = html.index(f'<section id="{section_id}">')
+    return html[start : html.index("</section>", start)]
+
+
+def test_every_section_is_present_in_order(html: str) -> None:
+    positions = [html.index(f'<section id="{sid}">') for sid, _ in SECTIONS]
+    assert positions == sorted(positions)
+    for sid, _ in SECTIONS:
+        assert f'href="#{sid}"' in html  # table of contents
+
+
+def test_figures_are_inline_scalable_svg(html: str) -> None:
+    figures = _section(html, "figures")
+    assert figures.count("<svg") == 2
+    assert "<?xml" not in html and "<!DOCTYPE svg" not in html
+    assert 'width="100%"' in figures and "viewBox=" in figures
+    # Two SVGs in one document: their ids must not collide.
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+
+
+def test_no_template_leftovers(html: str) -> None:
+    for marker in ("{{", "}}", "{%", "%}", "{#"):
+        assert marker not in html
+
+
+def test_self_contained_no_external_url(html: str) -> None:
+    without_namespaces = re.sub(r'\sxmlns(:\w+)?="[^"]*"', "", html)
+    assert "http://" not in without_namespaces
+    assert "https://" not in without_namespaces
+    assert "<link" not in html and "<script" not in html and "<img" not in html
+    for target in re.findall(r'href="([^"]*)"', html):
+        assert target.startswith("#"), target
+    assert "@media print" in html and "@page" in html
+
+
+def test_executive_summary(html: str) -> None:
+    summary = _section(html, "summary")
+    assert "HIGH" in summary
+    assert "FAILED" in summary
+    assert "threshold.loss AUC 0.780 &gt; --max-auc 0.70" in summary  # gate reason, escaped
+    assert (
+        "An attacker with data like yours can pick out 11% of the training records "
+        "while wrongly accusing 1% of outsiders." in summary
+    )
+
+
+def test_attack_tables(html: str) -> None:
+    attacks = _section(html, "attacks")
+    for attack_id in (
+        "threshold.loss",
+        "threshold.confidence",
+        "threshold.entropy",
+        "threshold.modified_entropy",
+    ):
+        assert templates.ident(attack_id) in attacks
+    assert "[0.768, 0.792]" in attacks  # AUC CI of threshold.loss
+    assert "n/r" in attacks and "not resolvable: too few non-members" in attacks
+    assert "90th percentile of the population" in attacks  # threshold rule
+
+
+def test_skipped_properties_and_scope(html: str, audit_result: AuditResult) -> None:
+    skipped = _section(html, "skipped")
+    assert "lira.online" in skipped.replace("<wbr>", "")
+    scope = _section(html, "scope")
+    result = audit_result
+    assert result.model.sha256 in scope
+    for digest in result.data.sha256.values():
+        assert digest in scope
+    assert result.data.population_source in scope
+    props = _section(html, "properties")
+    assert "δ_mi well above 0" in props
+
+
+def test_most_exposed_records_show_no_feature_values(html: str) -> None:
+    records = _section(html, "records")
+    rows = re.findall(r"<tr><td>(\d+)</td><td>(\d+)</td>", records)
+    assert len(rows) == TOP_RECORDS
+    assert [int(rank) for rank, _ in rows] == list(range(1, TOP_RECORDS + 1))
+    headers = re.findall(r"<th[^>]*>([^<]+)", records)
+    assert headers == ["Rank", "Row", "File role", "Class", "Score"]
+    # Scores are listed highest first.
+    scores = [float(s.replace("−", "-")) for s in re.findall(r"<td>([−\d.]+)</td></tr>", records)]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_risk_rationale_marks_the_current_level(html: str) -> None:
+    rationale = _section(html, "risk-rationale")
+    assert 'class="current"><td class="l"><span class="pill risk-high">' in rationale
+    assert "TPR at 1% FPR ≥ 0.20, or AUC ≥ 0.90" in rationale
+
+
+def test_values_are_escaped(audit_result: AuditResult) -> None:
+    result = audit_result
+    evil = dataclasses.replace(result.attacks[0], title="<script>alert(1)</script>")
+    html = render_html(dataclasses.replace(result, attacks=(evil, *result.attacks[1:])))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_strict_undefined_raises_on_missing_variables() -> None:
+    env = templates.environment()
+    assert env.undefined is jinja2.StrictUndefined
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ missing }}").render()
+    with pytest.raises(jinja2.UndefinedError):
+        env.get_template("report.html.j2").render()
+
+
+def test_sparse_result_renders(make_result: MakeResult) -> None:
+    """No attacks, records, distribution, properties or gate: every branch still renders."""
+    result = make_result(
+        attacks=(),
+        skipped=(),
+        properties={},
+        records=None,
+        signal_distribution=None,
+        risk=Risk(level="low", strongest_attack=None, reasons=()),
+        gate=GateResult(configured=False, passed=True, reasons=()),
+        notes=(),
+    )
+    html = render_html(result)
+    for sid, _ in SECTIONS:
+        assert f'<section id="{sid}">' in html
+    assert "LOW" in _section(html, "summary") and "NOT SET" in html
+    assert "No attack ran in this audit" in html
+    assert "not computed in this run" in _section(html, "properties")
+    assert "<svg" not in html
+    assert "{{" not in html
+
+
+def test_headline_falls_back_to_auc_when_tpr_is_not_resolvable(
+    audit_result: AuditResult,
+) -> None:
+    result = audit_result
+    loss = result.attack("threshold.loss")
+    metrics = dataclasses.replace(loss.metrics, tpr_at_fpr={"0.01": None, "0.001": None})
+    patched = dataclasses.replace(loss, metrics=metrics)
+    result = dataclasses.replace(result, attacks=(patched, *result.attacks[1:]))
+    sentence = templates.headline_sentence(result)
+    assert "78% of the time" in sentence and "AUC 0.780" in sentence
+    gate_passed = dataclasses.replace(result, gate=GateResult(configured=True, passed=True, reasons=()))
+    html = render_html(gate_passed)
+    assert sentence in html and "PASSED" in html
+
+
+def test_write_html(tmp_path: Path, audit_result: AuditResult) -> None:
+    out = write_html(audit_result, tmp_path / "sub" / "report.html")
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert '<meta charset="utf-8">' in text
+
+
+def test_template_dir() -> None:
+    folder = templates.template_dir()
+    assert (folder / "report.html.j2").is_file()
+    assert (folder / "report.css").is_file()
+
+
+@pytest.mark.parametrize(
+    ("func", "value", "expected"),
+    [
+        (templates.pct, 0.0874, "8.7%"),
+        (templates.pct, None, "—"),
+        (templates.tpr, None, "n/r"),
+        (templates.tpr, 0.1234, "12.3%"),
+        (templates.num, 0.78049, "0.780"),
+        (templates.num, -0.5, "−0.500"),
+        (templates.num, 10000, "10,000"),
+        (templates.num, "text", "text"),
+        (templates.num, float("nan"), "—"),
+        (templates.ci, (0.768, 0.792), "[0.768, 0.792]"),
+        (templates.ci, None, ""),
+        (templates.pct_ci, (0.097, 0.119), "[9.7%, 11.9%]"),
+        (templates.eps, None, "—"),
+        (templates.eps, 1.2711, "1.27"),
+        (templates.count, 3000, "3,000"),
+        (templates.dur, 0.0123, "0.01 s"),
+        (templates.dur, 48.23, "48.2 s"),
+        (templates.dur, 125.0, "2 min 05 s"),
+        (templates.dur, 3725.0, "1 h 02 min"),
+    ],
+)
+def test_filters(func: object, value: object, expected: str) -> None:
+    assert func(value) == expected  # type: ignore[operator]
