@@ -112,7 +112,7 @@ def test_most_exposed_records_show_no_feature_values(html: str) -> None:
 def test_risk_rationale_marks_the_current_level(html: str) -> None:
     rationale = _section(html, "risk-rationale")
     assert 'class="current"><td class="l"><span class="pill risk-high">' in rationale
-    assert "TPR at 1% FPR ≥ 0.20, or AUC ≥ 0.90" in rationale
+    assert "TPR at 1% FPR ≥ 20.0%, or AUC ≥ 0.90" in rationale
 
 
 def test_values_are_escaped(audit_result: AuditResult) -> None:
