@@ -34,6 +34,7 @@ from mia_audit.result import (
     Utility,
 )
 from mia_audit.risk import assess_risk, counted_attacks
+from mia_audit.shadow.config import ShadowConfig
 
 Step = Callable[[str], AbstractContextManager[None]]
 
@@ -53,6 +54,7 @@ class AuditConfig:
     trust_model: bool = False
     batch_size: int = 4096
     gate: GateConfig = field(default_factory=GateConfig)
+    shadow: ShadowConfig = field(default_factory=ShadowConfig)
     risk_include: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
@@ -98,6 +100,9 @@ def audit(
         n_classes=model.n_classes,
         seed=config.seed,
         threshold_fpr=config.threshold_fpr,
+        train_size=records.count("member"),
+        model_path=Path(model_path),
+        shadow=config.shadow,
     )
     is_member = records.is_member[records.eval_idx]
     class_names = tuple(str(c) for c in model.classes)
@@ -243,7 +248,9 @@ def _data_summary(records: AuditData, is_member: np.ndarray) -> DataSummary:
 
 def _config_dict(config: AuditConfig, data: DataSpec) -> dict[str, object]:
     gate = asdict(config.gate)
+    shadow = asdict(config.shadow)
     return {
+        "shadow": shadow,
         "attacks": list(config.attacks) if config.attacks else "all",
         "seed": config.seed,
         "threshold_fpr": config.threshold_fpr,

@@ -9,13 +9,16 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from mia_audit import __version__
 from mia_audit.errors import ConfigError, MiaAuditError
+
+if TYPE_CHECKING:
+    from mia_audit.shadow.config import ShadowConfig
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("json", "html", "pdf", "csv")
@@ -145,6 +148,30 @@ def scan(
     max_auc: Annotated[
         float | None, typer.Option("--max-auc", help="Exit 1 when any attack's AUC exceeds this.")
     ] = None,
+    shadow_family: Annotated[
+        str,
+        typer.Option(
+            "--shadow-family",
+            help="Shadow models: auto, mlp, logreg, rf, gbm or clone (auto copies the target where it can).",
+        ),
+    ] = "auto",
+    shadow_data: Annotated[
+        str,
+        typer.Option(
+            "--shadow-data",
+            help="Shadow training data: population, noisy, marginal or model (hill-climbing synthesis).",
+        ),
+    ] = "population",
+    shadow_models: Annotated[int, typer.Option("--shadow-models", help="Number of shadow models k.")] = 16,
+    shadow_noise: Annotated[
+        float, typer.Option("--shadow-noise", help="Share of features redrawn for --shadow-data noisy.")
+    ] = 0.1,
+    shadow_epochs: Annotated[
+        int | None, typer.Option("--shadow-epochs", help="Training epochs of MLP shadows.")
+    ] = None,
+    synthesis_budget: Annotated[
+        int | None, typer.Option("--synthesis-budget", help="Target queries allowed for --shadow-data model.")
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Records per query batch.")] = 4096,
     device: Annotated[str, typer.Option("--device", help="Device for attack models that train: cpu or cuda.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the verdict.")] = False,
@@ -159,7 +186,7 @@ def scan(
         from mia_audit.audit import AuditConfig, audit
         from mia_audit.data import DataSpec
         from mia_audit.gate import GateConfig
-        from mia_audit.report.writer import write_reports
+        from mia_audit.report.writer import planned_outputs, write_reports
 
         chosen = _split(formats) or FORMATS
         bad = [f for f in chosen if f not in FORMATS]
@@ -179,6 +206,7 @@ def scan(
             balance=not no_balance,
         )
         inputs = [p for p in (model, data, members, holdout, population) if p is not None]
+        planned_outputs(out, chosen, inputs)
         config = AuditConfig(
             attacks=_split(attacks) or None,
             seed=seed,
@@ -186,6 +214,9 @@ def scan(
             trust_model=trust_model,
             batch_size=batch_size,
             gate=GateConfig(fail_on=fail_on, max_auc=max_auc),
+            shadow=_shadow_config(
+                shadow_family, shadow_data, shadow_models, shadow_noise, shadow_epochs, synthesis_budget, device
+            ),
         )
         command = shlex.join(["mia-audit", *sys.argv[1:]]) if sys.argv else "mia-audit"
         result = audit(model, spec, config, command=command, step=_stepper(err, quiet))
@@ -202,6 +233,22 @@ def scan(
         return EXIT_GATE_FAILED if result.gate.configured and not result.gate.passed else EXIT_OK
 
     _run_guarded(debug, err, body)
+
+
+def _shadow_config(
+    family: str, data: str, n_models: int, noise: float, epochs: int | None, budget: int | None, device: str
+) -> ShadowConfig:
+    from mia_audit.shadow.config import ShadowConfig
+
+    return ShadowConfig(
+        family=family,
+        data=data,
+        n_models=n_models,
+        noise=noise,
+        epochs=epochs,
+        synthesis_budget=budget,
+        device=device,
+    )
 
 
 def _check_device(device: str) -> None:

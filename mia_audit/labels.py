@@ -15,7 +15,7 @@ class LabelMapping:
     note: str | None
 
 
-def _key(value: object) -> str:
+def label_key(value: object) -> str:
     """Compare labels by text, so that 1, 1.0, '1' and np.int64(1) all match."""
     if isinstance(value, (bool, np.bool_)):
         return str(int(value))
@@ -31,8 +31,8 @@ def map_labels(raw: np.ndarray, classes: tuple[object, ...]) -> LabelMapping:
     instead, they are matched in sorted order (the convention of scikit-learn's LabelEncoder),
     and the mapping is stated in the report.
     """
-    lookup = {_key(c): i for i, c in enumerate(classes)}
-    keys = np.array([_key(v) for v in raw], dtype=object)
+    lookup = {label_key(c): i for i, c in enumerate(classes)}
+    keys = np.array([label_key(v) for v in raw], dtype=object)
     known = np.array([k in lookup for k in keys])
     if known.all():
         return LabelMapping(np.array([lookup[k] for k in keys], dtype=np.int64), None)
@@ -49,7 +49,7 @@ def map_labels(raw: np.ndarray, classes: tuple[object, ...]) -> LabelMapping:
 
     unknown = sorted(set(keys[~known]))
     shown = ", ".join(repr(u) for u in unknown[:5]) + (", …" if len(unknown) > 5 else "")
-    model_classes = ", ".join(repr(_key(c)) for c in classes[:10]) + (", …" if len(classes) > 10 else "")
+    model_classes = ", ".join(repr(label_key(c)) for c in classes[:10]) + (", …" if len(classes) > 10 else "")
     raise ModelDataMismatchError(
         f"labels {shown} are not classes of the model ({model_classes}); "
         "check --label-col or recode the labels to the model's classes."
@@ -57,4 +57,4 @@ def map_labels(raw: np.ndarray, classes: tuple[object, ...]) -> LabelMapping:
 
 
 def _is_index_range(classes: tuple[object, ...]) -> bool:
-    return [_key(c) for c in classes] == [str(i) for i in range(len(classes))]
+    return [label_key(c) for c in classes] == [str(i) for i in range(len(classes))]

@@ -67,9 +67,7 @@ def _roc_counts(s: FloatArray, m: BoolArray) -> tuple[IntArray, IntArray, FloatA
     return np.r_[zero, fps], np.r_[zero, tps], s_sorted[last_of_run]
 
 
-def roc_curve(
-    scores: npt.ArrayLike, is_member: npt.ArrayLike
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+def roc_curve(scores: npt.ArrayLike, is_member: npt.ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
     """ROC curve: ``(fpr, tpr, thresholds)``, one point per distinct score.
 
     Point ``i`` is the rule "member iff score >= thresholds[i]". The first point is (0, 0) with
@@ -113,9 +111,7 @@ def _delong_variance(s: FloatArray, m: BoolArray) -> float | None:
     return float(np.var(v10, ddof=1) / n_x + np.var(v01, ddof=1) / n_y)
 
 
-def auc_ci(
-    scores: npt.ArrayLike, is_member: npt.ArrayLike, level: float = 0.95
-) -> tuple[float, float]:
+def auc_ci(scores: npt.ArrayLike, is_member: npt.ArrayLike, level: float = 0.95) -> tuple[float, float]:
     """Two-sided DeLong confidence interval for the AUC (normal approximation), clipped to [0, 1].
 
     DeLong, DeLong & Clarke-Pearson (1988), computed with the fast midrank algorithm of
@@ -233,9 +229,7 @@ class Confusion:
         return self.fp / (self.fp + self.tn)
 
 
-def confusion_at_threshold(
-    scores: npt.ArrayLike, is_member: npt.ArrayLike, threshold: float
-) -> Confusion:
+def confusion_at_threshold(scores: npt.ArrayLike, is_member: npt.ArrayLike, threshold: float) -> Confusion:
     """Confusion counts, precision, recall, accuracy and FPR of "member iff score >= threshold"."""
     if math.isnan(threshold):
         raise ValueError("threshold is NaN")

@@ -13,6 +13,7 @@ from mia_audit.audit import AuditConfig, audit
 from mia_audit.data import DataSpec
 from mia_audit.report.json_report import to_dict
 
+BASIC = ("threshold", "label_only")
 THRESHOLD_IDS = ("threshold.loss", "threshold.confidence", "threshold.entropy", "threshold.modified_entropy")
 
 
@@ -22,7 +23,7 @@ def overfit(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
 
 
 def test_threshold_attacks_beat_chance_on_an_overfitted_model(overfit) -> None:  # type: ignore[no-untyped-def]
-    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, trust_model=True))
+    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, trust_model=True, attacks=BASIC))
     ids = [a.id for a in result.attacks]
     assert ids == [*THRESHOLD_IDS, "label_only.gap"]
     for attack_id in THRESHOLD_IDS:
@@ -37,7 +38,7 @@ def test_threshold_attacks_beat_chance_on_an_overfitted_model(overfit) -> None: 
 def test_loss_auc_matches_an_independent_computation(overfit) -> None:  # type: ignore[no-untyped-def]
     import skops.io as sio
 
-    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, trust_model=True))
+    result = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, trust_model=True, attacks=BASIC))
     rec = result.records
     assert rec is not None
     frame = overfit.frame
@@ -51,8 +52,12 @@ def test_loss_auc_matches_an_independent_computation(overfit) -> None:  # type: 
 
 def test_thresholds_never_see_evaluation_records(overfit) -> None:  # type: ignore[no-untyped-def]
     """Changing evaluation members' outputs must not move the threshold: it comes from the population."""
-    a = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, trust_model=True))
-    b = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, threshold_fpr=0.2, trust_model=True))
+    a = audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, trust_model=True, attacks=BASIC))
+    b = audit(
+        overfit.model,
+        DataSpec(data=overfit.data),
+        AuditConfig(seed=0, threshold_fpr=0.2, trust_model=True, attacks=BASIC),
+    )
     for attack_id in THRESHOLD_IDS:
         fpr = a.attack(attack_id).metrics.fpr_at_threshold
         assert fpr is not None and fpr < 0.25  # expected 10% on fresh non-members, with slack for n=300
@@ -61,7 +66,7 @@ def test_thresholds_never_see_evaluation_records(overfit) -> None:  # type: igno
 
 def test_exchangeable_members_stay_near_chance(tmp_path: Path) -> None:
     case = exchangeable_case(tmp_path)
-    result = audit(case.model, DataSpec(data=case.data), AuditConfig(seed=0))
+    result = audit(case.model, DataSpec(data=case.data), AuditConfig(seed=0, attacks=BASIC))
     for report in result.attacks:
         assert abs(report.metrics.auc - 0.5) < 0.05, (report.id, report.metrics.auc)
     assert result.risk.level == "low"
@@ -69,7 +74,9 @@ def test_exchangeable_members_stay_near_chance(tmp_path: Path) -> None:
 
 def test_same_seed_same_numbers(overfit) -> None:  # type: ignore[no-untyped-def]
     def numbers(seed: int) -> list[object]:
-        d = to_dict(audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=seed, trust_model=True)))
+        d = to_dict(
+            audit(overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=seed, trust_model=True, attacks=BASIC))
+        )
         return [{k: v for k, v in a.items() if k != "duration_s"} for a in d["attacks"]]
 
     assert numbers(7) == numbers(7)
@@ -106,14 +113,14 @@ def _onnx_case(tmp_path: Path, builder_name: str) -> tuple[Path, Path]:
 
 def test_torch_onnx_mlp_end_to_end(tmp_path: Path) -> None:
     model, data = _onnx_case(tmp_path, "build_torch_mlp_onnx")
-    result = audit(model, DataSpec(data=data), AuditConfig(seed=0))
+    result = audit(model, DataSpec(data=data), AuditConfig(seed=0, attacks=BASIC))
     assert result.model.format == "onnx" and result.model.output_kind == "probabilities"
     assert result.attack("threshold.loss").metrics.auc > 0.6
 
 
 def test_label_only_onnx_runs_label_attacks_and_skips_the_rest(tmp_path: Path) -> None:
     model, data = _onnx_case(tmp_path, "build_torch_label_only_onnx")
-    result = audit(model, DataSpec(data=data), AuditConfig(seed=0))
+    result = audit(model, DataSpec(data=data), AuditConfig(seed=0, attacks=BASIC))
     assert result.model.output_kind == "labels"
     assert [a.id for a in result.attacks] == ["label_only.gap"]
     assert {s.id for s in result.skipped} == set(THRESHOLD_IDS)
@@ -129,6 +136,6 @@ def test_multi_input_skl2onnx_pipeline_with_string_columns(tmp_path: Path) -> No
     fm.build_skl2onnx_pipeline(model, frame[members], y[members])
     data = tmp_path / "audit.csv"
     frame.assign(target=y, member=members.astype(int)).to_csv(data, index=False)
-    result = audit(model, DataSpec(data=data), AuditConfig(seed=0))
+    result = audit(model, DataSpec(data=data), AuditConfig(seed=0, attacks=BASIC))
     assert result.model.queries == len(frame)
     assert len(result.attacks) == 5

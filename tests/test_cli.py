@@ -24,9 +24,12 @@ def _scan(*args: str) -> object:
     return runner.invoke(app, ["scan", *args])
 
 
+FAST = ("--attacks", "threshold,label_only")
+
+
 def _scan_forest(case: AuditCase, *args: str) -> object:
     """The fixture's random forest holds a tree type that skops does not trust by default."""
-    return _scan(str(case.model), "--trust-model", *args)
+    return _scan(str(case.model), "--trust-model", *FAST, *args)
 
 
 def _one_line_error(result: object, *fragments: str) -> None:
@@ -42,7 +45,10 @@ def _one_line_error(result: object, *fragments: str) -> None:
 
 def test_exit_0_writes_all_reports(case: AuditCase, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = _scan_forest(case, "--data", str(case.data), "--out", str(out))
+    # Every attack family, with few shadows to stay quick.
+    result = _scan(
+        str(case.model), "--trust-model", "--data", str(case.data), "--out", str(out), "--shadow-models", "2"
+    )
     assert result.exit_code == 0, result.output
     for name in ("report.json", "report.html", "report.pdf", "records.csv"):
         assert (out / name).stat().st_size > 0, name
@@ -90,7 +96,9 @@ def test_exit_2_pickle_without_trust(case: AuditCase, tmp_path: Path) -> None:
     path = tmp_path / "model.pkl"
     path.write_bytes(pickle.dumps(model))
     _one_line_error(_scan(str(path), "--data", str(case.data), "--out", str(tmp_path)), "--trust-model")
-    trusted = _scan(str(path), "--data", str(case.data), "--out", str(tmp_path), "--format", "json", "--trust-model")
+    trusted = _scan(
+        str(path), "--data", str(case.data), "--out", str(tmp_path), "--format", "json", "--trust-model", *FAST
+    )
     assert trusted.exit_code == 0, trusted.output
 
 
@@ -109,6 +117,11 @@ def test_exit_2_features_do_not_fit_the_model(case: AuditCase, tmp_path: Path) -
         (["--attacks", "nonsense"], "unknown attack"),
         (["--population-share", "0"], "--population-share"),
         (["--member-col", "in_train"], "--member-col"),
+        (["--shadow-family", "transformer"], "--shadow-family"),
+        (["--shadow-data", "web"], "--shadow-data"),
+        (["--shadow-models", "0"], "--shadow-models"),
+        (["--shadow-epochs", "0"], "--shadow-epochs"),
+        (["--device", "tpu"], "--device"),
     ],
 )
 def test_exit_2_bad_options(case: AuditCase, tmp_path: Path, extra: list[str], fragment: str) -> None:
@@ -118,6 +131,12 @@ def test_exit_2_bad_options(case: AuditCase, tmp_path: Path, extra: list[str], f
 def test_exit_2_untrusted_skops_types(case: AuditCase, tmp_path: Path) -> None:
     result = _scan(str(case.model), "--data", str(case.data), "--out", str(tmp_path))
     _one_line_error(result, "sklearn.tree._tree.Tree", "--trust-model")
+
+
+def test_exit_2_labels_the_model_does_not_know(case: AuditCase, tmp_path: Path) -> None:
+    bad = tmp_path / "relabelled.csv"
+    case.frame.assign(label=case.frame["label"].replace({"red": "purple"})).to_csv(bad, index=False)
+    _one_line_error(_scan_forest(case, "--data", str(bad), "--out", str(tmp_path)), "'purple'", "--label-col")
 
 
 def test_exit_2_missing_files(case: AuditCase, tmp_path: Path) -> None:

@@ -242,9 +242,7 @@ def test_auc_ci_contains_auc(sample: tuple[np.ndarray, np.ndarray], level: float
 
 @FAST
 @given(scored_sample(max_size=120), st.sampled_from([0.01, 0.05, 0.1, 0.3]))
-def test_tpr_at_fpr_is_best_admissible_roc_point(
-    sample: tuple[np.ndarray, np.ndarray], level: float
-) -> None:
+def test_tpr_at_fpr_is_best_admissible_roc_point(sample: tuple[np.ndarray, np.ndarray], level: float) -> None:
     scores, is_member = sample
     value = tpr_at_fpr(scores, is_member, level)
     n_nonmembers = int((~is_member).sum())

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mia_audit.models.base import OutputKind, TargetModel
+from mia_audit.shadow.config import ShadowConfig
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class AttackContext:
     n_classes: int
     seed: int
     threshold_fpr: float = 0.1
+    train_size: int = 0
+    model_path: Path | None = None
+    shadow: ShadowConfig = field(default_factory=ShadowConfig)
+    # Work shared between attacks of one run (shadow data, trained shadows); never membership labels.
+    cache: dict[object, object] = field(default_factory=dict)
 
     @property
     def eval_probs(self) -> np.ndarray:

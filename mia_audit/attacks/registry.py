@@ -23,8 +23,27 @@ class AttackSpec:
     run: Callable[[AttackContext], AttackResult]
 
 
+def _shadow_attack(name: str, *args: str) -> Callable[[AttackContext], AttackResult]:
+    """Import the shadow machinery (and torch) only when a shadow attack actually runs."""
+
+    def run(ctx: AttackContext) -> AttackResult:
+        from mia_audit.attacks import shadow
+
+        runner = getattr(shadow, name)
+        return (runner(*args) if args else runner)(ctx)
+
+    return run
+
+
+CALIBRATED_IDS = ("calibrated.loss", "calibrated.confidence", "calibrated.entropy", "calibrated.modified_entropy")
+
 ATTACKS: tuple[AttackSpec, ...] = (
     *(AttackSpec(s.attack_id, "threshold", True, True, partial(run_threshold_attack, s)) for s in THRESHOLD_SIGNALS),
+    AttackSpec("shadow.shokri", "shadow", True, True, _shadow_attack("run_shokri")),
+    AttackSpec("shadow.one", "shadow", True, True, _shadow_attack("run_one_shadow")),
+    AttackSpec("shadow.combined", "shadow", True, True, _shadow_attack("run_combined")),
+    *(AttackSpec(i, "shadow", True, True, _shadow_attack("make_calibrated_attack", i)) for i in CALIBRATED_IDS),
+    AttackSpec("shadow.risk_score", "shadow", True, True, _shadow_attack("run_risk_score")),
     AttackSpec("label_only.gap", "label_only", False, False, run_gap_attack),
 )
 

@@ -488,8 +488,15 @@ def _matrix_feed(node: Any, frame: pd.DataFrame) -> np.ndarray:
             "features with --feature-cols or drop the others with --drop-cols"
         )
     dtype = _INPUT_DTYPES.get(node.type)
-    columns = [_column_values(frame.iloc[:, j], dtype, node.name, str(frame.columns[j])) for j in range(frame.shape[1])]
-    matrix = np.column_stack(columns) if columns else np.empty((len(frame), 0), dtype=dtype)
+    all_numeric = all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes)
+    if dtype is not None and dtype is not np.object_ and np.issubdtype(dtype, np.floating) and all_numeric:
+        # One conversion for the common all-numeric case; per-column checks only where they can fail.
+        matrix = frame.to_numpy(dtype=dtype)
+    else:
+        columns = [
+            _column_values(frame.iloc[:, j], dtype, node.name, str(frame.columns[j])) for j in range(frame.shape[1])
+        ]
+        matrix = np.column_stack(columns) if columns else np.empty((len(frame), 0), dtype=dtype)
     return matrix.reshape((len(frame), *dims)) if fixed and dims else matrix
 
 

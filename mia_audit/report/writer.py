@@ -11,24 +11,30 @@ from mia_audit.result import AuditResult
 FILE_NAMES = {"json": "report.json", "html": "report.html", "pdf": "report.pdf", "csv": "records.csv"}
 
 
-def write_reports(result: AuditResult, out: Path, formats: Sequence[str], protected: Iterable[Path] = ()) -> list[Path]:
-    """Write each format to ``out``; refuse to overwrite any of the ``protected`` input files."""
+def planned_outputs(out: Path, formats: Sequence[str], protected: Iterable[Path] = ()) -> list[Path]:
+    """The files a run will write; fails before any work if one would overwrite an input."""
     if out.exists() and not out.is_dir():
         raise InputFileError(f"--out {out} is a file; give a folder for the reports.")
-    targets = [out / FILE_NAMES[f] for f in formats if f != "csv" or result.records is not None]
+    targets = [out / FILE_NAMES[f] for f in formats]
     inputs = {p.resolve() for p in protected}
     clash = [t for t in targets if t.resolve() in inputs]
     if clash:
         raise InputFileError(f"writing the report would overwrite your input {clash[0]}; choose another --out folder.")
+    return targets
+
+
+def write_reports(result: AuditResult, out: Path, formats: Sequence[str], protected: Iterable[Path] = ()) -> list[Path]:
+    """Write each format to ``out``; refuse to overwrite any of the ``protected`` input files."""
+    targets = [
+        t for t in planned_outputs(out, formats, protected) if t.name != "records.csv" or result.records is not None
+    ]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputFileError(f"cannot create the output folder {out}: {exc.strerror}.") from None
-    written: list[Path] = []
     for target in targets:
         _write_one(result, target)
-        written.append(target)
-    return written
+    return targets
 
 
 def _write_one(result: AuditResult, target: Path) -> None:

@@ -1,0 +1,819 @@
+"""Read a target's architecture from its ONNX graph, so that ``auto`` shadow models imitate it.
+
+``infer_onnx_architecture(path)`` never raises: a graph it does not understand (or a file that is
+not ONNX at all) gives family ``"unknown"`` and a ``reason`` that says why. Only shapes and
+attributes are read, never weights' values (except tree leaf weights), and external data is not
+loaded.
+
+What is recognised, first match wins:
+
+1. **Tree ensembles** (``ai.onnx.ml`` ``TreeEnsembleClassifier``, ``TreeEnsembleRegressor``, and
+   the opset-5 ``TreeEnsemble``) → ``"rf"`` or ``"gbm"``. When a graph has several ensemble nodes
+   their trees are counted together.
+
+   *Forest or boosting.* skl2onnx writes a RandomForest / ExtraTrees / DecisionTree classifier
+   with ``post_transform="NONE"``, no ``base_values`` and leaf weights that are class
+   probabilities divided by the number of trees (so one leaf's weights sum to at most
+   ``1/n_trees`` and the trees' outputs add up to a probability vector). It writes
+   GradientBoostingClassifier and HistGradientBoostingClassifier with a ``LOGISTIC`` (binary) or
+   ``SOFTMAX`` (multi-class) post transform, ``base_values`` (the initial raw prediction) and
+   signed leaf values scaled by the learning rate. The rule, in order:
+
+   a. a ``LOGISTIC``/``SOFTMAX``/``SOFTMAX_ZERO``/``PROBIT`` post transform → gbm (a forest's
+      averaged probabilities need no link function);
+   b. a non-zero ``base_values`` → gbm (forests have no intercept);
+   c. the ensemble's scores go through a ``Sigmoid``/``Softmax`` node (a regressor inside a
+      boosting export) → gbm;
+   d. ``aggregate_function="AVERAGE"`` → rf;
+   e. all leaf weights non-negative and every leaf's total at most ``1/n_trees`` (``SUM``) → rf;
+   f. otherwise (negative or larger-than-a-share leaf values: additive raw scores) → gbm.
+
+   *Tree counts.* ``n_estimators`` is the number of distinct ``nodes_treeids`` (the number of
+   ``tree_roots`` for ``TreeEnsemble``) for a forest. Boosting grows one tree per class and
+   round for multi-class problems: skl2onnx numbers GradientBoostingClassifier's trees
+   ``round * n_classes + class`` and HistGradientBoostingClassifier's
+   ``iteration * n_trees_per_iteration + class``, each tree writing to one class (binary
+   problems: one tree per round, all writing to class 0). So for gbm, when every tree writes to
+   exactly one class, ``n_estimators`` = trees / number of classes written (the boosting rounds);
+   else the tree count. (With numpy 2.x, skl2onnx 1.20 fails to convert a fitted
+   HistGradientBoostingClassifier; graphs from other versions follow the layout above.)
+
+   *Depth.* ``max_depth`` is the longest root-to-leaf path (edges), as scikit-learn counts it,
+   walked through ``nodes_truenodeids``/``nodes_falsenodeids`` (and ``nodes_trueleafs``/
+   ``nodes_falseleafs`` for ``TreeEnsemble``, where a one-node tree whose branches point to the
+   same leaf has depth 0).
+
+2. **Linear classifiers**: ``LinearClassifier`` (skl2onnx LogisticRegression, LinearSVC, SGD…) and
+   ``SVMClassifier`` with a linear kernel → ``"logreg"``.
+
+3. **Dense networks**: dense layers are ``Gemm`` nodes with a constant weight (width from its
+   shape, transposed when ``transB=1``: torch exports) and ``MatMul`` nodes with a constant
+   2-D right-hand weight (skl2onnx MLPClassifier, torch on 3-D inputs); a bias ``Add`` after a
+   MatMul belongs to its layer. Each layer's predecessor is found by walking back from its data
+   input through the graph to the previous dense layer; the layers must form one chain. Constant
+   scaling (``Sub``/``Div``/``Mul``/``Add`` by constants), ``Cast``, ``Scaler``, ``Normalizer``,
+   reshapes and ``Concat`` of inputs before the first layer are preprocessing and ignored. The
+   elementwise ops between two layers give the activation: ``Relu`` → relu, ``Tanh`` → tanh,
+   ``Sigmoid`` → sigmoid, ``Gelu`` or its ``Erf`` expansion → gelu, ``LeakyRelu``/``PRelu``/
+   ``Elu``/``Selu``/``Celu`` → relu (nearest available); other non-linear gates → ``None``. A
+   dense layer with no non-linearity after it (a linear projection such as PCA) is folded into
+   the next one, since a composition of linear maps is linear. Hidden widths are the output
+   widths of all dense layers but the last; no hidden layer left → ``"logreg"`` (a linear
+   model, with or without a final Softmax/Sigmoid). Graphs with convolutions, recurrent cells,
+   attention or control flow are not MLPs → ``"unknown"``.
+
+``n_features`` comes from the graph inputs' fixed shapes (several ``[N, 1]`` inputs count one
+each), falling back to the first dense layer's input width for a single input. ``n_classes`` comes
+from class labels stored in the graph (ZipMap or classifier ``classlabels_*``, a skl2onnx label
+lookup table), else a fixed ``[N, C]`` float output (``C = 1`` → 2), else the last dense layer's
+width.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_ML_DOMAIN = "ai.onnx.ml"
+_TREE_OPS = {"TreeEnsembleClassifier", "TreeEnsembleRegressor", "TreeEnsemble"}
+_LINK_TRANSFORMS = {"LOGISTIC", "SOFTMAX", "SOFTMAX_ZERO", "PROBIT"}
+_TREE_ENSEMBLE_TRANSFORMS = ("NONE", "SOFTMAX", "LOGISTIC", "SOFTMAX_ZERO", "PROBIT")
+_TREE_ENSEMBLE_AGGREGATES = ("AVERAGE", "SUM", "MIN", "MAX")
+_SQUASH_OPS = {"Sigmoid", "Softmax", "LogSoftmax"}
+
+# Ops between two dense layers that name an activation (value: the activation reported).
+_ACTIVATIONS: dict[str, str] = {
+    "Relu": "relu",
+    "LeakyRelu": "relu",
+    "PRelu": "relu",
+    "Elu": "relu",
+    "Selu": "relu",
+    "Celu": "relu",
+    "Tanh": "tanh",
+    "Sigmoid": "sigmoid",
+    "HardSigmoid": "sigmoid",
+    "Gelu": "gelu",
+    "Erf": "gelu",
+}
+# Ops that keep a map linear (elementwise affine by constants, layout changes, inference-time
+# normalisation); anything else between two dense layers is a non-linearity.
+_LINEAR_OPS = {
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Neg",
+    "Cast",
+    "Identity",
+    "Reshape",
+    "Flatten",
+    "Squeeze",
+    "Unsqueeze",
+    "Dropout",
+    "BatchNormalization",
+    "Scaler",
+    "Normalizer",
+    "Concat",
+    "Transpose",
+}
+# Ops whose presence means the graph is not a plain MLP.
+_NOT_MLP_OPS = {
+    "Conv",
+    "ConvTranspose",
+    "ConvInteger",
+    "QLinearConv",
+    "MaxPool",
+    "AveragePool",
+    "LSTM",
+    "GRU",
+    "RNN",
+    "Attention",
+    "MultiHeadAttention",
+    "Loop",
+    "Scan",
+    "If",
+    "Einsum",
+}
+_PREPROCESSING_SKIP = {"Cast", "Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze"}
+_MAX_WALK = 500  # nodes visited when walking back between two dense layers
+
+
+@dataclass(frozen=True)
+class InferredArchitecture:
+    """The target's model family and sizes as far as its graph tells them."""
+
+    family: str  # "mlp" | "logreg" | "rf" | "gbm" | "unknown"
+    hidden: tuple[int, ...] = ()  # MLP hidden layer widths, input→output order
+    activation: str | None = None  # "relu" | "tanh" | "sigmoid" | "gelu" | None
+    n_estimators: int | None = None  # trees (boosting: the number of boosting rounds)
+    max_depth: int | None = None  # deepest tree
+    n_features: int | None = None
+    n_classes: int | None = None
+    reason: str = ""  # one sentence for the report: what was read from the graph
+
+
+def infer_onnx_architecture(path: str | Path) -> InferredArchitecture:
+    """Read the model family (and its sizes) of the ONNX graph at ``path``; never raises."""
+    target = Path(path)
+    try:
+        model = _load(target)
+    except _NotOnnx as exc:
+        return InferredArchitecture("unknown", reason=str(exc))
+    try:
+        return _infer(model)
+    except Exception as exc:  # a graph this module does not understand must not stop the audit
+        detail = " ".join(str(exc).split())[:160]
+        return InferredArchitecture(
+            "unknown", reason=f"ONNX graph of {target.name} could not be read ({type(exc).__name__}: {detail})"
+        )
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+class _NotOnnx(Exception):
+    """The file is missing or is not a usable ONNX model."""
+
+
+def _load(path: Path) -> Any:
+    if not path.is_file():
+        raise _NotOnnx(f"{path.name}: file not found, so no architecture could be read")
+    try:
+        import onnx
+    except ImportError:
+        raise _NotOnnx("the onnx package is not installed, so the graph could not be read") from None
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf decode errors and friends
+        detail = " ".join(str(exc).split())[:120]
+        raise _NotOnnx(f"{path.name} is not an ONNX model ({type(exc).__name__}: {detail})") from None
+    if not model.ir_version or not model.graph.node:
+        raise _NotOnnx(f"{path.name} is not an ONNX model (no graph nodes were found)")
+    return model
+
+
+# -- dispatch ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Graph:
+    """Lookups over one ONNX graph."""
+
+    nodes: list[Any]
+    made_by: dict[str, Any]
+    consumers: dict[str, list[Any]]
+    constant_shapes: dict[str, tuple[int, ...] | None]  # constant tensors (shape when known)
+    inputs: list[Any]
+    outputs: list[Any]
+    onnx: Any
+
+    def is_constant(self, name: str) -> bool:
+        return name in self.constant_shapes or name == ""
+
+
+def _infer(model: Any) -> InferredArchitecture:
+    import onnx
+
+    graph = _index(model.graph, onnx)
+    n_features = _input_width(graph)
+    n_classes = _class_count(graph)
+    tree_nodes = [n for n in graph.nodes if n.op_type in _TREE_OPS and n.domain == _ML_DOMAIN]
+    if tree_nodes:
+        return _trees(graph, tree_nodes, n_features, n_classes)
+    linear = [n for n in graph.nodes if n.domain == _ML_DOMAIN and n.op_type in ("LinearClassifier", "SVMClassifier")]
+    if linear:
+        return _linear_classifier(graph, linear[-1], n_features, n_classes)
+    return _dense(graph, n_features, n_classes)
+
+
+def _index(graph: Any, onnx: Any) -> _Graph:
+    nodes = list(graph.node)
+    made_by = {out: node for node in nodes for out in node.output if out}
+    consumers: dict[str, list[Any]] = {}
+    for node in nodes:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    constants: dict[str, tuple[int, ...] | None] = {init.name: tuple(init.dims) for init in graph.initializer}
+    for sparse in graph.sparse_initializer:
+        constants[sparse.values.name] = tuple(sparse.dims)
+    for node in nodes:  # nodes are topologically sorted, so one pass propagates constants
+        if node.op_type == "Constant":
+            shape = _constant_node_shape(node, onnx)
+            for out in node.output:
+                constants[out] = shape
+        elif node.input and all(name in constants or name == "" for name in node.input):
+            shape = _folded_shape(node, constants, onnx)
+            for out in node.output:
+                constants[out] = shape
+    initializer_names = set(constants)
+    inputs = [i for i in graph.input if i.name not in initializer_names]
+    return _Graph(nodes, made_by, consumers, constants, inputs, list(graph.output), onnx)
+
+
+def _constant_node_shape(node: Any, onnx: Any) -> tuple[int, ...] | None:
+    for attribute in node.attribute:
+        if attribute.name == "value" and attribute.type == onnx.AttributeProto.TENSOR:
+            return tuple(attribute.t.dims)
+        if attribute.name in ("value_float", "value_int"):
+            return ()
+        if attribute.name in ("value_floats", "value_ints"):
+            return (len(onnx.helper.get_attribute_value(attribute)),)
+    return None
+
+
+def _folded_shape(node: Any, constants: dict[str, tuple[int, ...] | None], onnx: Any) -> tuple[int, ...] | None:
+    """The shape of a node computed from constants only (weights exported as Transpose(W), ...)."""
+    first = constants.get(node.input[0])
+    if node.op_type in ("Identity", "Cast", "DequantizeLinear") or (
+        node.op_type in ("Mul", "Div", "Neg") and first is not None
+    ):
+        return first
+    if node.op_type == "Transpose" and first is not None:
+        perm = _attribute(node, "perm", onnx)
+        order = list(perm) if perm else list(range(len(first)))[::-1]
+        return tuple(first[i] for i in order) if len(order) == len(first) else None
+    return None
+
+
+# -- shapes: features and classes --------------------------------------------------------------
+
+
+def _dims(value_info: Any) -> list[int | None] | None:
+    kind = value_info.type
+    if not kind.HasField("tensor_type") or not kind.tensor_type.HasField("shape"):
+        return None
+    return [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in kind.tensor_type.shape.dim]
+
+
+def _input_width(graph: _Graph) -> int | None:
+    widths: list[int] = []
+    for value_info in graph.inputs:
+        dims = _dims(value_info)
+        if dims is None:
+            return None
+        rest = dims[1:]
+        if any(d is None for d in rest):
+            return None
+        widths.append(math.prod(d for d in rest if d is not None))
+    return sum(widths) if widths else None
+
+
+def _class_count(graph: _Graph) -> int | None:
+    onnx = graph.onnx
+    zipmaps = [n for n in graph.nodes if n.op_type == "ZipMap"]
+    classifiers = [n for n in graph.nodes if n.domain == _ML_DOMAIN and n.op_type.endswith("Classifier")]
+    for node in zipmaps[:1] + classifiers[::-1]:
+        for attribute in node.attribute:
+            if attribute.name.startswith("classlabels_"):
+                values = onnx.helper.get_attribute_value(attribute)
+                if len(values):
+                    return len(values)
+    for node in graph.nodes:  # skl2onnx: label = ArrayFeatureExtractor(classes, ArgMax(proba))
+        if node.op_type == "ArrayFeatureExtractor" and node.input and node.input[0] in graph.constant_shapes:
+            shape = graph.constant_shapes[node.input[0]]
+            if shape and math.prod(shape) > 1 and node.input[0] not in graph.made_by:
+                return math.prod(shape)
+    float_types = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16}
+    for value_info in graph.outputs:
+        if not value_info.type.HasField("tensor_type") or value_info.type.tensor_type.elem_type not in float_types:
+            continue
+        dims = _dims(value_info)
+        if dims is not None and len(dims) == 2 and dims[1] is not None:
+            return 2 if dims[1] == 1 else dims[1]
+    return None
+
+
+# -- tree ensembles ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Forest:
+    """What one or more tree-ensemble nodes say, in one shape for all three operators."""
+
+    n_trees: int = 0
+    max_depth: int | None = None
+    tree_targets: list[set[int]] = field(default_factory=list)  # classes/targets each tree writes
+    leaf_totals: list[float] = field(default_factory=list)  # per leaf: sum of its weights
+    min_weight: float = math.inf
+    transforms: set[str] = field(default_factory=set)
+    aggregates: set[str] = field(default_factory=set)
+    base_values: bool = False
+    squashed: bool = False  # scores go through Sigmoid/Softmax downstream
+    ops: list[str] = field(default_factory=list)
+
+
+def _trees(graph: _Graph, nodes: Sequence[Any], n_features: int | None, n_classes: int | None) -> InferredArchitecture:
+    forest = _Forest()
+    for node in nodes:
+        if node.op_type == "TreeEnsemble":
+            _read_tree_ensemble(graph, node, forest)
+        else:
+            _read_legacy_ensemble(graph, node, forest)
+        forest.ops.append(node.op_type)
+        forest.squashed = forest.squashed or _feeds_squash(graph, node)
+    if forest.n_trees == 0:
+        return InferredArchitecture(
+            "unknown",
+            n_features=n_features,
+            n_classes=n_classes,
+            reason=f"ONNX graph: {_op_list(forest.ops)} node(s) without any tree",
+        )
+    family, why = _forest_or_boosting(forest)
+    n_estimators = forest.n_trees
+    per_round = ""
+    if family == "gbm":
+        written = [t for t in forest.tree_targets if t]
+        targets = set().union(*written) if written else set()
+        one_each = bool(written) and len(written) == forest.n_trees and all(len(t) == 1 for t in written)
+        if one_each and len(targets) > 1 and forest.n_trees % len(targets) == 0:
+            n_estimators = forest.n_trees // len(targets)
+            per_round = f" ({n_estimators} rounds × {len(targets)} classes)"
+    depth = "" if forest.max_depth is None else f" of depth ≤ {forest.max_depth}"
+    kind = "random forest" if family == "rf" else "gradient boosting"
+    reason = (
+        f"ONNX graph: {_op_list(forest.ops)} with {forest.n_trees} tree{'s' if forest.n_trees != 1 else ''}"
+        f"{per_round}{depth}, {why}: {kind}"
+    )
+    return InferredArchitecture(
+        family,
+        n_estimators=n_estimators,
+        max_depth=forest.max_depth,
+        n_features=n_features,
+        n_classes=n_classes,
+        reason=reason,
+    )
+
+
+def _forest_or_boosting(forest: _Forest) -> tuple[str, str]:
+    """The rf/gbm rule of the module docstring, with the clause that decided it."""
+    links = sorted(forest.transforms & _LINK_TRANSFORMS)
+    if links:
+        return "gbm", f"{'/'.join(links)} post-transform"
+    if forest.base_values:
+        return "gbm", "non-zero base values"
+    if forest.squashed:
+        return "gbm", "scores passed through a Sigmoid/Softmax"
+    if forest.aggregates and forest.aggregates <= {"AVERAGE"}:
+        return "rf", "trees averaged"
+    share = 1.0 / forest.n_trees
+    probabilities = forest.min_weight >= -1e-7 and all(t <= share * (1 + 1e-3) + 1e-7 for t in forest.leaf_totals)
+    if probabilities:
+        return "rf", "no post-transform and leaf weights that average to probabilities"
+    return "gbm", "no post-transform but signed or unbounded leaf scores that add up"
+
+
+def _read_legacy_ensemble(graph: _Graph, node: Any, forest: _Forest) -> None:
+    """TreeEnsembleClassifier / TreeEnsembleRegressor (ai.onnx.ml opsets 1–3)."""
+    onnx = graph.onnx
+    prefix = "class" if node.op_type == "TreeEnsembleClassifier" else "target"
+    tree_ids = _ints(_attribute(node, "nodes_treeids", onnx))
+    node_ids = _ints(_attribute(node, "nodes_nodeids", onnx))
+    true_ids = _ints(_attribute(node, "nodes_truenodeids", onnx))
+    false_ids = _ints(_attribute(node, "nodes_falsenodeids", onnx))
+    modes = [_text(m) for m in _attribute(node, "nodes_modes", onnx) or []]
+    weights = _floats(
+        _attribute(node, f"{prefix}_weights", onnx), _attribute(node, f"{prefix}_weights_as_tensor", onnx)
+    )
+    leaf_trees = _ints(_attribute(node, f"{prefix}_treeids", onnx))
+    leaf_nodes = _ints(_attribute(node, f"{prefix}_nodeids", onnx))
+    leaf_targets = _ints(_attribute(node, f"{prefix}_ids", onnx))
+    base = _floats(_attribute(node, "base_values", onnx), _attribute(node, "base_values_as_tensor", onnx))
+
+    children: dict[tuple[int, int], tuple[int, int] | None] = {}
+    for i, (tree, nid) in enumerate(zip(tree_ids, node_ids, strict=False)):
+        leaf = i < len(modes) and modes[i] == "LEAF"
+        if leaf or i >= len(true_ids) or i >= len(false_ids):
+            children[(tree, nid)] = None
+        else:
+            children[(tree, nid)] = (true_ids[i], false_ids[i])
+    trees = sorted(set(tree_ids) | set(leaf_trees))
+    for tree in trees:
+        depth = _legacy_depth(tree, {n: c for (t, n), c in children.items() if t == tree})
+        if depth is not None:
+            forest.max_depth = depth if forest.max_depth is None else max(forest.max_depth, depth)
+    targets: dict[int, set[int]] = {tree: set() for tree in trees}
+    totals: dict[tuple[int, int], float] = {}
+    for i, (tree, nid) in enumerate(zip(leaf_trees, leaf_nodes, strict=False)):
+        weight = weights[i] if i < len(weights) else 0.0
+        if i < len(leaf_targets):
+            targets[tree].add(leaf_targets[i])
+        totals[(tree, nid)] = totals.get((tree, nid), 0.0) + weight
+        forest.min_weight = min(forest.min_weight, weight)
+    forest.n_trees += len(trees)
+    forest.tree_targets.extend(targets[tree] for tree in trees)
+    forest.leaf_totals.extend(totals.values())
+    transform = _text(_attribute(node, "post_transform", onnx) or "NONE")
+    forest.transforms.add(transform.upper())
+    if prefix == "target":
+        forest.aggregates.add(_text(_attribute(node, "aggregate_function", onnx) or "SUM").upper())
+    forest.base_values = forest.base_values or any(abs(v) > 1e-12 for v in base)
+
+
+def _legacy_depth(tree: int, children: dict[int, tuple[int, int] | None]) -> int | None:
+    if not children:
+        return None
+    referenced = {c for pair in children.values() if pair for c in pair}
+    roots = sorted(set(children) - referenced) or sorted(children)
+    deepest = 0
+    seen: set[int] = set()
+    stack = [(roots[0], 0)]
+    while stack:
+        nid, depth = stack.pop()
+        if nid in seen or nid not in children:
+            continue
+        seen.add(nid)
+        pair = children[nid]
+        if pair is None:
+            deepest = max(deepest, depth)
+        else:
+            stack.extend((child, depth + 1) for child in pair)
+    return deepest
+
+
+def _read_tree_ensemble(graph: _Graph, node: Any, forest: _Forest) -> None:
+    """TreeEnsemble (ai.onnx.ml opset 5): interior nodes and leaves in separate arrays."""
+    onnx = graph.onnx
+    roots = _ints(_attribute(node, "tree_roots", onnx))
+    true_ids = _ints(_attribute(node, "nodes_truenodeids", onnx))
+    false_ids = _ints(_attribute(node, "nodes_falsenodeids", onnx))
+    true_leaf = _ints(_attribute(node, "nodes_trueleafs", onnx))
+    false_leaf = _ints(_attribute(node, "nodes_falseleafs", onnx))
+    weights = _floats(None, _attribute(node, "leaf_weights", onnx))
+    leaf_targets = _ints(_attribute(node, "leaf_targetids", onnx))
+    for root in roots:
+        leaves: set[int] = set()
+        deepest = 0
+        seen: set[int] = set()
+        stack = [(root, 0)]
+        while stack:
+            index, depth = stack.pop()
+            if index in seen or index >= len(true_ids) or index >= len(false_ids):
+                continue
+            seen.add(index)
+            branches = (
+                (true_ids[index], index < len(true_leaf) and bool(true_leaf[index])),
+                (false_ids[index], index < len(false_leaf) and bool(false_leaf[index])),
+            )
+            if all(is_leaf for _, is_leaf in branches) and branches[0][0] == branches[1][0]:
+                leaves.add(branches[0][0])  # a one-leaf tree written as a node pointing twice to it
+                deepest = max(deepest, depth)
+                continue
+            for child, is_leaf in branches:
+                if is_leaf:
+                    leaves.add(child)
+                    deepest = max(deepest, depth + 1)
+                else:
+                    stack.append((child, depth + 1))
+        forest.max_depth = deepest if forest.max_depth is None else max(forest.max_depth, deepest)
+        forest.tree_targets.append({leaf_targets[i] for i in leaves if i < len(leaf_targets)})
+        leaf_weights = [weights[i] for i in leaves if i < len(weights)]
+        forest.leaf_totals.extend(leaf_weights)
+        forest.min_weight = min([forest.min_weight, *leaf_weights])
+    forest.n_trees += len(roots)
+    transform = _attribute(node, "post_transform", onnx) or 0
+    aggregate = _attribute(node, "aggregate_function", onnx)
+    forest.transforms.add(_enum(transform, _TREE_ENSEMBLE_TRANSFORMS))
+    forest.aggregates.add(_enum(1 if aggregate is None else aggregate, _TREE_ENSEMBLE_AGGREGATES))
+
+
+def _enum(value: Any, names: Sequence[str]) -> str:
+    index = int(value) if isinstance(value, int) else -1
+    return names[index] if 0 <= index < len(names) else str(value)
+
+
+def _feeds_squash(graph: _Graph, node: Any) -> bool:
+    """Whether the node's score output reaches a Sigmoid/Softmax through a few simple ops."""
+    start = node.output[-1] if node.op_type == "TreeEnsembleClassifier" else node.output[0]
+    queue: deque[tuple[str, int]] = deque([(start, 0)])
+    seen: set[str] = set()
+    while queue:
+        name, steps = queue.popleft()
+        if name in seen or steps > 6:
+            continue
+        seen.add(name)
+        for consumer in graph.consumers.get(name, []):
+            if consumer.op_type in _SQUASH_OPS:
+                return True
+            if consumer.op_type in _LINEAR_OPS:
+                queue.extend((out, steps + 1) for out in consumer.output)
+    return False
+
+
+# -- linear classifiers ------------------------------------------------------------------------
+
+
+def _linear_classifier(graph: _Graph, node: Any, n_features: int | None, n_classes: int | None) -> InferredArchitecture:
+    onnx = graph.onnx
+    if node.op_type == "SVMClassifier":
+        kernel = _text(_attribute(node, "kernel_type", onnx) or "LINEAR").upper()
+        if kernel != "LINEAR":
+            return InferredArchitecture(
+                "unknown",
+                n_features=n_features,
+                n_classes=n_classes,
+                reason=f"ONNX graph: SVMClassifier with kernel_type {kernel}, not one of the shadow families",
+            )
+    coefficients = _floats(_attribute(node, "coefficients", onnx), None)
+    if n_features is None and n_classes and coefficients:
+        rows = 1 if n_classes == 2 and len(coefficients) % 2 else n_classes
+        n_features = len(coefficients) // rows if len(coefficients) % rows == 0 else None
+    transform = _text(_attribute(node, "post_transform", onnx) or "NONE").upper()
+    sizes = _sizes_text(n_features, n_classes)
+    link = "" if transform == "NONE" else f", {transform} post-transform"
+    return InferredArchitecture(
+        "logreg",
+        n_features=n_features,
+        n_classes=n_classes,
+        reason=f"ONNX graph: {node.op_type}{sizes}{link}: a linear classifier",
+    )
+
+
+# -- dense networks ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Dense:
+    node: Any
+    data_input: str
+    width_in: int
+    width_out: int
+
+
+def _dense(graph: _Graph, n_features: int | None, n_classes: int | None) -> InferredArchitecture:
+    odd = sorted({n.op_type for n in graph.nodes if n.op_type in _NOT_MLP_OPS})
+    layers = [layer for node in graph.nodes if (layer := _dense_layer(graph, node)) is not None]
+    if odd:
+        return InferredArchitecture(
+            "unknown",
+            n_features=n_features,
+            n_classes=n_classes,
+            reason=f"ONNX graph has {', '.join(odd)} ops: not a plain MLP, tree ensemble or linear classifier",
+        )
+    if not layers:
+        ops = sorted({n.op_type for n in graph.nodes})
+        return InferredArchitecture(
+            "unknown",
+            n_features=n_features,
+            n_classes=n_classes,
+            reason=f"ONNX graph has no dense layer, tree ensemble or linear classifier (ops: {_op_list(ops)})",
+        )
+    chain, between, error = _chain(graph, layers)
+    if error:
+        return InferredArchitecture(
+            "unknown", n_features=n_features, n_classes=n_classes, reason=f"ONNX graph: {error}"
+        )
+    if n_features is None and len(graph.inputs) == 1:
+        n_features = chain[0].width_in
+    if n_classes is None:
+        last = chain[-1].width_out
+        n_classes = 2 if last == 1 else last
+    return _describe_network(graph, chain, between, n_features, n_classes)
+
+
+def _dense_layer(graph: _Graph, node: Any) -> _Dense | None:
+    if node.op_type not in ("Gemm", "MatMul") or len(node.input) < 2:
+        return None
+    data, weight = node.input[0], node.input[1]
+    if graph.is_constant(data) or not graph.is_constant(weight):
+        return None
+    shape = graph.constant_shapes.get(weight)
+    if shape is None or len(shape) != 2 or min(shape) < 1:
+        return None
+    width_in, width_out = shape
+    if node.op_type == "Gemm":
+        if _attribute(node, "transA", graph.onnx):
+            return None
+        if _attribute(node, "transB", graph.onnx):
+            width_in, width_out = width_out, width_in
+    return _Dense(node, data, int(width_in), int(width_out))
+
+
+def _chain(graph: _Graph, layers: list[_Dense]) -> tuple[list[_Dense], list[list[Any]], str]:
+    """The dense layers as one chain, and for each link the nodes between two layers."""
+    by_output = {layer.node.output[0]: i for i, layer in enumerate(layers)}
+    previous: list[int | None] = []
+    between: list[list[Any]] = []
+    for layer in layers:
+        reached, nodes = _walk_back(graph, layer.data_input, by_output)
+        if len(reached) > 1:
+            return [], [], "dense layers do not form one chain (branches or skip connections)"
+        previous.append(next(iter(reached)) if reached else None)
+        between.append(nodes)
+    successors = Counter(p for p in previous if p is not None)
+    if any(count > 1 for count in successors.values()):
+        return [], [], "dense layers do not form one chain (a layer feeds several others)"
+    ends = [i for i in range(len(layers)) if i not in successors]
+    chains: list[list[int]] = []
+    for end in ends:
+        chain = [end]
+        while (before := previous[chain[-1]]) is not None and before not in chain:
+            chain.append(before)
+        chains.append(chain[::-1])
+    best = max(chains, key=len)
+    if len(chains) > 1:
+        return [], [], f"{len(chains)} separate stacks of dense layers, not one MLP"
+    return [layers[i] for i in best], [between[i] for i in best], ""
+
+
+def _walk_back(graph: _Graph, start: str, dense_outputs: dict[str, int]) -> tuple[set[int], list[Any]]:
+    """Dense layers reached walking back from ``start``, and the nodes passed on the way."""
+    reached: set[int] = set()
+    nodes: list[Any] = []
+    seen: set[str] = set()
+    queue: deque[str] = deque([start])
+    while queue and len(nodes) < _MAX_WALK:
+        name = queue.popleft()
+        if name in seen or graph.is_constant(name):
+            continue
+        seen.add(name)
+        if name in dense_outputs:
+            reached.add(dense_outputs[name])
+            continue
+        node = graph.made_by.get(name)
+        if node is None:
+            continue  # a graph input
+        nodes.append(node)
+        queue.extend(i for i in node.input if i)
+    return reached, nodes
+
+
+def _nonlinear(graph: _Graph, nodes: Iterable[Any]) -> list[Any]:
+    """The nodes that make the map between two layers non-linear."""
+    found = []
+    for node in nodes:
+        if node.op_type in ("Mul", "Div"):
+            if sum(not graph.is_constant(i) for i in node.input) > 1:
+                found.append(node)  # a gate x * f(x): GELU's erf form, SiLU, ...
+        elif node.op_type not in _LINEAR_OPS:
+            found.append(node)
+    return found
+
+
+def _describe_network(
+    graph: _Graph,
+    chain: list[_Dense],
+    between: list[list[Any]],
+    n_features: int | None,
+    n_classes: int | None,
+) -> InferredArchitecture:
+    # between[i]: nodes from layer i-1 (or the graph input) to layer i.
+    kept: list[_Dense] = []
+    activations: list[str] = []
+    shown: list[str] = []
+    folded = 0
+    for i, layer in enumerate(chain[:-1]):
+        gates = {g.op_type for g in _nonlinear(graph, between[i + 1])}
+        if not gates:
+            folded += 1
+            continue
+        kept.append(layer)
+        activations.append(_activation_name(gates))
+        label = "Gelu (erf form)" if "Erf" in gates else "·".join(sorted(gates))
+        if label not in shown:
+            shown.append(label)
+    widths = [chain[0].width_in, *(layer.width_out for layer in kept), chain[-1].width_out]
+    preprocessing = _preprocessing(between[0])
+    ops = "/".join(sorted({layer.node.op_type for layer in chain}))
+    shape_text = "→".join(str(w) for w in widths)
+    extras = []
+    if preprocessing:
+        extras.append(f"after {preprocessing} preprocessing")
+    if folded:
+        extras.append(f"{folded} linear projection{'s' if folded > 1 else ''} without activation folded in")
+    output = _output_squash(graph, chain[-1])
+    extras.append(f"{output} output" if output else "logit output")
+    tail = "; " + ", ".join(extras)
+    if not kept:
+        return InferredArchitecture(
+            "logreg",
+            n_features=n_features,
+            n_classes=n_classes,
+            reason=f"ONNX graph: {len(chain)} {ops} layer{'s' if len(chain) > 1 else ''} {shape_text} "
+            f"with no hidden non-linearity{tail}: a linear classifier",
+        )
+    names = [a for a in activations if a]
+    activation = Counter(names).most_common(1)[0][0] if names else None
+    act_text = f"{'/'.join(shown)} activations" + ("" if activation else " (no matching shadow activation)")
+    return InferredArchitecture(
+        "mlp",
+        hidden=tuple(layer.width_out for layer in kept),
+        activation=activation,
+        n_features=n_features,
+        n_classes=n_classes,
+        reason=f"ONNX graph: {len(kept) + 1} {ops} layers {shape_text} with {act_text}{tail}",
+    )
+
+
+def _activation_name(ops: set[str]) -> str:
+    if "Gelu" in ops or "Erf" in ops:
+        return "gelu"
+    if "Sigmoid" in ops and ops & {"Mul", "Div"}:
+        return ""  # SiLU/swish: a sigmoid gate, not a sigmoid activation
+    named = [_ACTIVATIONS[op] for op in sorted(ops) if op in _ACTIVATIONS]
+    return named[0] if len(set(named)) == 1 else ""
+
+
+def _preprocessing(nodes: Sequence[Any]) -> str:
+    ops = []
+    for node in reversed(nodes):  # walked back from the first layer: reverse into graph order
+        if node.op_type not in _PREPROCESSING_SKIP and node.op_type not in ops:
+            ops.append(node.op_type)
+    return "/".join(ops)
+
+
+def _output_squash(graph: _Graph, last: _Dense) -> str:
+    queue: deque[tuple[str, int]] = deque([(last.node.output[0], 0)])
+    while queue:
+        name, steps = queue.popleft()
+        if steps > 4:
+            continue
+        for consumer in graph.consumers.get(name, []):
+            if consumer.op_type in _SQUASH_OPS:
+                return consumer.op_type
+            if consumer.op_type in _LINEAR_OPS:
+                queue.extend((out, steps + 1) for out in consumer.output)
+    return ""
+
+
+# -- small helpers -----------------------------------------------------------------------------
+
+
+def _attribute(node: Any, name: str, onnx: Any) -> Any:
+    for attribute in node.attribute:
+        if attribute.name == name:
+            value = onnx.helper.get_attribute_value(attribute)
+            if attribute.type == onnx.AttributeProto.TENSOR:
+                return onnx.numpy_helper.to_array(value).ravel().tolist()
+            return value
+    return None
+
+
+def _ints(values: Any) -> list[int]:
+    return [int(v) for v in values] if values is not None else []
+
+
+def _floats(values: Any, tensor_values: Any) -> list[float]:
+    chosen = values if values else tensor_values
+    return [float(v) for v in chosen] if chosen else []
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _op_list(ops: Sequence[str]) -> str:
+    counts = Counter(ops)
+    return ", ".join(op if n == 1 else f"{n} {op} nodes" for op, n in counts.items())
+
+
+def _sizes_text(n_features: int | None, n_classes: int | None) -> str:
+    parts = []
+    if n_features is not None:
+        parts.append(f"{n_features} features")
+    if n_classes is not None:
+        parts.append(f"{n_classes} classes")
+    return f" ({', '.join(parts)})" if parts else ""

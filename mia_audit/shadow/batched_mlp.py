@@ -1,0 +1,568 @@
+"""K small MLPs of one architecture trained at once as one batched torch network.
+
+Shadow-model attacks (Shokri et al.) and reference-model attacks (LiRA, RMIA) need K models of the same
+architecture, each trained on its own subset of one shared dataset. Here the K models are one network
+with stacked weights: layer ``l`` holds ``W`` of shape ``(K, d_in, d_out)`` and ``b`` of shape
+``(K, 1, d_out)``, and a training step is ``torch.baddbmm`` per layer over a ``(K, B, d)`` minibatch, so
+the K models cost one Python step, one autograd graph and one optimizer call instead of K.
+
+Training semantics (shared by the batched trainer and the looped reference, so model ``k`` of one is
+model ``k`` of the other up to floating-point rounding):
+
+* **Seeds.** ``numpy.random.SeedSequence(seed).spawn(K)`` gives model ``k`` its own child seed, from which
+  its initial weights, its shuffling stream and its dropout masks are drawn; model ``k`` therefore depends
+  only on ``(seed, k)``, its mask and the number of steps, not on the other models. No global RNG is read
+  or changed, and results on CPU are bitwise repeatable run to run (same machine, same thread count).
+* **Initialisation** as ``torch.nn.Linear``'s default: Kaiming-uniform weights and biases, both
+  ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
+* **Epochs and minibatches.** Each model reads its own rows (``masks[k]``) as an endless stream of fresh
+  random permutations and takes the next ``B = min(batch_size, n_max)`` rows per step, where ``n_max`` is
+  the largest subset. An epoch is ``ceil(n_max / B)`` steps, i.e. one pass over the largest model's rows
+  (every minibatch is full: the last one of an epoch runs into the next permutation). Models with fewer
+  rows wrap around their permutation so that all K step together: they make proportionally more passes
+  over their own rows within the same number of steps (and a model with fewer than ``B`` rows sees some
+  rows twice in one minibatch). With equal-sized subsets — the usual in/out halves — every model makes
+  exactly ``epochs`` passes (up to the one partial minibatch per epoch).
+* **Loss and optimizer.** Per step, the mean cross-entropy of each model on its own minibatch, summed over
+  models, so each model's gradient is exactly its own. ``torch.optim.Adam`` (elementwise, hence K
+  independent optimizers in one call) with ``weight_decay`` as Adam's classic *coupled* L2 penalty
+  (``grad += weight_decay * param``, on weights and biases, as ``Adam(model.parameters(), ...)`` does).
+* **Dropout** after each hidden activation, in training only, with each model's masks drawn from its own
+  generator (the looped reference draws the very same masks).
+
+Memory: ``n·d`` for the shared features, ``K·params`` for weights and optimizer state, ``K·B·width`` for one
+step's activations, and ``K·n_max`` indices for one epoch's schedule; no ``(K, n, d)`` tensor is ever built.
+Inference is chunked over records: one chunk holds ``batch_size × K × max(width)`` floats.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
+_MAX_CHUNK_ACTIVATIONS = 1 << 24
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    """Architecture and training recipe shared by the K models.
+
+    ``hidden`` lists the hidden layer widths (``()`` gives a multinomial logistic regression);
+    ``weight_decay`` is Adam's coupled L2 penalty (see the module docstring); ``dropout`` is the drop
+    probability after each hidden activation.
+    """
+
+    hidden: tuple[int, ...] = (128,)
+    activation: str = "relu"
+    epochs: int = 100
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.hidden, (int, np.integer)):
+            raise ValueError(f"MLPSpec.hidden is a tuple of widths: write hidden=({self.hidden},)")
+        hidden = tuple(self.hidden)
+        if not all(
+            isinstance(width, (int, np.integer)) and not isinstance(width, bool) and width > 0 for width in hidden
+        ):
+            raise ValueError(f"MLPSpec.hidden must be positive integer widths, got {self.hidden!r}")
+        object.__setattr__(self, "hidden", tuple(int(width) for width in hidden))
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if int(self.epochs) != self.epochs or self.epochs < 1:
+            raise ValueError(f"MLPSpec.epochs must be a positive integer, got {self.epochs!r}")
+        if int(self.batch_size) != self.batch_size or self.batch_size < 1:
+            raise ValueError(f"MLPSpec.batch_size must be a positive integer, got {self.batch_size!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"MLPSpec.lr must be positive, got {self.lr!r}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"MLPSpec.weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not (0.0 <= self.dropout < 1.0):
+            raise ValueError(f"MLPSpec.dropout must lie in [0, 1), got {self.dropout!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class BatchedMLP:
+    """K trained MLPs held as stacked weights; inference runs all K at once.
+
+    ``weights[l]`` has shape ``(K, d_in, d_out)`` and ``biases[l]`` shape ``(K, d_out)``, float32, on the
+    device the models were trained on.
+    """
+
+    spec: MLPSpec
+    n_features: int
+    n_classes: int
+    weights: tuple[torch.Tensor, ...] = field(repr=False)
+    biases: tuple[torch.Tensor, ...] = field(repr=False)
+
+    @property
+    def n_models(self) -> int:
+        return int(self.weights[0].shape[0])
+
+    @property
+    def device(self) -> str:
+        return str(self.weights[0].device)
+
+    def logits(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """Raw outputs of every model for every record: ``(K, n, C)`` float64 (eval mode, no dropout).
+
+        Records are processed ``batch_size`` at a time (fewer when K × width would exceed ~16M activations).
+        """
+        import torch
+
+        X = _as_features(X, self.n_features)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        K, C = self.n_models, self.n_classes
+        out = np.empty((K, X.shape[0], C), dtype=np.float64)
+        device = self.weights[0].device
+        act = _activation(self.spec.activation)
+        # The first layer sees the same records for every model: one (chunk, d) @ (d, K*h) product.
+        first_w = self.weights[0].permute(1, 0, 2).reshape(self.n_features, -1)
+        first_b = self.biases[0].reshape(-1)
+        # At most ~16M activations (64 MiB) per chunk, however many models and however wide.
+        widest = max(w.shape[2] for w in self.weights)
+        rows = max(1, min(batch_size, _MAX_CHUNK_ACTIVATIONS // (K * widest)))
+        with torch.no_grad():
+            for start in range(0, X.shape[0], rows):
+                chunk = torch.from_numpy(X[start : start + rows]).to(device)
+                h = torch.addmm(first_b, chunk, first_w).view(len(chunk), K, -1).transpose(0, 1)
+                for w, b in zip(self.weights[1:], self.biases[1:], strict=True):
+                    h = torch.baddbmm(b.unsqueeze(1), act(h), w)
+                out[:, start : start + len(chunk)] = h.double().cpu().numpy()
+        return out
+
+    def predict_proba(self, X: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """Softmax of :meth:`logits`, computed stably in float64: ``(K, n, C)``, rows sum to 1."""
+        z = self.logits(X, batch_size=batch_size)
+        z -= z.max(axis=-1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=-1, keepdims=True)
+        return z
+
+    def sequential(self, k: int) -> torch.nn.Sequential:
+        """Model ``k`` as a plain ``torch.nn.Sequential`` on CPU in eval mode (e.g. to export or inspect it)."""
+        import torch
+
+        if not 0 <= k < self.n_models:
+            raise IndexError(f"model index {k} out of range for {self.n_models} models")
+        model = _make_sequential(self.spec, self.n_features, self.n_classes, dropout=torch.nn.Dropout)
+        with torch.no_grad():
+            for layer, w, b in zip(_linear_layers(model), self.weights, self.biases, strict=True):
+                layer.weight.copy_(w[k].T)
+                layer.bias.copy_(b[k])
+        return model.eval()
+
+
+def train_batched_mlp(
+    X: np.ndarray,
+    y: np.ndarray,
+    masks: np.ndarray,
+    n_classes: int,
+    spec: MLPSpec = MLPSpec(),  # frozen, hence a safe default
+    *,
+    seed: int = 0,
+    device: str = "cpu",
+) -> BatchedMLP:
+    """Train K MLPs at once, model ``k`` on the rows where ``masks[k]`` is True (see the module docstring).
+
+    ``X``: ``(n, d)`` encoded, standardised features; ``y``: ``(n,)`` class indices in ``[0, n_classes)``;
+    ``masks``: ``(K, n)`` bool. Raises ``ValueError`` on inconsistent inputs, an empty mask, or an
+    unavailable device.
+
+    On CPU, when a step is large enough, the K models are split into one batched group per torch thread,
+    each group stepping in its own Python thread with single-threaded kernels (torch releases the GIL in
+    its kernels); otherwise one group runs on one thread. On an idle machine this is as fast as torch's
+    intra-op threads; when other processes share the cores it avoids the fork-join stalls of every small
+    kernel, which made training 5–50× slower in our measurements. The thread count is restored afterwards,
+    and a model does not depend on the grouping.
+    """
+    import torch
+
+    X, y, masks = _check_inputs(X, y, masks, n_classes)
+    dev = _resolve_device(device)
+    K, d = masks.shape[0], X.shape[1]
+    plan = _Plan.build(masks, spec, seed)
+    X_t = torch.from_numpy(X).to(dev)
+    y_t = torch.from_numpy(y).to(dev)
+
+    def train(group: np.ndarray) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return _train_group(X_t, y_t, plan, [int(k) for k in group], spec, n_classes, dev)
+
+    if dev.type != "cpu":
+        layers = train(np.arange(K))
+        return _stacked(spec, d, n_classes, [layers])
+    n_groups, intra_threads = _cpu_parallelism(K, plan.batch, [d, *spec.hidden, n_classes])
+    groups = np.array_split(np.arange(K), n_groups)
+    with _torch_threads(intra_threads):
+        if n_groups == 1:
+            results = [train(groups[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=n_groups, thread_name_prefix="batched-mlp") as pool:
+                results = list(pool.map(train, groups))
+    return _stacked(spec, d, n_classes, results)
+
+
+def _train_group(
+    X_t: torch.Tensor,
+    y_t: torch.Tensor,
+    plan: _Plan,
+    models: list[int],
+    spec: MLPSpec,
+    n_classes: int,
+    dev: torch.device,
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Train ``models`` as one batched network; returns per layer (weights (k, in, out), biases (k, out))."""
+    import torch
+    import torch.nn.functional as F
+
+    K, B, d = len(models), plan.batch, X_t.shape[1]
+    act = _activation(spec.activation)
+    weights: list[torch.Tensor] = []
+    biases: list[torch.Tensor] = []
+    initial = [_init_params(spec, d, n_classes, plan.init_generator(k)) for k in models]
+    for layer_params in zip(*initial, strict=True):
+        weights.append(torch.stack([w.T for w, _ in layer_params]).contiguous().to(dev).requires_grad_())
+        biases.append(torch.stack([b for _, b in layer_params]).unsqueeze(1).to(dev).requires_grad_())
+    optimizer = _adam([p for pair in zip(weights, biases, strict=True) for p in pair], spec)
+    streams = [plan.stream(k) for k in models]
+    dropout_gens = [plan.dropout_generator(k, dev) for k in models]
+    keep = 1.0 - spec.dropout
+
+    with torch.enable_grad():
+        for _ in range(spec.epochs):
+            schedule = np.stack([s.take(plan.steps * B).reshape(plan.steps, B) for s in streams], axis=1)
+            for idx in torch.from_numpy(schedule).to(dev):  # (K, B) row indices per step
+                flat = idx.reshape(-1)
+                h = X_t.index_select(0, flat).view(K, B, d)
+                for w, b in zip(weights[:-1], biases[:-1], strict=True):
+                    h = act(torch.baddbmm(b, h, w))
+                    if spec.dropout > 0:  # each model's mask from its own generator, as in the looped trainer
+                        noise = torch.stack([torch.rand(h.shape[1:], generator=g, device=dev) for g in dropout_gens])
+                        h = h * (noise < keep) / keep
+                out = torch.baddbmm(biases[-1], h, weights[-1])
+                loss = F.cross_entropy(out.view(K * B, n_classes), y_t.index_select(0, flat), reduction="sum") / B
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+    return [(w.detach(), b.detach().squeeze(1)) for w, b in zip(weights, biases, strict=True)]
+
+
+def _stacked(
+    spec: MLPSpec, d: int, n_classes: int, groups: list[list[tuple[torch.Tensor, torch.Tensor]]]
+) -> BatchedMLP:
+    import torch
+
+    layers = list(zip(*groups, strict=True))  # per layer: one (weights, biases) per group
+    return BatchedMLP(
+        spec=spec,
+        n_features=d,
+        n_classes=n_classes,
+        weights=tuple(torch.cat([w for w, _ in layer]) for layer in layers),
+        biases=tuple(torch.cat([b for _, b in layer]) for layer in layers),
+    )
+
+
+def train_looped_mlp(
+    X: np.ndarray,
+    y: np.ndarray,
+    masks: np.ndarray,
+    n_classes: int,
+    spec: MLPSpec = MLPSpec(),  # frozen, hence a safe default
+    *,
+    seed: int = 0,
+    device: str = "cpu",
+) -> BatchedMLP:
+    """Reference for :func:`train_batched_mlp`: the same K models trained one after another.
+
+    Each model is a plain ``torch.nn.Sequential`` with the same initial weights, minibatches, dropout masks,
+    steps and optimizer as model ``k`` of the batched trainer, run with torch's current thread settings.
+    The trained weights are stacked into a :class:`BatchedMLP` for the common interface.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    X, y, masks = _check_inputs(X, y, masks, n_classes)
+    dev = _resolve_device(device)
+    K, d = masks.shape[0], X.shape[1]
+    plan = _Plan.build(masks, spec, seed)
+    X_t = torch.from_numpy(X).to(dev)
+    y_t = torch.from_numpy(y).to(dev)
+
+    trained: list[torch.nn.Sequential] = []
+    for k in range(K):
+        dropout = partial(_seeded_dropout, generator=plan.dropout_generator(k, dev))
+        model = _make_sequential(spec, d, n_classes, dropout=dropout, device=dev)
+        with torch.no_grad():
+            init = _init_params(spec, d, n_classes, plan.init_generator(k))
+            for layer, (w, b) in zip(_linear_layers(model), init, strict=True):
+                layer.weight.copy_(w)
+                layer.bias.copy_(b)
+        optimizer = _adam(list(model.parameters()), spec)
+        stream = plan.stream(k)
+        model.train()
+        with torch.enable_grad():
+            for _ in range(spec.epochs):
+                schedule = torch.from_numpy(stream.take(plan.steps * plan.batch).reshape(plan.steps, plan.batch))
+                for idx in schedule.to(dev):
+                    loss = F.cross_entropy(model(X_t.index_select(0, idx)), y_t.index_select(0, idx))
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+        trained.append(model)
+
+    layers = [_linear_layers(model) for model in trained]
+    with torch.no_grad():
+        weights = tuple(torch.stack([ls[i].weight.T for ls in layers]).contiguous() for i in range(len(layers[0])))
+        biases = tuple(torch.stack([ls[i].bias for ls in layers]) for i in range(len(layers[0])))
+    return BatchedMLP(spec=spec, n_features=d, n_classes=n_classes, weights=weights, biases=biases)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+class _RowStream:
+    """Endless stream of one model's row indices: consecutive fresh random permutations of its rows."""
+
+    def __init__(self, rows: np.ndarray, rng: np.random.Generator) -> None:
+        self._rows = rows
+        self._rng = rng
+        self._pending = np.empty(0, dtype=np.int64)
+
+    def take(self, count: int) -> np.ndarray:
+        parts = [self._pending]
+        have = len(self._pending)
+        while have < count:
+            perm = self._rows[self._rng.permutation(len(self._rows))]
+            parts.append(perm)
+            have += len(perm)
+        joined = np.concatenate(parts)
+        self._pending = joined[count:]
+        return joined[:count]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Per-model seeds and rows, and the step geometry shared by the batched and the looped trainer."""
+
+    children: list[np.random.SeedSequence]
+    rows: list[np.ndarray]
+    batch: int
+    steps: int
+
+    @classmethod
+    def build(cls, masks: np.ndarray, spec: MLPSpec, seed: int) -> _Plan:
+        rows = [np.flatnonzero(mask).astype(np.int64) for mask in masks]
+        n_max = max(len(r) for r in rows)
+        batch = min(spec.batch_size, n_max)
+        return cls(np.random.SeedSequence(seed).spawn(len(rows)), rows, batch, -(-n_max // batch))
+
+    def _seed(self, k: int, purpose: int) -> int:
+        # Three independent 63-bit seeds per model: initial weights, row shuffling, dropout masks.
+        return int(self.children[k].generate_state(3, np.uint64)[purpose] >> np.uint64(1))
+
+    def init_generator(self, k: int) -> torch.Generator:
+        import torch
+
+        return torch.Generator().manual_seed(self._seed(k, 0))
+
+    def stream(self, k: int) -> _RowStream:
+        """A fresh row stream for model ``k`` (the same sequence each time it is asked for)."""
+        return _RowStream(self.rows[k], np.random.default_rng(self._seed(k, 1)))
+
+    def dropout_generator(self, k: int, device: torch.device) -> torch.Generator:
+        import torch
+
+        return torch.Generator(device=device).manual_seed(self._seed(k, 2))
+
+
+def _init_params(
+    spec: MLPSpec, d: int, n_classes: int, gen: torch.Generator
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Initial (weight (out, in), bias (out,)) per layer, as ``nn.Linear`` draws them, from ``gen``."""
+    import torch
+
+    params = []
+    widths = [d, *spec.hidden, n_classes]
+    for fan_in, fan_out in pairwise(widths):
+        bound = 1.0 / math.sqrt(fan_in)
+        w = torch.empty(fan_out, fan_in).uniform_(-bound, bound, generator=gen)
+        b = torch.empty(fan_out).uniform_(-bound, bound, generator=gen)
+        params.append((w, b))
+    return params
+
+
+def _make_sequential(
+    spec: MLPSpec,
+    d: int,
+    n_classes: int,
+    dropout: Callable[[float], torch.nn.Module],
+    device: torch.device | None = None,
+) -> torch.nn.Sequential:
+    """The architecture as ``nn.Sequential``, weights left uninitialised (no global RNG is drawn from)."""
+    import torch
+    from torch.nn.utils import skip_init
+
+    device = device if device is not None else torch.device("cpu")
+    modules: list[torch.nn.Module] = []
+    widths = [d, *spec.hidden]
+    for fan_in, fan_out in pairwise(widths):
+        modules.append(skip_init(torch.nn.Linear, fan_in, fan_out, device=device))
+        modules.append(_activation_module(spec.activation))
+        if spec.dropout > 0:
+            modules.append(dropout(spec.dropout))
+    modules.append(skip_init(torch.nn.Linear, widths[-1], n_classes, device=device))
+    return torch.nn.Sequential(*modules)
+
+
+def _linear_layers(model: torch.nn.Sequential) -> list[torch.nn.Linear]:
+    import torch
+
+    return [m for m in model if isinstance(m, torch.nn.Linear)]
+
+
+def _activation(name: str) -> Any:
+    import torch
+    import torch.nn.functional as F
+
+    return {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "gelu": F.gelu}[name]
+
+
+def _activation_module(name: str) -> torch.nn.Module:
+    import torch
+
+    modules: dict[str, type[torch.nn.Module]] = {
+        "relu": torch.nn.ReLU,
+        "tanh": torch.nn.Tanh,
+        "sigmoid": torch.nn.Sigmoid,
+        "gelu": torch.nn.GELU,
+    }
+    return modules[name]()
+
+
+def _adam(params: Sequence[torch.Tensor], spec: MLPSpec) -> torch.optim.Optimizer:
+    import torch
+
+    # The fused kernel is one call for all parameters and is available for float32 on CPU and CUDA.
+    return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay, fused=True)
+
+
+# Below this many multiply-adds per step and group, Python-thread groups lose to one thread (GIL hand-offs);
+# measured on 2 cores: a step of 24M multiply-adds runs faster on one thread, one of 47M in two groups.
+_MIN_GROUP_MACS = 16_000_000
+# A single model (K = 1) uses torch's intra-op threads only above this many multiply-adds per step.
+_MIN_INTRA_OP_MACS = 20_000_000
+
+
+def _cpu_parallelism(n_models: int, batch: int, widths: list[int]) -> tuple[int, int]:
+    """How to spread a CPU run: (number of model groups, torch intra-op threads per group)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    macs_per_model = batch * sum(a * b for a, b in pairwise(widths)) * 3  # forward + weight and input grads
+    if threads > 1 and n_models > 1:
+        groups = min(threads, n_models, max(1, n_models * macs_per_model // _MIN_GROUP_MACS))
+        return int(groups), 1
+    return 1, threads if macs_per_model * n_models >= _MIN_INTRA_OP_MACS else 1
+
+
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def _resolve_device(device: str) -> torch.device:
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") from exc
+    if dev.type == "cpu":
+        return dev
+    if dev.type != "cuda":
+        raise ValueError(f"unsupported device {device!r}; use 'cpu', 'cuda' or 'cuda:N'")
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available here; use device='cpu'")
+    index = dev.index if dev.index is not None else torch.cuda.current_device()
+    if index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+    return torch.device("cuda", index)
+
+
+def _as_features(X: np.ndarray, n_features: int | None = None) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-d array (records, features), got shape {X.shape}")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise ValueError(f"X must be numeric (already encoded), got dtype {X.dtype}")
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} features, the models were trained on {n_features}")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or infinite values; impute or drop them first")
+    return X
+
+
+def _check_inputs(
+    X: np.ndarray, y: np.ndarray, masks: np.ndarray, n_classes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    X = _as_features(X)
+    n = X.shape[0]
+    if int(n_classes) != n_classes or n_classes < 2:
+        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must hold integer class indices, got dtype {y.dtype}")
+    if n and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"labels must lie in [0, {n_classes}), got values from {y.min()} to {y.max()}")
+    masks = np.asarray(masks)
+    if masks.ndim != 2 or masks.shape[1] != n or masks.shape[0] < 1:
+        raise ValueError(f"masks must have shape (K, {n}) with K >= 1 to match X, got {masks.shape}")
+    if masks.dtype != bool:
+        if not (np.issubdtype(masks.dtype, np.integer) and np.isin(masks, (0, 1)).all()):
+            raise ValueError(f"masks must be boolean (or 0/1), got dtype {masks.dtype}")
+        masks = masks.astype(bool)
+    empty = np.flatnonzero(~masks.any(axis=1))
+    if len(empty):
+        raise ValueError(f"model(s) {empty.tolist()} have an empty mask: every model needs training rows")
+    return X, np.ascontiguousarray(y, dtype=np.int64), masks
+
+
+def _seeded_dropout(p: float, generator: torch.Generator) -> torch.nn.Module:
+    """``nn.Dropout`` drawing its masks from an explicit generator instead of the global RNG."""
+    import torch
+
+    class SeededDropout(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if not self.training:
+                return x
+            keep = 1.0 - p
+            return x * (torch.rand(x.shape, generator=generator, device=x.device) < keep) / keep
+
+    return SeededDropout()
