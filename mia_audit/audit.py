@@ -19,7 +19,7 @@ from mia_audit.data import AuditData, DataSpec, load_audit_data
 from mia_audit.distribution import signal_distribution
 from mia_audit.errors import ConfigError, ModelDataMismatchError
 from mia_audit.gate import GateConfig, evaluate_gate
-from mia_audit.labels import map_labels
+from mia_audit.labels import label_key, map_labels
 from mia_audit.metrics import compute_attack_metrics
 from mia_audit.models.base import TargetModel
 from mia_audit.models.loader import load_model
@@ -84,6 +84,9 @@ def audit(
             batch_size=config.batch_size,
             classes=_label_hint(records.raw_labels),
         )
+        unknown = _unlearned_non_member_labels(records, model.classes)
+        if unknown:
+            records = load_audit_data(data, config.seed, unknown)
         mapping = map_labels(records.raw_labels, model.classes)
     with step(f"Querying the target on {len(records.features)} records (one batched pass)"):
         probs = query_target(model, records)
@@ -138,6 +141,21 @@ def audit(
         records=_record_scores(records, is_member, results, class_names, labels),
         notes=notes,
     )
+
+
+def _unlearned_non_member_labels(records: AuditData, classes: tuple[object, ...]) -> frozenset[str]:
+    """Labels only non-members carry and the model does not know: rare classes absent from training.
+
+    A member with an unknown label means the label column or coding is wrong; that stays an error.
+    """
+    if not classes:
+        return frozenset()
+    known = {label_key(c) for c in classes}
+    keys = np.array([label_key(v) for v in records.raw_labels], dtype=object)
+    unknown = np.array([k not in known for k in keys])
+    if not unknown.any() or unknown[records.role == "member"].any():
+        return frozenset()
+    return frozenset(keys[unknown])
 
 
 def _label_hint(raw_labels: np.ndarray) -> tuple[object, ...]:

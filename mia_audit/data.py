@@ -156,8 +156,12 @@ def _list(columns: list[str], limit: int = 12) -> str:
     return shown + (f", … ({len(columns)} in all)" if len(columns) > limit else "")
 
 
-def load_audit_data(spec: DataSpec, seed: int) -> AuditData:
-    """Read the audit records as the data contract says and split them for the audit."""
+def load_audit_data(spec: DataSpec, seed: int, unknown_labels: frozenset[str] = frozenset()) -> AuditData:
+    """Read the audit records as the data contract says and split them for the audit.
+
+    Non-member records whose label is in ``unknown_labels`` (classes the model never learned, so
+    no attack can score them) are left out before the split, with a note.
+    """
     _check_sources(spec)
     files: dict[str, str] = {}
     frames: list[tuple[pd.DataFrame, np.ndarray, str]] = []
@@ -206,10 +210,21 @@ def load_audit_data(spec: DataSpec, seed: int) -> AuditData:
     source = np.concatenate([np.full(len(f), n) for f, _, n in frames]).astype(str)
     row_index = np.concatenate([np.arange(len(f)) for f, _, _ in frames])
     _check_values(features, labels, label_col)
+    notes: list[str] = []
+    if unknown_labels:
+        from mia_audit.labels import label_key
+
+        drop = np.array([label_key(v) in unknown_labels for v in labels]) & (role != "member")
+        keep = ~drop
+        features, labels = features[keep].reset_index(drop=True), labels[keep].reset_index(drop=True)
+        role, source, row_index = role[keep], source[keep], row_index[keep]
+        notes.append(
+            f"{int(drop.sum())} non-member records are left out: their labels "
+            f"({', '.join(sorted(unknown_labels))}) are classes the model never learned."
+        )
     _check_roles(role, spec)
 
     rng = np.random.default_rng(seed)
-    notes: list[str] = []
     if spec.population is None:
         role, population_source = _split_population(role, spec.population_share, rng, seed)
     else:

@@ -139,3 +139,22 @@ def test_multi_input_skl2onnx_pipeline_with_string_columns(tmp_path: Path) -> No
     result = audit(model, DataSpec(data=data), AuditConfig(seed=0, attacks=BASIC))
     assert result.model.queries == len(frame)
     assert len(result.attacks) == 5
+
+
+def test_non_members_of_classes_the_model_never_learned_are_left_out(tmp_path: Path) -> None:
+    import pandas as pd
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    frame["label"] = np.where(frame.a > 0, "up", "down")
+    frame["member"] = (np.arange(400) < 150).astype(int)
+    rare = frame.index[(frame.member == 0)][:7]
+    frame.loc[rare, "label"] = "rare"  # a class no training member has
+    members = frame[frame.member == 1]
+    sio.dump(LogisticRegression().fit(members[["a", "b"]], members["label"]), tmp_path / "m.skops")
+    frame.to_csv(tmp_path / "audit.csv", index=False)
+    result = audit(tmp_path / "m.skops", DataSpec(data=tmp_path / "audit.csv"), AuditConfig(seed=0, attacks=BASIC))
+    assert any("7 non-member records are left out" in n and "rare" in n for n in result.notes)
+    assert result.data.members == 150 and result.data.holdout == 243

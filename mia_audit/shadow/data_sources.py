@@ -88,6 +88,7 @@ class Synthesis:
 
     codes: np.ndarray
     labels: np.ndarray
+    posteriors: np.ndarray
     confidence: np.ndarray
     threshold: np.ndarray
     queries: int
@@ -233,7 +234,7 @@ def _marginal(
     before = target.queries
     probs = np.asarray(target.predict_proba(features), dtype=np.float64)
     queries = target.queries - before
-    labels = probs.argmax(axis=1).astype(np.int64)
+    labels = sample_labels(probs, rng)
     short = f" (the {query_budget:,}-query budget allowed {n:,} of {n_records:,})" if n < n_records else ""
     return ShadowData(
         features=features,
@@ -241,7 +242,7 @@ def _marginal(
         source="marginal",
         queries=queries,
         description=f"{n:,} synthetic records drawn from per-feature marginals of the {n_population:,} population "
-        f"records{short}; labelled by the target's predictions ({queries:,} queries; "
+        f"records{short}; labels drawn from the target's output probabilities ({queries:,} queries; "
         f"{len(np.unique(labels))} of {target.n_classes} classes predicted)",
         extra={
             "queries_per_record": queries / n,
@@ -249,6 +250,18 @@ def _marginal(
             "classes_predicted": float(len(np.unique(labels))),
         },
     )
+
+
+def sample_labels(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Label synthetic records by drawing from the target's posterior, not by its argmax.
+
+    The posterior is the attacker's best estimate of P(y | x). Argmax labels carry no label
+    noise, so shadows trained on them need not memorise anything and show no member/non-member
+    difference; drawn labels keep the uncertainty that makes real training sets memorable.
+    """
+    cumulative = np.cumsum(probs, axis=1)
+    draws = rng.random((len(probs), 1)) * cumulative[:, -1:]
+    return np.minimum((draws > cumulative).sum(axis=1), probs.shape[1] - 1).astype(np.int64)
 
 
 # -- model-based synthesis ---------------------------------------------------------------------
@@ -302,6 +315,7 @@ def synthesize_model_based(
     open_ = np.ones(n, dtype=bool)
     accepted = np.zeros(n, dtype=bool)
     confidence = np.full(n, np.nan)
+    posteriors = np.zeros((n, target.n_classes))
     used_threshold = np.full(n, np.nan)
     spent = rounds = failed_total = 0
     start = target.queries
@@ -321,6 +335,7 @@ def synthesize_model_based(
         done = idx[take]
         accepted[done], open_[done] = True, False
         confidence[done], used_threshold[done] = y_c[take], threshold[c[take]]
+        posteriors[done] = probs[take]
 
         keep = improved & ~take
         x_star[idx[keep]], best[idx[keep]], rejects[idx[keep]] = x[idx[keep]], y_c[keep], 0
@@ -350,6 +365,7 @@ def synthesize_model_based(
     return Synthesis(
         codes=x[accepted],
         labels=wanted[accepted],
+        posteriors=posteriors[accepted],
         confidence=confidence[accepted],
         threshold=used_threshold[accepted],
         queries=target.queries - start,
@@ -409,7 +425,7 @@ def _model_based(
     )
     return ShadowData(
         features=encoder.decode(made.codes),
-        labels=made.labels,
+        labels=sample_labels(made.posteriors, rng),
         source="model",
         queries=made.queries,
         description=f"{n_made:,} synthetic records made by hill-climbing against the target from random starts "

@@ -117,7 +117,7 @@ def train_shadow_models(
         return _EncodedModels(encoder, net)
     if choice.family == "clone":
         fitted = _fit_parallel(
-            [(choice.estimator, frame.loc[m], np.asarray(classes, dtype=object)[labels[m]]) for m in masks], seed
+            [(choice.estimator, frame.loc[m], _class_values(classes)[labels[m]]) for m in masks], seed
         )
         return _SklearnModels(fitted, classes, encoder=None)
     X = encoder.transform(frame)
@@ -196,3 +196,9 @@ class _SklearnModels:
             columns = [position[label_key(c)] for c in model.classes_]
             out[k][:, columns] = model.predict_proba(X)
         return out
+
+
+def _class_values(classes: Sequence[object]) -> np.ndarray:
+    """The target's classes as an array scikit-learn accepts as labels (ints stay ints, text stays text)."""
+    values = np.asarray(list(classes))
+    return values.astype(str) if values.dtype == object else values

@@ -96,3 +96,22 @@ def test_risk_scores_follow_the_shadow_histograms() -> None:
     labels = np.zeros(800, dtype=int)
     r = risk_scores(values, labels, member, np.array([2.0, 0.0, -2.0]), np.zeros(3, dtype=int))
     assert r[0] > 0.95 and r[2] < 0.05 and 0.2 < r[1] < 0.8
+
+
+def test_clone_of_an_integer_labelled_forest(tmp_path: Path) -> None:
+    import pickle
+
+    import pandas as pd
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(500, 4)), columns=list("abcd"))
+    frame["label"] = rng.integers(0, 3, 500)
+    frame["member"] = (np.arange(500) < 150).astype(int)
+    members = frame[frame.member == 1]
+    forest = RandomForestClassifier(20, random_state=0).fit(members[list("abcd")], members["label"])
+    (tmp_path / "forest.pkl").write_bytes(pickle.dumps(forest))
+    frame.to_csv(tmp_path / "audit.csv", index=False)
+    config = AuditConfig(seed=0, trust_model=True, attacks=("shadow.shokri",), shadow=FAST)
+    result = audit(tmp_path / "forest.pkl", DataSpec(data=tmp_path / "audit.csv"), config)
+    assert result.attack("shadow.shokri").metrics.auc > 0.6

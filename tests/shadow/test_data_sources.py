@@ -169,7 +169,11 @@ def test_marginal_keeps_marginals_and_drops_correlations(tmp_path: Path) -> None
         assert shares[job] == pytest.approx(share, abs=0.03)
     assert out["smoker"].mean() == pytest.approx(population["smoker"].mean(), abs=0.03)
     assert out["hours"].mean() == pytest.approx(population["hours"].mean(), rel=0.03)
-    np.testing.assert_array_equal(data.labels, target.predict_proba(out).argmax(axis=1))
+    # Labels are drawn from the target's posterior: they follow it, argmax mostly but not always.
+    probs = target.predict_proba(out)
+    drawn = probs[np.arange(len(data)), data.labels]
+    assert (drawn > 0).all()
+    assert np.mean(data.labels == probs.argmax(axis=1)) == pytest.approx(np.mean(probs.max(axis=1)), abs=0.05)
     assert data.queries == n and data.extra["queries_per_record"] == 1.0
 
     capped = make_shadow_data(
@@ -187,9 +191,11 @@ def test_model_based_records_are_confident_and_of_the_wanted_class(
     assert len(data) == 200
     assert data.queries == target.queries - before <= 200 * 200
     probs = target.predict_proba(data.features)
-    np.testing.assert_array_equal(probs.argmax(axis=1), data.labels)
-    assert (probs[np.arange(len(data)), data.labels] > 0.9).all()
-    assert set(np.unique(data.labels)) == {0, 1, 2}
+    # Every record is one the target classifies with confidence above conf_min ...
+    assert (probs.max(axis=1) > 0.9).all()
+    # ... and its label is drawn from the target's posterior, so it is the argmax at least ~90% of the time.
+    assert np.mean(probs.argmax(axis=1) == data.labels) > 0.85
+    assert set(np.unique(probs.argmax(axis=1))) == {0, 1, 2}
     assert data.extra["queries_per_record"] == pytest.approx(data.queries / len(data))
     assert data.extra["min_confidence"] > 0.9 and 0 < data.extra["acceptance_rate"] <= 1
     assert f"{data.extra['queries_per_record']:.1f} queries per record" in data.description
