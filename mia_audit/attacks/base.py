@@ -34,6 +34,11 @@ class AttackContext:
     train_size: int = 0
     model_path: Path | None = None
     shadow: ShadowConfig = field(default_factory=ShadowConfig)
+    # Label-only boundary attack: target queries per evaluation record.
+    boundary_queries: int = 100
+    # Data-transfer attack: the attacker's own dataset of another task (None: the built-in corpus).
+    transfer_data: Path | None = None
+    transfer_label_col: str | None = None
     # Work shared between attacks of one run (shadow data, trained shadows); never membership labels.
     cache: dict[object, object] = field(default_factory=dict)
 
