@@ -33,7 +33,7 @@ from mia_audit.result import (
     ToolInfo,
     Utility,
 )
-from mia_audit.risk import assess_risk, counted_attacks
+from mia_audit.risk import AUDITOR_ONLY_ATTACKS, assess_risk, counted_attacks
 from mia_audit.shadow.config import ShadowConfig
 
 Step = Callable[[str], AbstractContextManager[None]]
@@ -56,10 +56,19 @@ class AuditConfig:
     gate: GateConfig = field(default_factory=GateConfig)
     shadow: ShadowConfig = field(default_factory=ShadowConfig)
     risk_include: frozenset[str] = frozenset()
+    boundary_queries: int = 100
+    transfer_data: Path | None = None
+    transfer_label_col: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold_fpr < 0.5:
             raise ConfigError(f"--threshold-fpr must lie in (0, 0.5), got {self.threshold_fpr}.")
+        unknown = sorted(self.risk_include - AUDITOR_ONLY_ATTACKS)
+        if unknown:
+            allowed = ", ".join(sorted(AUDITOR_ONLY_ATTACKS))
+            raise ConfigError(f"--risk-from takes auditor-only attacks ({allowed}), got {', '.join(unknown)}.")
+        if not 1 <= self.boundary_queries <= 100_000:
+            raise ConfigError(f"--boundary-queries must lie between 1 and 100000, got {self.boundary_queries}.")
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be positive, got {self.batch_size}.")
 
@@ -106,6 +115,9 @@ def audit(
         train_size=records.count("member"),
         model_path=Path(model_path),
         shadow=config.shadow,
+        boundary_queries=config.boundary_queries,
+        transfer_data=config.transfer_data,
+        transfer_label_col=config.transfer_label_col,
     )
     is_member = records.is_member[records.eval_idx]
     class_names = tuple(str(c) for c in model.classes)
@@ -113,7 +125,7 @@ def audit(
     reports: list[AttackReport] = []
     for spec in runnable:
         with step(f"Attack {spec.id}"):
-            result = spec.run(ctx)
+            result = spec.run_with_truth(ctx, is_member) if spec.run_with_truth else spec.run(ctx)
         results.append(result)
         reports.append(_report(result, is_member, ctx.eval_labels, class_names))
     risk = assess_risk(reports, config.risk_include)
@@ -276,6 +288,8 @@ def _config_dict(config: AuditConfig, data: DataSpec) -> dict[str, object]:
         "batch_size": config.batch_size,
         "gate": gate,
         "risk_include": sorted(config.risk_include),
+        "boundary_queries": config.boundary_queries,
+        "transfer_data": str(config.transfer_data) if config.transfer_data else None,
         "population_share": data.population_share,
         "balance": data.balance,
         "member_col": data.member_col,

@@ -172,6 +172,22 @@ def scan(
     synthesis_budget: Annotated[
         int | None, typer.Option("--synthesis-budget", help="Target queries allowed for --shadow-data model.")
     ] = None,
+    risk_from: Annotated[
+        list[str] | None,
+        typer.Option("--risk-from", help="Also base the risk level on these auditor-only attacks (e.g. supervised)."),
+    ] = None,
+    boundary_queries: Annotated[
+        int, typer.Option("--boundary-queries", help="Target queries per record for label_only.boundary.")
+    ] = 100,
+    transfer_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--transfer-data", help="Another dataset for the data-transfer attack (default: built-in corpus)."
+        ),
+    ] = None,
+    transfer_label_col: Annotated[
+        str | None, typer.Option("--transfer-label-col", help="Label column of --transfer-data.")
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Records per query batch.")] = 4096,
     device: Annotated[str, typer.Option("--device", help="Device for attack models that train: cpu or cuda.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the verdict.")] = False,
@@ -214,6 +230,10 @@ def scan(
             trust_model=trust_model,
             batch_size=batch_size,
             gate=GateConfig(fail_on=fail_on, max_auc=max_auc),
+            risk_include=frozenset(_split(risk_from)),
+            boundary_queries=boundary_queries,
+            transfer_data=transfer_data,
+            transfer_label_col=transfer_label_col,
             shadow=_shadow_config(
                 shadow_family, shadow_data, shadow_models, shadow_noise, shadow_epochs, synthesis_budget, device
             ),

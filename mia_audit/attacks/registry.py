@@ -6,8 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+import numpy as np
+
 from mia_audit.attacks.base import AttackContext, AttackResult
 from mia_audit.attacks.label_only import run_gap_attack
+from mia_audit.attacks.supervised import run_supervised
 from mia_audit.attacks.threshold import THRESHOLD_SIGNALS, run_threshold_attack
 from mia_audit.errors import ConfigError
 from mia_audit.models.base import OutputKind
@@ -21,6 +24,12 @@ class AttackSpec:
     needs_probabilities: bool
     needs_population: bool
     run: Callable[[AttackContext], AttackResult]
+    # Auditor-only attacks also get the evaluation records' membership (cross-fitted inside).
+    run_with_truth: Callable[[AttackContext, np.ndarray], AttackResult] | None = None
+
+
+def _unused(ctx: AttackContext) -> AttackResult:
+    raise TypeError("this attack needs the ground truth: call run_with_truth")
 
 
 def _shadow_attack(name: str, *args: str) -> Callable[[AttackContext], AttackResult]:
@@ -45,6 +54,7 @@ ATTACKS: tuple[AttackSpec, ...] = (
     *(AttackSpec(i, "shadow", True, True, _shadow_attack("make_calibrated_attack", i)) for i in CALIBRATED_IDS),
     AttackSpec("shadow.risk_score", "shadow", True, True, _shadow_attack("run_risk_score")),
     AttackSpec("label_only.gap", "label_only", False, False, run_gap_attack),
+    AttackSpec("supervised", "supervised", True, False, _unused, run_with_truth=run_supervised),
 )
 
 

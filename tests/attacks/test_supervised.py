@@ -1,0 +1,65 @@
+"""The auditor's supervised attack: cross-fitting by construction, and its strength."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from e2e_data import overfit_case
+
+from mia_audit.attacks.supervised import cross_fit, fold_assignment, supervised_features
+from mia_audit.audit import AuditConfig, audit
+from mia_audit.data import DataSpec
+from mia_audit.errors import ConfigError
+
+
+def test_no_record_is_scored_by_a_model_that_saw_it() -> None:
+    rng = np.random.default_rng(0)
+    is_member = rng.random(103) < 0.5
+    folds = fold_assignment(is_member, 5, rng)
+    X = np.arange(103, dtype=float)[:, None]
+    seen: list[tuple[set[int], set[int]]] = []
+
+    def spy(X_train: np.ndarray, y_train: np.ndarray, X_eval: np.ndarray, train_idx: np.ndarray) -> np.ndarray:
+        seen.append(({int(v) for v in X_train[:, 0]}, {int(v) for v in X_eval[:, 0]}))
+        assert set(train_idx) == {int(v) for v in X_train[:, 0]}
+        return np.zeros(len(X_eval))
+
+    scores = cross_fit(X, is_member.astype(int), folds, spy)
+    assert len(seen) == 5 and not np.isnan(scores).any()
+    for trained_on, scored in seen:
+        assert not trained_on & scored
+    assert set().union(*(s for _, s in seen)) == set(range(103))
+    # Folds are stratified: members spread evenly.
+    counts = np.bincount(folds[is_member], minlength=5)
+    assert counts.max() - counts.min() <= 1
+
+
+def test_features_shape() -> None:
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    X = supervised_features(probs, np.array([0, 1]))
+    assert X.shape == (2, 3 + 1 + 3)
+    assert X[1, 3] == pytest.approx(-np.log(0.1))
+
+
+def test_supervised_is_strong_but_out_of_the_risk_level(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    case = overfit_case(tmp_path)
+    spec = DataSpec(data=case.data)
+    result = audit(case.model, spec, AuditConfig(seed=0, trust_model=True, attacks=("threshold", "supervised")))
+    supervised = result.attack("supervised")
+    best_real = max(a.metrics.auc for a in result.attacks if a.id != "supervised")
+    assert supervised.metrics.auc >= best_real - 0.02
+    assert "NO REAL ATTACKER" in supervised.assumptions[0]
+    assert result.risk.strongest_attack != "supervised"
+    included = audit(
+        case.model,
+        spec,
+        AuditConfig(
+            seed=0, trust_model=True, attacks=("threshold", "supervised"), risk_include=frozenset({"supervised"})
+        ),
+    )
+    assert included.risk.strongest_attack in {a.id for a in included.attacks}
+
+
+def test_risk_from_accepts_only_auditor_attacks() -> None:
+    with pytest.raises(ConfigError, match="--risk-from"):
+        AuditConfig(risk_include=frozenset({"threshold.loss"}))
