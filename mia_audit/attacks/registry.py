@@ -62,19 +62,23 @@ def attack_ids() -> tuple[str, ...]:
     return tuple(spec.id for spec in ATTACKS)
 
 
+def _selects(name: str, spec: AttackSpec) -> bool:
+    """A name selects an attack by family, by id, or by a dotted prefix of its id ('calibrated')."""
+    return name in (spec.family, spec.id) or spec.id.startswith(name + ".")
+
+
 def resolve_selection(requested: tuple[str, ...] | None) -> tuple[AttackSpec, ...]:
-    """Turn ``--attacks`` (ids or family names) into attack specs, in registry order."""
+    """Turn ``--attacks`` (ids, id prefixes or family names) into attack specs, in registry order."""
     if not requested:
         return ATTACKS
-    families = {spec.family for spec in ATTACKS}
-    unknown = [r for r in requested if r not in families and r not in attack_ids()]
+    unknown = [r for r in requested if not any(_selects(r, spec) for spec in ATTACKS)]
     if unknown:
+        families = sorted({spec.family for spec in ATTACKS})
         raise ConfigError(
             f"unknown attack {', '.join(repr(u) for u in unknown)}; choose ids or families from: "
-            f"{', '.join(sorted(families))}, {', '.join(attack_ids())}."
+            f"{', '.join(families)}, {', '.join(attack_ids())}."
         )
-    wanted = set(requested)
-    return tuple(s for s in ATTACKS if s.id in wanted or s.family in wanted)
+    return tuple(s for s in ATTACKS if any(_selects(r, s) for r in requested))
 
 
 def plan_attacks(
