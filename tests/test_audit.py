@@ -122,7 +122,7 @@ def test_label_only_onnx_runs_label_attacks_and_skips_the_rest(tmp_path: Path) -
     model, data = _onnx_case(tmp_path, "build_torch_label_only_onnx")
     result = audit(model, DataSpec(data=data), AuditConfig(seed=0, attacks=BASIC))
     assert result.model.output_kind == "labels"
-    assert [a.id for a in result.attacks] == ["label_only.gap"]
+    assert [a.id for a in result.attacks] == ["label_only.gap", "label_only.boundary"]
     assert {s.id for s in result.skipped} == set(THRESHOLD_IDS)
     assert all("only labels" in s.reason for s in result.skipped)
 

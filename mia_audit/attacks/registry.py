@@ -9,6 +9,7 @@ from functools import partial
 import numpy as np
 
 from mia_audit.attacks.base import AttackContext, AttackResult
+from mia_audit.attacks.boundary import run_boundary_attack
 from mia_audit.attacks.label_only import run_gap_attack
 from mia_audit.attacks.supervised import run_supervised
 from mia_audit.attacks.threshold import THRESHOLD_SIGNALS, run_threshold_attack
@@ -54,6 +55,7 @@ ATTACKS: tuple[AttackSpec, ...] = (
     *(AttackSpec(i, "shadow", True, True, _shadow_attack("make_calibrated_attack", i)) for i in CALIBRATED_IDS),
     AttackSpec("shadow.risk_score", "shadow", True, True, _shadow_attack("run_risk_score")),
     AttackSpec("label_only.gap", "label_only", False, False, run_gap_attack),
+    AttackSpec("label_only.boundary", "label_only", False, False, run_boundary_attack),
     AttackSpec("supervised", "supervised", True, False, _unused, run_with_truth=run_supervised),
 )
 
