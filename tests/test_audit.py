@@ -13,7 +13,7 @@ from mia_audit.audit import AuditConfig, audit
 from mia_audit.data import DataSpec
 from mia_audit.report.json_report import to_dict
 
-BASIC = ("threshold", "label_only")
+BASIC = ("threshold", "label_only.gap")
 THRESHOLD_IDS = ("threshold.loss", "threshold.confidence", "threshold.entropy", "threshold.modified_entropy")
 
 
@@ -120,11 +120,14 @@ def test_torch_onnx_mlp_end_to_end(tmp_path: Path) -> None:
 
 def test_label_only_onnx_runs_label_attacks_and_skips_the_rest(tmp_path: Path) -> None:
     model, data = _onnx_case(tmp_path, "build_torch_label_only_onnx")
-    result = audit(model, DataSpec(data=data), AuditConfig(seed=0, attacks=BASIC))
+    result = audit(model, DataSpec(data=data), AuditConfig(seed=0, attacks=("threshold", "label_only")))
     assert result.model.output_kind == "labels"
     assert [a.id for a in result.attacks] == ["label_only.gap", "label_only.boundary"]
     assert {s.id for s in result.skipped} == set(THRESHOLD_IDS)
     assert all("only labels" in s.reason for s in result.skipped)
+    # One shared pass over every record, plus the boundary attack's own neighbour queries.
+    assert result.model.queries == 900 + result.attack("label_only.boundary").queries
+    assert result.attack("label_only.boundary").metrics.auc > 0.5
 
 
 def test_multi_input_skl2onnx_pipeline_with_string_columns(tmp_path: Path) -> None:

@@ -33,6 +33,17 @@ def _unused(ctx: AttackContext) -> AttackResult:
     raise TypeError("this attack needs the ground truth: call run_with_truth")
 
 
+def _lazy(module: str, name: str) -> Callable[[AttackContext], AttackResult]:
+    """Import an attack that needs torch only when it runs, so the CLI starts fast."""
+
+    def run(ctx: AttackContext) -> AttackResult:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(ctx)
+
+    return run
+
+
 def _shadow_attack(name: str, *args: str) -> Callable[[AttackContext], AttackResult]:
     """Import the shadow machinery (and torch) only when a shadow attack actually runs."""
 
@@ -54,6 +65,7 @@ ATTACKS: tuple[AttackSpec, ...] = (
     AttackSpec("shadow.combined", "shadow", True, True, _shadow_attack("run_combined")),
     *(AttackSpec(i, "shadow", True, True, _shadow_attack("make_calibrated_attack", i)) for i in CALIBRATED_IDS),
     AttackSpec("shadow.risk_score", "shadow", True, True, _shadow_attack("run_risk_score")),
+    AttackSpec("transfer", "transfer", True, False, _lazy("mia_audit.attacks.transfer", "run_transfer_attack")),
     AttackSpec("label_only.gap", "label_only", False, False, run_gap_attack),
     AttackSpec("label_only.boundary", "label_only", False, False, run_boundary_attack),
     AttackSpec("supervised", "supervised", True, False, _unused, run_with_truth=run_supervised),
