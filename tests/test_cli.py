@@ -122,6 +122,8 @@ def test_exit_2_features_do_not_fit_the_model(case: AuditCase, tmp_path: Path) -
         (["--shadow-models", "0"], "--shadow-models"),
         (["--shadow-epochs", "0"], "--shadow-epochs"),
         (["--device", "tpu"], "--device"),
+        (["--boundary-queries", "0"], "--boundary-queries"),
+        (["--risk-from", "threshold.loss"], "--risk-from"),
     ],
 )
 def test_exit_2_bad_options(case: AuditCase, tmp_path: Path, extra: list[str], fragment: str) -> None:
@@ -137,6 +139,24 @@ def test_exit_2_labels_the_model_does_not_know(case: AuditCase, tmp_path: Path) 
     bad = tmp_path / "relabelled.csv"
     case.frame.assign(label=case.frame["label"].replace({"red": "purple"})).to_csv(bad, index=False)
     _one_line_error(_scan_forest(case, "--data", str(bad), "--out", str(tmp_path)), "'purple'", "--label-col")
+
+
+def test_exit_2_transfer_corpus_without_a_label_column(case: AuditCase, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.csv"
+    case.frame.drop(columns=["label", "member"]).to_csv(corpus, index=False)
+    result = _scan(
+        str(case.model),
+        "--trust-model",
+        "--data",
+        str(case.data),
+        "--out",
+        str(tmp_path / "o"),
+        "--attacks",
+        "transfer",
+        "--transfer-data",
+        str(corpus),
+    )
+    _one_line_error(result, "--transfer-label-col")
 
 
 def test_exit_2_missing_files(case: AuditCase, tmp_path: Path) -> None:
