@@ -18,6 +18,7 @@ from mia_audit import __version__
 from mia_audit.errors import ConfigError, MiaAuditError
 
 if TYPE_CHECKING:
+    from mia_audit.result import AuditResult
     from mia_audit.shadow.config import ShadowConfig
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -43,7 +44,7 @@ def _run_guarded(debug: bool, err: Console, body: Callable[[], int]) -> None:
         code = body()
     except MiaAuditError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
@@ -281,11 +282,9 @@ def _check_device(device: str) -> None:
             raise ConfigError("--device cuda was given but no CUDA GPU is available here; use --device cpu.")
 
 
-def _print_outcome(console: Console, result: object, written: list[Path], quiet: bool) -> None:
+def _print_outcome(console: Console, result: AuditResult, written: list[Path], quiet: bool) -> None:
     from mia_audit.report.console import print_summary
-    from mia_audit.result import AuditResult
 
-    assert isinstance(result, AuditResult)
     if not quiet:
         print_summary(result, console)
         for path in written:

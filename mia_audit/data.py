@@ -14,7 +14,6 @@ from mia_audit.models.base import sha256_of
 LABEL_CANDIDATES = ("label", "target", "y", "class")
 _TRUE = {"1", "true", "yes", "y", "t", "member", "in"}
 _FALSE = {"0", "false", "no", "n", "f", "nonmember", "non-member", "out"}
-ROLES = ("member", "holdout", "population")
 
 
 @dataclass(frozen=True)
