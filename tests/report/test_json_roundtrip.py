@@ -58,7 +58,7 @@ def test_design_keys_are_present(audit_result: AuditResult) -> None:
 def test_not_a_report_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "other.json"
     path.write_text(json.dumps({"schema_version": "1", "hello": 1}))
-    with pytest.raises(InputFileError, match="not a mia-audit report.json"):
+    with pytest.raises(InputFileError, match=r"not a mia-audit report\.json"):
         read_json(path)
     path.write_text(json.dumps({"schema_version": "9"}))
     with pytest.raises(InputFileError, match="schema_version"):
