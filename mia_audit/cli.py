@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import shlex
 import sys
-import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,7 +13,7 @@ import typer
 from rich.console import Console
 
 from mia_audit import __version__
-from mia_audit.errors import ConfigError, MiaAuditError
+from mia_audit.errors import ConfigError, InputFileError, MiaAuditError
 
 if TYPE_CHECKING:
     from mia_audit.result import AuditResult
@@ -23,6 +21,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("json", "html", "pdf", "csv")
+REPORT_FORMATS = ("html", "pdf", "json")
 
 app = typer.Typer(
     name="mia-audit",
@@ -59,20 +58,6 @@ def _run_guarded(debug: bool, err: Console, body: Callable[[], int]) -> None:
         )
         raise typer.Exit(EXIT_INTERNAL) from None
     raise typer.Exit(code)
-
-
-def _stepper(err: Console, quiet: bool) -> Callable[[str], contextlib.AbstractContextManager[None]]:
-    @contextlib.contextmanager
-    def step(description: str) -> Iterator[None]:
-        start = time.perf_counter()
-        if quiet:
-            yield
-            return
-        with err.status(description):
-            yield
-        err.print(f"[green]✓[/] {description} [dim]({time.perf_counter() - start:.1f} s)[/]", highlight=False)
-
-    return step
 
 
 def _version(value: bool) -> None:
@@ -113,6 +98,13 @@ def scan(
     feature_cols: Annotated[
         list[str] | None, typer.Option("--feature-cols", help="Feature columns in model order, comma-separated.")
     ] = None,
+    sensitive_col: Annotated[
+        str | None,
+        typer.Option(
+            "--sensitive-col",
+            help="Column of a sensitive attribute (e.g. sex) for fairness and per-group exposure; a model feature, or a column left out with --drop-cols.",
+        ),
+    ] = None,
     population_share: Annotated[
         float,
         typer.Option("--population-share", help="Share of the holdout given to the attacker when no --population."),
@@ -123,7 +115,9 @@ def scan(
     attacks: Annotated[
         list[str] | None, typer.Option("--attacks", help="Attack ids or families, comma-separated (default: all).")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for every random choice.")] = 0,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for every random choice (default: the config file's, else 0).")
+    ] = None,
     threshold_fpr: Annotated[
         float,
         typer.Option(
@@ -148,6 +142,32 @@ def scan(
     ] = None,
     max_auc: Annotated[
         float | None, typer.Option("--max-auc", help="Exit 1 when any attack's AUC exceeds this.")
+    ] = None,
+    max_tpr_at_fpr: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--max-tpr-at-fpr",
+            help="Exit 1 when any attack's TPR at an FPR exceeds a limit: FPR=LIMIT, e.g. 0.01=0.2 (repeatable).",
+        ),
+    ] = None,
+    max_epsilon: Annotated[
+        float | None, typer.Option("--max-epsilon", help="Exit 1 when any attack's ε lower bound exceeds this.")
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="An earlier report.json: exit 1 when the strongest attack got worse beyond the intervals.",
+        ),
+    ] = None,
+    config_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="TOML file with gate settings (default: [tool.mia-audit] of the nearest pyproject.toml)."
+        ),
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Also write the gate as JUnit XML to this file.")
     ] = None,
     shadow_family: Annotated[
         str,
@@ -180,6 +200,12 @@ def scan(
     boundary_queries: Annotated[
         int, typer.Option("--boundary-queries", help="Target queries per record for label_only.boundary.")
     ] = 100,
+    include_records: Annotated[
+        bool,
+        typer.Option(
+            "--include-records", help="Show the feature values of the most exposed records in the report (off: indices only)."
+        ),
+    ] = False,
     transfer_data: Annotated[
         Path | None,
         typer.Option(
@@ -192,6 +218,9 @@ def scan(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Records per query batch.")] = 4096,
     device: Annotated[str, typer.Option("--device", help="Device for attack models that train: cpu or cuda.")] = "cpu",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the verdict.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also each attack's assumptions and notes, and the gate's sources.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Run the attack suite against MODEL and write the risk report."""
@@ -201,8 +230,10 @@ def scan(
 
     def body() -> int:
         from mia_audit.audit import AuditConfig, audit
+        from mia_audit.baseline import load_baseline
+        from mia_audit.config_file import Settings, parse_tpr_limits, resolve
         from mia_audit.data import DataSpec
-        from mia_audit.gate import GateConfig
+        from mia_audit.report.console import progress
         from mia_audit.report.writer import planned_outputs, write_reports
 
         chosen = _split(formats) or FORMATS
@@ -210,6 +241,17 @@ def scan(
         if bad:
             raise ConfigError(f"unknown --format {', '.join(bad)}; choose from {', '.join(FORMATS)}.")
         _check_device(device)
+        if quiet and verbose:
+            raise ConfigError("--quiet and --verbose exclude each other; give one.")
+        cli = Settings(
+            fail_on=fail_on,
+            max_auc=max_auc,
+            max_tpr_at_fpr=parse_tpr_limits(_split(max_tpr_at_fpr)),
+            max_epsilon=max_epsilon,
+            attacks=_split(attacks) or None,
+            seed=seed,
+        )
+        settings = resolve(cli, config_path)
         spec = DataSpec(
             data=data,
             members=members,
@@ -219,20 +261,25 @@ def scan(
             label_col=label_col,
             drop_cols=_split(drop_cols),
             feature_cols=_split(feature_cols) or None,
+            sensitive_col=sensitive_col,
             population_share=population_share,
             balance=not no_balance,
         )
-        inputs = [p for p in (model, data, members, holdout, population) if p is not None]
-        planned_outputs(out, chosen, inputs)
+        given = (model, data, members, holdout, population, transfer_data, baseline, config_path)
+        inputs = [p for p in (*given, settings.file and Path(settings.file)) if p]
+        extra = _extra_outputs(junit, json_out, inputs, planned_outputs(out, chosen, inputs))
         config = AuditConfig(
-            attacks=_split(attacks) or None,
-            seed=seed,
+            attacks=settings.settings.attacks,
+            seed=settings.settings.seed or 0,
             threshold_fpr=threshold_fpr,
             trust_model=trust_model,
             batch_size=batch_size,
-            gate=GateConfig(fail_on=fail_on, max_auc=max_auc),
+            gate=settings.gate(),
+            baseline=load_baseline(baseline) if baseline else None,
+            config_source=settings.source_dict(),
             risk_include=frozenset(_split(risk_from)),
             boundary_queries=boundary_queries,
+            include_records=include_records,
             transfer_data=transfer_data,
             transfer_label_col=transfer_label_col,
             shadow=_shadow_config(
@@ -240,17 +287,10 @@ def scan(
             ),
         )
         command = shlex.join(["mia-audit", *sys.argv[1:]]) if sys.argv else "mia-audit"
-        result = audit(model, spec, config, command=command, step=_stepper(err, quiet))
-        written = write_reports(result, out, chosen, protected=inputs)
-        if stdout_json:
-            from mia_audit.report.json_report import write_json
-
-            write_json(result, sys.stdout)
-        elif json_out:
-            from mia_audit.report.json_report import write_json
-
-            write_json(result, Path(json_out))
-        _print_outcome(console, result, written, quiet)
+        with progress(err, quiet=quiet) as step:
+            result = audit(model, spec, config, command=command, step=step)
+        written = write_reports(result, out, chosen, protected=inputs) + _write_extra(result, extra, stdout_json)
+        _print_outcome(console, result, written, quiet, verbose)
         return EXIT_GATE_FAILED if result.gate.configured and not result.gate.passed else EXIT_OK
 
     _run_guarded(debug, err, body)
@@ -282,16 +322,82 @@ def _check_device(device: str) -> None:
             raise ConfigError("--device cuda was given but no CUDA GPU is available here; use --device cpu.")
 
 
-def _print_outcome(console: Console, result: AuditResult, written: list[Path], quiet: bool) -> None:
-    from mia_audit.report.console import print_summary
+def _extra_outputs(
+    junit: Path | None, json_out: str | None, inputs: list[Path], planned: list[Path]
+) -> dict[str, Path]:
+    """``--junit`` and ``--json`` files, checked before the audit runs: never an input, never a report."""
+    from mia_audit.report.writer import check_output_file
 
-    if not quiet:
-        print_summary(result, console)
-        for path in written:
-            console.print(f"wrote {path}", highlight=False)
-    else:
-        verdict = "" if not result.gate.configured else (" — gate passed" if result.gate.passed else " — gate FAILED")
-        console.print(f"risk: {result.risk.level}{verdict}", highlight=False)
+    extra: dict[str, Path] = {}
+    if junit is not None:
+        extra["junit"] = check_output_file(junit, "--junit", inputs, planned)
+    if json_out and json_out != "-":
+        extra["json"] = check_output_file(Path(json_out), "--json", inputs, [*planned, *extra.values()])
+    return extra
+
+
+def _write_extra(result: AuditResult, extra: dict[str, Path], stdout_json: bool) -> list[Path]:
+    from mia_audit.report.json_report import write_json
+    from mia_audit.report.junit import write_junit
+
+    if stdout_json:
+        write_json(result, sys.stdout)
+    for option, path in extra.items():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            (write_json if option == "json" else write_junit)(result, path)
+        except OSError as exc:
+            raise InputFileError(f"cannot write --{option} {path}: {exc.strerror or exc}.") from None
+    return list(extra.values())
+
+
+def _print_outcome(console: Console, result: AuditResult, written: list[Path], quiet: bool, verbose: bool) -> None:
+    from mia_audit.report.console import print_details, print_summary, verdict_line
+
+    if quiet:
+        console.print(verdict_line(result), highlight=False, markup=False)
+        return
+    if verbose:
+        print_details(result, console)
+    print_summary(result, console)
+    for path in written:
+        console.print(f"wrote {path}", highlight=False, markup=False)
+
+
+@app.command("report")
+def report_command(
+    report_json: Annotated[Path, typer.Argument(help="A report.json written by `mia-audit scan`.")],
+    formats: Annotated[
+        list[str] | None, typer.Option("--format", help="Files to write: html,pdf,json (default: html,pdf).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the files (default: the folder of REPORT_JSON).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Re-render the report from REPORT_JSON without re-running the audit (exit 0 whatever its verdict)."""
+    err = Console(stderr=True)
+
+    def body() -> int:
+        from mia_audit.report.json_report import read_json
+        from mia_audit.report.writer import planned_outputs, write_reports
+
+        chosen = _split(formats) or ("html", "pdf")
+        if "csv" in chosen:
+            raise ConfigError("--format csv needs per-record scores, which report.json does not hold; re-run the scan.")
+        bad = [f for f in chosen if f not in REPORT_FORMATS]
+        if bad:
+            raise ConfigError(f"unknown --format {', '.join(bad)}; choose from {', '.join(REPORT_FORMATS)}.")
+        folder = out if out is not None else report_json.parent
+        result = read_json(report_json)
+        planned_outputs(folder, chosen, [report_json])
+        for path in write_reports(result, folder, chosen, protected=[report_json]):
+            if not quiet:
+                typer.echo(f"wrote {path}")
+        return EXIT_OK
+
+    _run_guarded(debug, err, body)
 
 
 @app.command()

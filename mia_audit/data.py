@@ -30,6 +30,7 @@ class DataSpec:
     feature_cols: tuple[str, ...] | None = None
     population_share: float = 0.5
     balance: bool = True
+    sensitive_col: str | None = None
 
     def __post_init__(self) -> None:
         # Library callers may pass plain strings; everything below works on paths.
@@ -63,6 +64,9 @@ class AuditData:
     population_idx: np.ndarray
     balanced: bool
     notes: tuple[str, ...] = field(default=())
+    # Per record, the value of --sensitive-col as text (a model feature or a dropped column); None without one.
+    sensitive: np.ndarray | None = None
+    sensitive_col: str | None = None
 
     @property
     def feature_cols(self) -> tuple[str, ...]:
@@ -71,6 +75,14 @@ class AuditData:
     @property
     def is_member(self) -> np.ndarray:
         return self.role == "member"
+
+    @property
+    def is_heldout(self) -> np.ndarray:
+        """Non-members of the audit files: the holdout, including the share set aside as population.
+
+        Records of a --population file are left out: they describe the attacker, not the target's split.
+        """
+        return (self.role == "holdout") | ((self.role == "population") & (self.source != "population"))
 
     def count(self, role: str) -> int:
         return int(np.sum(self.role == role))
@@ -203,6 +215,7 @@ def load_audit_data(spec: DataSpec, seed: int, unknown_labels: frozenset[str] = 
                 "all audit files need the same feature and label columns."
             )
 
+    sensitive = _sensitive_values(frames, spec, label_col)
     features = pd.concat([f[feature_cols] for f, _, _ in frames], ignore_index=True)
     labels = pd.concat([f[label_col] for f, _, _ in frames], ignore_index=True)
     role = np.concatenate([r for _, r, _ in frames]).astype("U10")
@@ -217,6 +230,7 @@ def load_audit_data(spec: DataSpec, seed: int, unknown_labels: frozenset[str] = 
         keep = ~drop
         features, labels = features[keep].reset_index(drop=True), labels[keep].reset_index(drop=True)
         role, source, row_index = role[keep], source[keep], row_index[keep]
+        sensitive = None if sensitive is None else sensitive[keep]
         notes.append(
             f"{int(drop.sum())} non-member records are left out: their labels "
             f"({', '.join(sorted(unknown_labels))}) are classes the model never learned."
@@ -249,7 +263,54 @@ def load_audit_data(spec: DataSpec, seed: int, unknown_labels: frozenset[str] = 
         population_idx=np.flatnonzero(role == "population"),
         balanced=spec.balance,
         notes=tuple(notes),
+        sensitive=sensitive,
+        sensitive_col=spec.sensitive_col,
     )
+
+
+MAX_SENSITIVE_GROUPS = 50
+MISSING_GROUP = "(missing)"
+
+
+def _sensitive_values(
+    frames: list[tuple[pd.DataFrame, np.ndarray, str]], spec: DataSpec, label_col: str
+) -> np.ndarray | None:
+    """The --sensitive-col value of every record as text, whether or not the model takes the column.
+
+    The member and holdout files must hold the column; a population file may lack it (its records
+    are never evaluated). Empty cells form their own group, ``(missing)``.
+    """
+    column = spec.sensitive_col
+    if column is None:
+        return None
+    if column == spec.member_col:
+        raise DataContractError(
+            f"--sensitive-col '{column}' is the membership column; name a column that describes people (e.g. sex)."
+        )
+    if column == label_col:
+        raise DataContractError(
+            f"--sensitive-col '{column}' is the label column; name a column that describes people (e.g. sex)."
+        )
+    parts: list[np.ndarray] = []
+    for frame, _, name in frames:
+        if column not in frame.columns:
+            if name == "population":
+                parts.append(np.full(len(frame), MISSING_GROUP, dtype=object))
+                continue
+            raise DataContractError(
+                f"sensitive column '{column}' not found in the {name} file; columns are: "
+                f"{_list(list(frame.columns))}. Name an existing column with --sensitive-col."
+            )
+        values = frame[column]
+        parts.append(np.where(values.isna(), MISSING_GROUP, values.astype(str).str.strip()).astype(object))
+    sensitive = np.concatenate(parts)
+    n_groups = len(set(sensitive.tolist()))
+    if n_groups > MAX_SENSITIVE_GROUPS:
+        raise DataContractError(
+            f"sensitive column '{column}' has {n_groups} distinct values; fairness and per-group exposure need "
+            f"a few groups (at most {MAX_SENSITIVE_GROUPS}): bin the column into groups first."
+        )
+    return sensitive
 
 
 def _check_sources(spec: DataSpec) -> None:

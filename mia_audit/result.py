@@ -84,6 +84,7 @@ class ModelSummary:
     output_kind: str
     queries: int
     classes: tuple[str, ...]
+    family: str = "unknown"
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,13 @@ class Utility:
 
 @dataclass(frozen=True)
 class PropertyValue:
+    """One data or model property (Tonni et al.): its value, a one-line reading, and what it was measured on."""
+
     value: float | str | None
     interpretation: str
+    basis: str = ""
+    category: str = ""
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,10 +143,54 @@ class Risk:
 
 
 @dataclass(frozen=True)
+class GateRule:
+    """One configured gate rule and how the audit fared: the limit, the worst value seen, and where."""
+
+    name: str  # fail_on, max_auc, max_tpr_at_fpr.0.01, max_epsilon or baseline
+    limit: float | str
+    passed: bool
+    observed: float | str | None
+    attack: str | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class GateResult:
     configured: bool
     passed: bool
     reasons: tuple[str, ...]
+    rules: tuple[GateRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricComparison:
+    """One metric of the compared attack, now and in the baseline, with both 95% intervals.
+
+    ``status`` is ``worse`` when the current interval lies wholly above the baseline's, ``better``
+    when wholly below, ``within intervals`` when they overlap, ``not comparable`` when either is missing.
+    """
+
+    metric: str
+    baseline: float | None
+    baseline_ci: tuple[float, float] | None
+    current: float | None
+    current_ci: tuple[float, float] | None
+    status: str
+
+
+@dataclass(frozen=True)
+class BaselineComparison:
+    """The strongest attack of this audit against the same attack (or the strongest) of an earlier report."""
+
+    path: str
+    baseline_started_at: str
+    baseline_version: str
+    current_attack: str | None
+    baseline_attack: str | None
+    matched_by: str  # "same attack" | "strongest vs strongest" | "nothing to compare"
+    metrics: tuple[MetricComparison, ...]
+    worse: bool
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,6 +202,112 @@ class RecordScores:
     member: tuple[int, ...]
     label: tuple[str, ...]
     scores: dict[str, tuple[float, ...]]
+
+
+@dataclass(frozen=True)
+class EpsilonHalf:
+    """One direction of the split-half ε bound: attack and threshold chosen on one half, counted on the other."""
+
+    chosen_on: str
+    attack_id: str
+    threshold: float
+    tp: int
+    fn: int
+    fp: int
+    tn: int
+    epsilon: float
+
+
+@dataclass(frozen=True)
+class EpsilonEstimate:
+    """The audit's ε lower bound: the smaller of the two split-half directions (see ``mia_audit.epsilon``)."""
+
+    epsilon: float
+    level: float
+    halves: tuple[EpsilonHalf, ...]
+    candidates: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExposedRecord:
+    """One of the records the strongest attack scores highest. ``features`` only with --include-records."""
+
+    rank: int
+    row_index: int
+    source: str
+    member: int
+    label: str
+    score: float
+    features: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Mitigation:
+    """One countermeasure: whether this audit's findings call for it, why, and its reported effect."""
+
+    id: str
+    title: str
+    priority: str  # "recommended" | "consider" | "not indicated"
+    finding: str
+    action: str
+    expected_effect: str
+    caveat: str
+
+
+@dataclass(frozen=True)
+class SubsetExposure:
+    """The strongest attack within one class or sensitive group, against that subset's own records.
+
+    ``*_ci`` are the two-sided ``level`` intervals; ``*_lower_adjusted`` the lower bounds of the
+    Bonferroni-adjusted intervals that the flag uses. ``None`` where the subset cannot resolve the value.
+    """
+
+    name: str
+    n_members: int
+    n_nonmembers: int
+    auc: float | None
+    auc_ci: tuple[float, float] | None
+    auc_lower_adjusted: float | None
+    tpr_at_1pct_fpr: float | None
+    tpr_ci: tuple[float, float] | None
+    tpr_lower_adjusted: float | None
+    flagged: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExposureBreakdown:
+    """Per-class or per-group exposure: ``kind`` is "class" or "group", ``column`` the column it splits on."""
+
+    kind: str
+    column: str
+    rows: tuple[SubsetExposure, ...]
+    n_tests: int
+    widest_gap: tuple[str, str, float] | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DisparateVulnerability:
+    """The strongest attack's exposure overall and per class / per sensitive group (``by_group`` None without one)."""
+
+    attack_id: str
+    level: float
+    n_members: int
+    n_nonmembers: int
+    auc: float
+    auc_ci: tuple[float, float]
+    tpr_at_1pct_fpr: float | None
+    tpr_ci: tuple[float, float] | None
+    by_class: ExposureBreakdown
+    by_group: ExposureBreakdown | None
+    group_note: str = ""
+    min_flag_records: int = 30
+
+    @property
+    def flagged(self) -> tuple[SubsetExposure, ...]:
+        rows = self.by_class.rows + (self.by_group.rows if self.by_group else ())
+        return tuple(r for r in rows if r.flagged)
 
 
 @dataclass(frozen=True)
@@ -168,7 +324,12 @@ class AuditResult:
     gate: GateResult
     signal_distribution: SignalDistribution | None
     records: RecordScores | None = None
+    vulnerability: DisparateVulnerability | None = None
     notes: tuple[str, ...] = field(default=())
+    epsilon: EpsilonEstimate | None = None
+    exposed: tuple[ExposedRecord, ...] = ()
+    mitigations: tuple[Mitigation, ...] = ()
+    baseline: BaselineComparison | None = None
     schema_version: str = SCHEMA_VERSION
 
     def attack(self, attack_id: str) -> AttackReport:

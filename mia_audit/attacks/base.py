@@ -10,6 +10,7 @@ import pandas as pd
 
 from mia_audit.models.base import OutputKind, TargetModel
 from mia_audit.shadow.config import ShadowConfig
+from mia_audit.shadow.reference_config import ReferenceConfig
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class AttackContext:
     train_size: int = 0
     model_path: Path | None = None
     shadow: ShadowConfig = field(default_factory=ShadowConfig)
+    # LiRA and RMIA: the shared pool of reference models.
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
     # Label-only boundary attack: target queries per evaluation record.
     boundary_queries: int = 100
     # Data-transfer attack: the attacker's own dataset of another task (None: the built-in corpus).

@@ -56,6 +56,7 @@ def _shadow_attack(name: str, *args: str) -> Callable[[AttackContext], AttackRes
     return run
 
 
+REFERENCE_MODULE = "mia_audit.attacks.reference"
 CALIBRATED_IDS = ("calibrated.loss", "calibrated.confidence", "calibrated.entropy", "calibrated.modified_entropy")
 
 ATTACKS: tuple[AttackSpec, ...] = (
@@ -65,6 +66,9 @@ ATTACKS: tuple[AttackSpec, ...] = (
     AttackSpec("shadow.combined", "shadow", True, True, _shadow_attack("run_combined")),
     *(AttackSpec(i, "shadow", True, True, _shadow_attack("make_calibrated_attack", i)) for i in CALIBRATED_IDS),
     AttackSpec("shadow.risk_score", "shadow", True, True, _shadow_attack("run_risk_score")),
+    AttackSpec("lira.offline", "reference", True, True, _lazy(REFERENCE_MODULE, "run_lira_offline")),
+    AttackSpec("lira.online", "reference", True, True, _lazy(REFERENCE_MODULE, "run_lira_online")),
+    AttackSpec("rmia", "reference", True, True, _lazy(REFERENCE_MODULE, "run_rmia")),
     AttackSpec("transfer", "transfer", True, False, _lazy("mia_audit.attacks.transfer", "run_transfer_attack")),
     AttackSpec("label_only.gap", "label_only", False, False, run_gap_attack),
     AttackSpec("label_only.boundary", "label_only", False, False, run_boundary_attack),

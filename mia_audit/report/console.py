@@ -1,16 +1,23 @@
-"""The terminal summary: attacks by strength, the risk level with its reasons, the gate verdict.
+"""The terminal: progress while the audit runs, then the summary (attacks by strength, the risk
+level with its reasons, the gate verdict) and, with ``--verbose``, the details behind it.
 
 Colour is decoration only: every state is also spelled out, so the summary reads the same on a
-console without colour (CI logs, pipes).
+console without colour (CI logs, pipes). Nothing here forces a terminal: rich writes no escape
+codes when the output is not one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from mia_audit.report.templates import (
     attacks_by_strength,
     ci,
+    dur,
     eps,
     headline_sentence,
     num,
@@ -19,8 +26,12 @@ from mia_audit.report.templates import (
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, ProgressColumn, Task
+    from rich.text import Text
 
-    from mia_audit.result import AuditResult
+    from mia_audit.result import AuditResult, BaselineComparison, MetricComparison
+
+Step = Callable[[str], AbstractContextManager[None]]
 
 LEVEL_STYLES = {
     "low": "bold green",
@@ -80,6 +91,12 @@ def print_summary(result: AuditResult, console: Console) -> None:
     if result.risk.reasons:
         line.append(" — " + "; ".join(result.risk.reasons))
     console.print(line)
+    if result.vulnerability is not None:
+        from mia_audit.vulnerability import flag_summary
+
+        flags = flag_summary(result.vulnerability)
+        if flags:
+            console.print(Text(flags + " (per-class and per-group section of the report)"))
 
     gate = result.gate
     verdict = Text("Gate: ")
@@ -91,4 +108,129 @@ def print_summary(result: AuditResult, console: Console) -> None:
         verdict.append("FAILED", style="bold red")
     if gate.configured and gate.reasons:
         verdict.append(" — " + "; ".join(gate.reasons))
+    if result.baseline is not None:
+        console.print(Text(baseline_line(result.baseline)), soft_wrap=True)
     console.print(verdict)
+
+
+def verdict_line(result: AuditResult) -> str:
+    """The one line ``--quiet`` prints: the risk level and, when a gate is set, its verdict."""
+    gate = result.gate
+    verdict = "" if not gate.configured else (" — gate passed" if gate.passed else " — gate FAILED")
+    return f"risk: {result.risk.level}{verdict}"
+
+
+def baseline_line(comparison: BaselineComparison) -> str:
+    """One line on how the strongest attack compares with the baseline report."""
+    head = f"Baseline {comparison.path}: "
+    if comparison.current_attack is None or comparison.baseline_attack is None:
+        return head + "nothing to compare (no attack ran in one of the two audits)"
+    pair = comparison.current_attack
+    if comparison.baseline_attack != comparison.current_attack:
+        pair += f" vs {comparison.baseline_attack}"
+    parts = "; ".join(_metric_text(m) for m in comparison.metrics)
+    return head + f"{pair}: {parts} — {'WORSE' if comparison.worse else 'not worse'}"
+
+
+def _metric_text(m: MetricComparison) -> str:
+    name = "AUC" if m.metric == "auc" else "TPR@1%FPR"
+    return f"{name} {num(m.current)} {ci(m.current_ci)} now vs {num(m.baseline)} {ci(m.baseline_ci)} ({m.status})"
+
+
+def print_details(result: AuditResult, console: Console) -> None:
+    """The ``--verbose`` part: where the settings came from, each attack's assumptions and notes,
+    every gate rule with its numbers, and the run's notes."""
+    from rich.text import Text
+
+    source = result.run.config.get("config_source")
+    if isinstance(source, dict):
+        settings = source.get("settings", {})
+        given = ", ".join(f"{k} from {v}" for k, v in settings.items() if v != "default") or "all defaults"
+        console.print(Text(f"Settings: {given}; config file: {source.get('file') or 'none'}"), soft_wrap=True)
+    console.print(Text(f"Seed {result.run.seed}; population: {result.data.population_source}"), soft_wrap=True)
+    for report in attacks_by_strength(result):
+        console.print(Text(f"{report.id} — {report.title}", style="bold"))
+        lines = [f"assumes: {'; '.join(report.assumptions) or 'nothing stated'}"]
+        if report.threshold_rule:
+            lines.append(f"threshold: {report.threshold_rule}")
+        lines.append(f"queries: {report.queries}; time: {dur(report.duration_s)}")
+        lines.extend(f"note: {note}" for note in report.notes)
+        for line in lines:
+            console.print(Text("  " + line), soft_wrap=True)
+    for rule in result.gate.rules:
+        state = "passed" if rule.passed else "FAILED"
+        observed = "n/r" if rule.observed is None else num(rule.observed, 4)
+        line = f"Gate rule {rule.name}: limit {num(rule.limit, 4)}, observed {observed} — {state}"
+        console.print(Text(line), soft_wrap=True)
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"), soft_wrap=True)
+
+
+@contextlib.contextmanager
+def progress(console: Console, *, quiet: bool = False) -> Iterator[Step]:
+    """A ``step(description)`` context manager for the audit, shown while it runs.
+
+    On a terminal: a live rich progress list, one line per step with a spinner and its elapsed
+    time. Elsewhere (CI logs, pipes): one plain ``✓ step (1.2 s)`` line as each step ends.
+    ``quiet`` shows nothing.
+    """
+    if quiet:
+        yield _silent
+    elif not console.is_terminal:
+        yield _plain(console)
+    else:
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        live = Progress(
+            SpinnerColumn(finished_text="[green]✓[/]"),
+            TextColumn("{task.description}"),
+            _elapsed_column(),
+            console=console,
+        )
+        with live:
+            yield _live(live)
+
+
+@contextlib.contextmanager
+def _silent(_: str) -> Iterator[None]:
+    yield
+
+
+def _plain(console: Console) -> Step:
+    @contextlib.contextmanager
+    def step(description: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        console.print(f"✓ {description} ({dur(time.perf_counter() - start)})", highlight=False, markup=False)
+
+    return step
+
+
+def _live(live: Progress) -> Step:
+    @contextlib.contextmanager
+    def step(description: str) -> Iterator[None]:
+        task = live.add_task(description, total=1)
+        try:
+            yield
+        except BaseException:
+            live.update(task, description=f"{description} [red](failed)[/]")
+            live.stop_task(task)
+            raise
+        live.update(task, completed=1)
+
+    return step
+
+
+def _elapsed_column() -> ProgressColumn:
+    from rich.progress import ProgressColumn
+
+    class Elapsed(ProgressColumn):
+        """Seconds the step has taken so far, frozen when it ends."""
+
+        def render(self, task: Task) -> Text:
+            from rich.text import Text
+
+            seconds = task.finished_time if task.finished else task.elapsed
+            return Text(f"({dur(seconds or 0.0)})", style="dim")
+
+    return Elapsed()

@@ -5,7 +5,6 @@ Everything shown comes from the ``AuditResult``; this module only selects, order
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,6 @@ from mia_audit.risk import RISK_RULES
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
-TOP_RECORDS = 20
 
 # (section id, title) in report order: the table of contents and the tests read this.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -35,22 +33,15 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("figures", "Figures"),
     ("utility", "Model utility"),
     ("properties", "Data and model properties"),
-    ("per-class", "Per-class exposure"),
+    ("per-class", "Per-class and per-group exposure"),
     ("records", "Most exposed records"),
+    ("mitigations", "Mitigations"),
     ("risk-rationale", "How the risk level is set"),
+    ("compliance", "Regulatory and standards mapping"),
     ("methodology", "Methodology"),
     ("limitations", "Limitations"),
     ("glossary", "Glossary and references"),
 )
-
-
-@dataclass(frozen=True)
-class ExposedRecord:
-    rank: int
-    row_index: int
-    source: str
-    label: str
-    score: float
 
 
 @dataclass(frozen=True)
@@ -72,6 +63,7 @@ def render_html(result: AuditResult) -> str:
     context: dict[str, Any] = {
         "r": result,
         "sections": SECTIONS,
+        "secno": {sid: i for i, (sid, _) in enumerate(SECTIONS, start=1)},
         "css": Markup(css),
         "model_name": Path(result.model.path).name or result.model.path,
         "attacks": attacks_by_strength(result),
@@ -80,8 +72,7 @@ def render_html(result: AuditResult) -> str:
         "roc_svg": Markup(roc_figure_svg(result)) if result.attacks else None,
         "dist_svg": Markup(dist_svg) if dist_svg is not None else None,
         "per_class": _per_class(result),
-        "top_records": _top_records(result),
-        "top_n": TOP_RECORDS,
+        "top_records": result.exposed,
         "risk_rules": RISK_RULES,
         "any_unresolvable": any(
             a.metrics.tpr_at_fpr.get(level) is None for a in result.attacks for level in ("0.01", "0.001")
@@ -105,27 +96,4 @@ def _per_class(result: AuditResult) -> list[ClassRow]:
     metrics = strongest.metrics
     return [
         ClassRow(label, auc, *metrics.per_class_n.get(label, (0, 0))) for label, auc in metrics.per_class_auc.items()
-    ]
-
-
-def _top_records(result: AuditResult) -> list[ExposedRecord]:
-    """The ``TOP_RECORDS`` highest-scoring records of the strongest attack: index, role, class."""
-    records, strongest = result.records, result.strongest
-    if records is None or strongest is None or strongest.id not in records.scores:
-        return []
-    scores = records.scores[strongest.id]
-    # Highest score first; NaN scores (a record an attack could not score) last; ties by position.
-    order = sorted(
-        range(len(scores)),
-        key=lambda i: (math.inf if math.isnan(scores[i]) else -scores[i], i),
-    )[:TOP_RECORDS]
-    return [
-        ExposedRecord(
-            rank=rank,
-            row_index=records.row_index[i],
-            source=records.source[i],
-            label=records.label[i],
-            score=scores[i],
-        )
-        for rank, i in enumerate(order, start=1)
     ]

@@ -14,8 +14,17 @@ from mia_audit.result import (
     AttackMetrics,
     AttackReport,
     AuditResult,
+    BaselineComparison,
     DataSummary,
+    DisparateVulnerability,
+    EpsilonEstimate,
+    EpsilonHalf,
+    ExposedRecord,
+    ExposureBreakdown,
     GateResult,
+    GateRule,
+    MetricComparison,
+    Mitigation,
     ModelSummary,
     PropertyValue,
     Risk,
@@ -23,6 +32,7 @@ from mia_audit.result import (
     RunInfo,
     SignalDistribution,
     SkippedAttack,
+    SubsetExposure,
     ToolInfo,
     Utility,
 )
@@ -60,10 +70,72 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
         "properties": {k: asdict(v) for k, v in result.properties.items()},
         "risk": asdict(result.risk),
         "gate": asdict(result.gate),
+        "baseline": asdict(result.baseline) if result.baseline else None,
         "signal_distribution": (asdict(result.signal_distribution) if result.signal_distribution else None),
+        "vulnerability": _vulnerability_to_dict(result.vulnerability),
         "notes": list(result.notes),
+        "epsilon_lower_bound": asdict(result.epsilon) if result.epsilon else None,
+        "exposed_records": [asdict(r) for r in result.exposed],
+        "mitigations": [asdict(m) for m in result.mitigations],
     }
     return _clean(out)
+
+
+def _vulnerability_to_dict(v: DisparateVulnerability | None) -> dict[str, Any] | None:
+    """The dataclass fields, plus ``flagged``: "column=name" of every flagged class and group."""
+    if v is None:
+        return None
+    out = asdict(v)
+    out["flagged"] = [
+        f"{b.column}={r.name}" for b in (v.by_class, v.by_group) if b is not None for r in b.rows if r.flagged
+    ]
+    return out
+
+
+def _breakdown_from_dict(d: dict[str, Any] | None) -> ExposureBreakdown | None:
+    if d is None:
+        return None
+    rows = tuple(
+        SubsetExposure(
+            **{
+                **r,
+                "auc_ci": _pair(r["auc_ci"]),
+                "tpr_ci": _pair(r["tpr_ci"]),
+                "reasons": tuple(r["reasons"]),
+            }
+        )
+        for r in d["rows"]
+    )
+    gap = d.get("widest_gap")
+    return ExposureBreakdown(
+        kind=d["kind"],
+        column=d["column"],
+        rows=rows,
+        n_tests=d["n_tests"],
+        widest_gap=None if gap is None else (str(gap[0]), str(gap[1]), float(gap[2])),
+        notes=tuple(d.get("notes", ())),
+    )
+
+
+def _vulnerability_from_dict(d: dict[str, Any] | None) -> DisparateVulnerability | None:
+    if d is None:
+        return None
+    by_class = _breakdown_from_dict(d["by_class"])
+    assert by_class is not None
+    return DisparateVulnerability(
+        attack_id=d["attack_id"],
+        level=d["level"],
+        n_members=d["n_members"],
+        n_nonmembers=d["n_nonmembers"],
+        auc=d["auc"],
+        auc_ci=(float(d["auc_ci"][0]), float(d["auc_ci"][1])),
+        tpr_at_1pct_fpr=d["tpr_at_1pct_fpr"],
+        tpr_ci=_pair(d["tpr_ci"]),
+        by_class=by_class,
+        by_group=_breakdown_from_dict(d.get("by_group")),
+        group_note=d.get("group_note", ""),
+        min_flag_records=d.get("min_flag_records", 30),
+    )
 
 
 def dumps(result: AuditResult) -> str:
@@ -103,6 +175,49 @@ def _attack_from_dict(d: dict[str, Any]) -> AttackReport:
     )
 
 
+def _epsilon_from_dict(d: dict[str, Any] | None) -> EpsilonEstimate | None:
+    if d is None:
+        return None
+    return EpsilonEstimate(
+        epsilon=d["epsilon"],
+        level=d["level"],
+        halves=tuple(EpsilonHalf(**h) for h in d["halves"]),
+        candidates=tuple(d["candidates"]),
+    )
+
+
+def _gate_from_dict(d: dict[str, Any]) -> GateResult:
+    rules = tuple(
+        GateRule(
+            name=r["name"],
+            limit=r["limit"],
+            passed=r["passed"],
+            observed=r["observed"],
+            attack=r["attack"],
+            reasons=tuple(r["reasons"]),
+        )
+        for r in d.get("rules", [])
+    )
+    return GateResult(d["configured"], d["passed"], tuple(d["reasons"]), rules)
+
+
+def _baseline_from_dict(d: dict[str, Any] | None) -> BaselineComparison | None:
+    if d is None:
+        return None
+    metrics = tuple(
+        MetricComparison(
+            metric=m["metric"],
+            baseline=m["baseline"],
+            baseline_ci=_pair(m["baseline_ci"]),
+            current=m["current"],
+            current_ci=_pair(m["current_ci"]),
+            status=m["status"],
+        )
+        for m in d["metrics"]
+    )
+    return BaselineComparison(**{**d, "metrics": metrics, "notes": tuple(d.get("notes", ()))})
+
+
 def from_dict(d: dict[str, Any]) -> AuditResult:
     """Rebuild an ``AuditResult`` from ``report.json`` (per-record scores are not in it)."""
     if str(d.get("schema_version")) != SCHEMA_VERSION:
@@ -125,7 +240,7 @@ def from_dict(d: dict[str, Any]) -> AuditResult:
         skipped=tuple(SkippedAttack(**s) for s in d.get("skipped_attacks", [])),
         properties={k: PropertyValue(**v) for k, v in d.get("properties", {}).items()},
         risk=Risk(d["risk"]["level"], d["risk"]["strongest_attack"], tuple(d["risk"]["reasons"])),
-        gate=GateResult(d["gate"]["configured"], d["gate"]["passed"], tuple(d["gate"]["reasons"])),
+        gate=_gate_from_dict(d["gate"]),
         signal_distribution=(
             SignalDistribution(
                 signal=dist["signal"],
@@ -138,17 +253,38 @@ def from_dict(d: dict[str, Any]) -> AuditResult:
             else None
         ),
         records=None,
+        vulnerability=_vulnerability_from_dict(d.get("vulnerability")),
         notes=tuple(d.get("notes", ())),
+        epsilon=_epsilon_from_dict(d.get("epsilon_lower_bound")),
+        exposed=tuple(ExposedRecord(**r) for r in d.get("exposed_records", [])),
+        mitigations=tuple(Mitigation(**m) for m in d.get("mitigations", [])),
+        baseline=_baseline_from_dict(d.get("baseline")),
         schema_version=str(d["schema_version"]),
     )
 
 
 def read_json(path: Path) -> AuditResult:
+    """Read a ``report.json`` back; a missing, unreadable or foreign file is an ``InputFileError``."""
     try:
-        return from_dict(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputFileError(f"report file not found: {path}.") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except OSError as exc:
+        raise InputFileError(f"cannot read {path}: {exc.strerror or exc}.") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InputFileError(f"{path} is not a mia-audit report.json (not JSON: {exc}).") from None
+    tool = data.get("tool") if isinstance(data, dict) else None
+    ours = isinstance(tool, dict) and tool.get("name") == "mia-audit"
+    # Another schema version gets from_dict's message (re-run); anything else without our name is foreign.
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    other_version = version is not None and str(version) != SCHEMA_VERSION
+    if not ours and not other_version:
+        raise InputFileError(
+            f"{path} is not a mia-audit report.json (no tool.name 'mia-audit'); give the report.json an audit wrote."
+        )
+    try:
+        return from_dict(data)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise InputFileError(
             f"{path} is not a mia-audit report.json ({type(exc).__name__}: {exc}); give the report.json an audit wrote."
         ) from None

@@ -23,6 +23,18 @@ def planned_outputs(out: Path, formats: Sequence[str], protected: Iterable[Path]
     return targets
 
 
+def check_output_file(path: Path, option: str, protected: Iterable[Path] = (), planned: Iterable[Path] = ()) -> Path:
+    """One extra output file (``--junit``, ``--json``): checked before any work like ``planned_outputs``."""
+    if path.is_dir():
+        raise InputFileError(f"{option} {path} is a folder; give a file name.")
+    target = path.resolve()
+    if target in {p.resolve() for p in protected}:
+        raise InputFileError(f"{option} {path} would overwrite one of your inputs; choose another file.")
+    if target in {p.resolve() for p in planned}:
+        raise InputFileError(f"{option} {path} would overwrite a report this run writes; choose another file.")
+    return path
+
+
 def write_reports(result: AuditResult, out: Path, formats: Sequence[str], protected: Iterable[Path] = ()) -> list[Path]:
     """Write each format to ``out``; refuse to overwrite any of the ``protected`` input files."""
     targets = [

@@ -15,11 +15,15 @@ from statistics import NormalDist
 
 import pytest
 
+from mia_audit.exposure import most_exposed
+from mia_audit.mitigations import recommend
 from mia_audit.result import (
     AttackMetrics,
     AttackReport,
     AuditResult,
     DataSummary,
+    EpsilonEstimate,
+    EpsilonHalf,
     GateResult,
     ModelSummary,
     PropertyValue,
@@ -158,6 +162,14 @@ def _records(attacks: tuple[AttackReport, ...]) -> RecordScores:
     )
 
 
+def _epsilon() -> EpsilonEstimate:
+    halves = (
+        EpsilonHalf("A", "threshold.loss", -0.0412, tp=412, fn=1088, fp=3, tn=1497, epsilon=3.71),
+        EpsilonHalf("B", "threshold.modified_entropy", 0.9231, tp=388, fn=1112, fp=2, tn=1498, epsilon=3.66),
+    )
+    return EpsilonEstimate(epsilon=3.66, level=0.95, halves=halves, candidates=tuple(a[0] for a in _ATTACKS))
+
+
 def make_audit_result(**overrides: object) -> AuditResult:
     """The fixture result; keyword arguments replace top-level fields."""
     attacks = _attacks()
@@ -260,7 +272,14 @@ def make_audit_result(**overrides: object) -> AuditResult:
         records=_records(attacks),
         notes=("Evaluation members were subsampled to balance the 3,000 non-members.",),
     )
+    fields["epsilon"] = _epsilon()
+    fields["mitigations"] = recommend(
+        "high", fields["utility"], "probabilities", "mlp", fields["epsilon"], attacks  # type: ignore[arg-type]
+    )
     fields.update(overrides)
+    records, risk = fields["records"], fields["risk"]
+    if "exposed" not in overrides and records is not None and risk.strongest_attack:  # type: ignore[attr-defined]
+        fields["exposed"] = most_exposed(records, risk.strongest_attack)  # type: ignore[arg-type, attr-defined]
     return AuditResult(**fields)  # type: ignore[arg-type]
 
 

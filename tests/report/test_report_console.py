@@ -66,3 +66,93 @@ def test_console_without_attacks_or_gate(make_result: Callable[..., AuditResult]
     assert "No attack ran." in out
     assert "Risk level: LOW" in out
     assert "Gate: not configured" in out
+
+
+def _console(buf: io.StringIO, *, terminal: bool) -> Console:
+    return Console(file=buf, width=100, force_terminal=terminal, color_system="standard" if terminal else None)
+
+
+def test_progress_off_a_terminal_prints_one_plain_line_per_step() -> None:
+    from mia_audit.report.console import progress
+
+    buf = io.StringIO()
+    with progress(_console(buf, terminal=False)) as step:
+        with step("Attack 1/2 threshold.loss"):
+            pass
+        with step("Attack 2/2 threshold.entropy"):
+            pass
+    lines = buf.getvalue().splitlines()
+    assert [line.split(" (")[0] for line in lines] == ["✓ Attack 1/2 threshold.loss", "✓ Attack 2/2 threshold.entropy"]
+    assert all(line.endswith(" s)") for line in lines)
+    assert "\x1b[" not in buf.getvalue()
+
+
+def test_progress_on_a_terminal_is_live_and_keeps_each_step() -> None:
+    from mia_audit.report.console import progress
+
+    buf = io.StringIO()
+    with progress(_console(buf, terminal=True)) as step:
+        with step("Loading model and data"):
+            pass
+        with step("Attack 1/1 threshold.loss"):
+            pass
+    out = buf.getvalue()
+    assert "\x1b[" in out  # live display
+    assert "Loading model and data" in out and "Attack 1/1 threshold.loss" in out and "✓" in out
+
+
+def test_progress_marks_a_failed_step_and_lets_the_error_through() -> None:
+    from mia_audit.report.console import progress
+
+    buf = io.StringIO()
+    try:
+        with progress(_console(buf, terminal=True)) as step, step("Attack 1/1 shadow.shokri"):
+            raise ValueError("boom")
+    except ValueError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("the error was swallowed")
+    assert "(failed)" in buf.getvalue()
+
+
+def test_quiet_progress_prints_nothing() -> None:
+    from mia_audit.report.console import progress
+
+    buf = io.StringIO()
+    with progress(_console(buf, terminal=True), quiet=True) as step, step("Attack 1/1 threshold.loss"):
+        pass
+    assert buf.getvalue() == ""
+
+
+def test_verdict_line(make_result: Callable[..., AuditResult]) -> None:
+    from mia_audit.report.console import verdict_line
+
+    assert verdict_line(make_result()) == "risk: high — gate FAILED"
+    passed = make_result(gate=GateResult(True, True, ("ok",)))
+    assert verdict_line(passed) == "risk: high — gate passed"
+    assert verdict_line(make_result(gate=GateResult(False, True, ()))) == "risk: high"
+
+
+def test_details_and_baseline_line(make_result: Callable[..., AuditResult]) -> None:
+    from dataclasses import replace
+
+    from mia_audit.baseline import Baseline, compare_with_baseline
+    from mia_audit.gate import GateConfig, evaluate_gate
+    from mia_audit.report.console import print_details
+
+    base = make_result()
+    comparison = compare_with_baseline(Baseline("old.json", base), base.attacks, base.risk.strongest_attack)
+    gate = evaluate_gate(GateConfig(max_auc=0.99), base.risk, base.attacks, comparison)
+    config = {**base.run.config, "config_source": {"file": "pyproject.toml", "settings": {"max_auc": "file"}}}
+    result = replace(base, gate=gate, baseline=comparison, run=replace(base.run, config=config))
+    summary = _render(result)
+    assert "Baseline old.json: threshold.loss: AUC 0.780 [0.768, 0.792] now vs 0.780 [0.768, 0.792]" in summary
+    assert "not worse" in summary
+    buf = io.StringIO()
+    print_details(result, Console(file=buf, width=60, color_system=None))
+    details = buf.getvalue()
+    assert "Settings: max_auc from file; config file: pyproject.toml" in details  # soft-wrapped, not cut
+    assert "assumes: black-box access to output probabilities" in details
+    assert "note: score = −loss" in details
+    assert "Gate rule max_auc: limit 0.9900, observed 0.7796 — passed" in details
+    assert "Gate rule baseline: limit old.json" in details

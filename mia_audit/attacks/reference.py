@@ -1,0 +1,345 @@
+"""Reference-model attacks: LiRA offline and online (Carlini et al. 2022) and RMIA (Zarifzadeh et al. 2024).
+
+All three read one pool of K reference models (``shadow/reference.py``), trained once per run
+and cached: complementary random halves of the audit records plus a calibration slice of the
+population, so that every audit record is IN for exactly half of the models. Sharing is
+legitimate because each attack only ever reads, for a record, models whose relation to that
+record the attacker chose: the split depends on the seed and the record indices, never on the
+target's membership, and no target query is made beyond the one shared pass.
+
+* ``lira.offline`` fits, per record, a Gaussian to the logit-scaled confidence of the models that
+  did not train on it, and scores how far into its upper tail the target's value lies. (Carlini et
+  al. evaluate their offline variant the same way, from the OUT models of the shared pool; here a
+  record's OUT models did train on other audit records, which the offline attack does not need.)
+* ``lira.online`` adds a Gaussian for the models that did train on the record; the score is the
+  log likelihood ratio IN : OUT.
+* ``rmia`` compares Pr(x|θ)/Pr(x) with the same ratio of population records z; Pr(·) is the
+  mean true-class probability over the models, IN and OUT alike for the audit records (the
+  paper's online RMIA); population records, OUT of every model, use the paper's offline estimate
+  ½((1+a)·Pr_OUT + (1−a)) with ``a`` tuned on a reference model standing in for the target.
+
+With K < 64 models both LiRA variants use one global variance per Gaussian (IN, OUT), pooled
+over records around each record's own mean, as Carlini et al. recommend for few models.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+from mia_audit.attacks.base import AttackContext, AttackResult
+from mia_audit.attacks.threshold import population_threshold
+from mia_audit.metrics import auc
+from mia_audit.shadow.encoding import FeatureEncoder
+from mia_audit.shadow.families import choose_family
+from mia_audit.shadow.reference import ReferencePool, build_reference_pool, reference_split
+
+# Below this many models per Gaussian the per-record variance is too noisy (Carlini et al.).
+PER_RECORD_VARIANCE_MODELS = 64
+OFFLINE_A_GRID = tuple(round(0.1 * i, 1) for i in range(11))
+
+
+@dataclass(frozen=True)
+class Gaussians:
+    """Per-record means of the IN and OUT values (NaN where a record has none) and their spreads."""
+
+    mean_in: np.ndarray
+    mean_out: np.ndarray
+    sd_in: np.ndarray | float
+    sd_out: np.ndarray | float
+
+
+def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    counts = mask.sum(axis=0)
+    sums = np.where(mask, values, 0.0).sum(axis=0)
+    return np.divide(sums, counts, out=np.full(values.shape[1], np.nan), where=counts > 0)
+
+
+def pooled_sd(values: np.ndarray, mask: np.ndarray) -> float:
+    """One spread for all records: deviations from each record's own mean, pooled (ddof 1 per record)."""
+    mean = _masked_mean(values, mask)
+    counts = mask.sum(axis=0)
+    squares = np.where(mask, (values - np.nan_to_num(mean)) ** 2, 0.0).sum()
+    dof = int(counts.sum() - (counts > 0).sum())
+    return float(np.sqrt(squares / dof)) if dof > 0 and squares > 0 else 1.0
+
+
+def _per_record_sd(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    mean = _masked_mean(values, mask)
+    counts = mask.sum(axis=0)
+    squares = np.where(mask, (values - np.nan_to_num(mean)) ** 2, 0.0).sum(axis=0)
+    sd = np.sqrt(np.divide(squares, counts - 1, out=np.full(len(counts), np.nan), where=counts > 1))
+    return np.where(sd > 0, sd, pooled_sd(values, mask))
+
+
+def fit_gaussians(values: np.ndarray, in_mask: np.ndarray) -> Gaussians:
+    """LiRA's IN and OUT Gaussians per record from the ``(K, n)`` reference values."""
+    out_mask = ~in_mask
+    if in_mask.shape[0] < PER_RECORD_VARIANCE_MODELS:
+        sd_in: np.ndarray | float = pooled_sd(values, in_mask)
+        sd_out: np.ndarray | float = pooled_sd(values, out_mask)
+    else:
+        sd_in, sd_out = _per_record_sd(values, in_mask), _per_record_sd(values, out_mask)
+    return Gaussians(_masked_mean(values, in_mask), _masked_mean(values, out_mask), sd_in, sd_out)
+
+
+def offline_scores(observed: np.ndarray, mean_out: np.ndarray, sd_out: np.ndarray | float) -> np.ndarray:
+    """One-sided test against the OUT Gaussian: log Φ(z) − log(1 − Φ(z)), z = (φ − μ_out)/σ_out.
+
+    Monotone in Φ(z), Carlini et al.'s offline score, but without rounding to 1 far in the upper tail.
+    """
+    z = (observed - mean_out) / sd_out
+    return np.asarray(norm.logcdf(z) - norm.logsf(z), dtype=np.float64)
+
+
+def online_scores(observed: np.ndarray, g: Gaussians) -> np.ndarray:
+    """Log likelihood ratio of the target's value under the IN and the OUT Gaussian."""
+    return np.asarray(
+        norm.logpdf(observed, g.mean_in, g.sd_in) - norm.logpdf(observed, g.mean_out, g.sd_out), dtype=np.float64
+    )
+
+
+def offline_probability(p_true: np.ndarray, out_mask: np.ndarray, a: float) -> np.ndarray:
+    """RMIA's offline Pr(x) = ½((1+a)·Pr_OUT(x) + (1−a)), Pr_OUT the mean over the OUT models."""
+    return 0.5 * ((1.0 + a) * _masked_mean(p_true, out_mask) + (1.0 - a))
+
+
+def marginal_probability(p_true: np.ndarray, in_mask: np.ndarray, a: float) -> np.ndarray:
+    """RMIA's Pr(x): ½(mean IN + mean OUT) where a record has both, else the offline estimate."""
+    mean_in = _masked_mean(p_true, in_mask)
+    mean_out = _masked_mean(p_true, ~in_mask)
+    return np.where(np.isnan(mean_in), offline_probability(p_true, ~in_mask, a), 0.5 * (mean_in + mean_out))
+
+
+def rmia_scores(ratio_x: np.ndarray, ratio_z: np.ndarray, gamma: float) -> np.ndarray:
+    """Share of population records z with (ratio_x / ratio_z) ≥ γ, i.e. ratio_z ≤ ratio_x / γ."""
+    ordered = np.sort(ratio_z)
+    return np.searchsorted(ordered, ratio_x / gamma, side="right") / len(ordered)
+
+
+def _ratio(p_target: np.ndarray, p_marginal: np.ndarray) -> np.ndarray:
+    return p_target / np.maximum(p_marginal, 1e-300)
+
+
+def tune_offline_a(pool: ReferencePool, eval_idx: np.ndarray, population_idx: np.ndarray, gamma: float) -> float:
+    """RMIA's offline ``a``: the grid value whose offline attack best (AUC) finds a stand-in's members.
+
+    Model 0 stands in for the target; the others give Pr_OUT. The stand-in's members are known,
+    being the attacker's own model. The audit records, IN for half of the models, are scored.
+    """
+    stand_in = pool.p_true[0]
+    others = pool.p_true[1:]
+    others_in = pool.in_mask[1:]
+    is_member = pool.in_mask[0, eval_idx]
+    if is_member.all() or not is_member.any():
+        return 0.0
+    out_x, out_z = ~others_in[:, eval_idx], ~others_in[:, population_idx]
+    best_a, best_auc = 0.0, -1.0
+    for a in OFFLINE_A_GRID:
+        p_x = offline_probability(others[:, eval_idx], out_x, a)
+        p_z = offline_probability(others[:, population_idx], out_z, a)
+        scores = rmia_scores(_ratio(stand_in[eval_idx], p_x), _ratio(stand_in[population_idx], p_z), gamma)
+        value = auc(scores, is_member)
+        if value > best_auc:
+            best_a, best_auc = a, value
+    return best_a
+
+
+def rmia_ratios(
+    pool: ReferencePool, p_target: np.ndarray, eval_idx: np.ndarray, population_idx: np.ndarray, gamma: float
+) -> tuple[np.ndarray, float]:
+    """Pr(x|θ)/Pr(x) for every record, and the offline ``a`` used for records without IN models."""
+    a = tune_offline_a(pool, eval_idx, population_idx, gamma)
+    return _ratio(p_target, marginal_probability(pool.p_true, pool.in_mask, a)), a
+
+
+# -- the pool, once per run -----------------------------------------------------------------------
+
+
+def _encoder(ctx: AttackContext) -> FeatureEncoder:
+    # The same cache entry as the shadow attacks: the encoding fitted on the attacker's population.
+    if "encoder" not in ctx.cache:
+        ctx.cache["encoder"] = FeatureEncoder.fit(ctx.features.iloc[ctx.population_idx])
+    encoder = ctx.cache["encoder"]
+    assert isinstance(encoder, FeatureEncoder)
+    return encoder
+
+
+def reference_pool(ctx: AttackContext) -> ReferencePool:
+    """The run's reference models (trained on first use, then shared by the three attacks)."""
+    cfg = ctx.reference
+    key = ("reference_pool", cfg)
+    if key not in ctx.cache:
+        choice = choose_family(cfg.family, ctx.target, ctx.model_path, cfg.mlp())
+        n_audit = len(ctx.eval_idx)
+        split = reference_split(
+            len(ctx.features),
+            ctx.eval_idx,
+            ctx.population_idx,
+            ctx.train_size or n_audit // 2,
+            cfg.n_models,
+            np.random.default_rng([ctx.seed, 5]),
+        )
+        ctx.cache[key] = build_reference_pool(
+            ctx.features,
+            ctx.labels,
+            ctx.probs,
+            split,
+            choice,
+            cfg,
+            ctx.target.classes,
+            _encoder(ctx),
+            seed=ctx.seed,
+            device=ctx.shadow.device,
+        )
+    pool = ctx.cache[key]
+    assert isinstance(pool, ReferencePool)
+    return pool
+
+
+def _assumptions(ctx: AttackContext, pool: ReferencePool, *extra: str) -> tuple[str, ...]:
+    return (
+        "black-box query access to the target's output probabilities and the true labels",
+        f"owns {len(ctx.population_idx)} records from the target's data distribution that were not used for training",
+        f"knows how the target was built: {pool.choice.reason}",
+        f"knows the training-set size: each reference model trains on about {pool.train_size} records",
+        *extra,
+    )
+
+
+def _notes(pool: ReferencePool, *extra: str) -> tuple[str, ...]:
+    return (
+        f"{pool.describe()}; trained once in {pool.duration_s:.1f} s and shared by lira.offline, lira.online and rmia",
+        *extra,
+    )
+
+
+def _logit_target(ctx: AttackContext) -> np.ndarray:
+    from mia_audit import signals
+
+    return signals.logit_confidence(ctx.probs, ctx.labels)
+
+
+def _threshold(ctx: AttackContext, scores: np.ndarray, what: str) -> tuple[float | None, str]:
+    threshold = population_threshold(scores, ctx.threshold_fpr)
+    if threshold is None:
+        return None, f"no threshold: only {len(scores)} {what}"
+    rule = (
+        f"member if the score reaches the {1 - ctx.threshold_fpr:.0%} quantile of the same score on "
+        f"{len(scores)} {what} (expected false-positive rate {ctx.threshold_fpr:.0%})"
+    )
+    return threshold, rule
+
+
+# -- the attacks ----------------------------------------------------------------------------------
+
+
+def run_lira_offline(ctx: AttackContext) -> AttackResult:
+    start = time.perf_counter()
+    pool = reference_pool(ctx)
+    g = fit_gaussians(pool.logit, pool.in_mask)
+    scores = offline_scores(_logit_target(ctx), g.mean_out, g.sd_out)
+    threshold, rule = _threshold(ctx, scores[ctx.population_idx], "population records (known non-members)")
+    return AttackResult(
+        id="lira.offline",
+        family="reference",
+        title=f"LiRA offline (Carlini et al. 2022), {pool.n_models} reference models",
+        scores=scores[ctx.eval_idx],
+        threshold=threshold,
+        threshold_rule=rule,
+        assumptions=_assumptions(
+            ctx, pool, "per record, only the reference models that did not train on it (OUT models)"
+        ),
+        queries=0,
+        duration_s=time.perf_counter() - start,
+        signal="one-sided OUT-Gaussian test of the logit-scaled confidence",
+        notes=_notes(pool, _variance_note(pool, g, in_too=False)),
+    )
+
+
+def run_lira_online(ctx: AttackContext) -> AttackResult:
+    start = time.perf_counter()
+    pool = reference_pool(ctx)
+    g = fit_gaussians(pool.logit, pool.in_mask)
+    scores = online_scores(_logit_target(ctx), g)
+    calibration = pool.split.calibration_idx
+    threshold, rule = _threshold(
+        ctx, scores[calibration], "population records that, like the audit records, are IN for half of the models"
+    )
+    return AttackResult(
+        id="lira.online",
+        family="reference",
+        title=f"LiRA online (Carlini et al. 2022), {pool.n_models} reference models",
+        scores=scores[ctx.eval_idx],
+        threshold=threshold,
+        threshold_rule=rule,
+        assumptions=_assumptions(
+            ctx,
+            pool,
+            "trains reference models on the audit records themselves, each record IN for half of them "
+            "(the auditor's candidate set); the target's membership labels are never used",
+        ),
+        queries=0,
+        duration_s=time.perf_counter() - start,
+        signal="log likelihood ratio of the logit-scaled confidence, IN vs OUT Gaussian",
+        notes=_notes(pool, _variance_note(pool, g, in_too=True)),
+    )
+
+
+def run_rmia(ctx: AttackContext) -> AttackResult:
+    start = time.perf_counter()
+    pool = reference_pool(ctx)
+    gamma = ctx.reference.gamma
+    population = ctx.population_idx
+    p_target = ctx.probs[np.arange(len(ctx.labels)), ctx.labels]
+    ratio, a = rmia_ratios(pool, p_target, ctx.eval_idx, population, gamma)
+    scores = rmia_scores(ratio[ctx.eval_idx], ratio[population], gamma)
+    # Records of the calibration slice get the same (online) Pr(x) as the audit records, so their
+    # scores are distributed like the audit non-members'.
+    calibration = pool.split.calibration_idx
+    threshold, rule = _threshold(
+        ctx,
+        rmia_scores(ratio[calibration], ratio[population], gamma),
+        "population records that, like the audit records, are IN for half of the models",
+    )
+    return AttackResult(
+        id="rmia",
+        family="reference",
+        title=f"RMIA (Zarifzadeh et al. 2024), {pool.n_models} reference models",
+        scores=scores,
+        threshold=threshold,
+        threshold_rule=rule,
+        assumptions=_assumptions(
+            ctx,
+            pool,
+            "trains reference models on the audit records themselves, each record IN for half of them "
+            "(the auditor's candidate set); the target's membership labels are never used",
+            f"compares each record with {len(population)} population records z",
+        ),
+        queries=0,
+        duration_s=time.perf_counter() - start,
+        signal=f"share of population records z with LR(x, z) ≥ γ = {gamma:g}",
+        notes=_notes(
+            pool,
+            "Pr(x) = mean true-class probability over the reference models (IN and OUT, the online estimate) "
+            f"for audit records; for population records, OUT of most models, ½((1+a)·Pr_OUT + (1−a)) with "
+            f"a = {a:.1f}, tuned on reference model 0 standing in for the target",
+            f"γ = {gamma:g} (as in the authors' code); the score is non-decreasing in Pr(x|θ)/Pr(x) for any γ, "
+            "so γ moves the score values, not the ranking",
+        ),
+    )
+
+
+def _variance_note(pool: ReferencePool, g: Gaussians, *, in_too: bool) -> str:
+    if isinstance(g.sd_out, float):
+        spread = f"OUT σ = {g.sd_out:.3g}" + (
+            f", IN σ = {g.sd_in:.3g}" if in_too and isinstance(g.sd_in, float) else ""
+        )
+        return (
+            f"global variance, pooled over records ({spread}): with {pool.n_models} < "
+            f"{PER_RECORD_VARIANCE_MODELS} models per-record variances are too noisy (Carlini et al.)"
+        )
+    return f"per-record variances ({pool.n_models} ≥ {PER_RECORD_VARIANCE_MODELS} models)"

@@ -1,0 +1,201 @@
+"""The reference models of LiRA and RMIA: one pool of K models shared by the three attacks.
+
+Design (Carlini et al. 2022, "online" setting): the candidates are the audit's evaluation records
+plus a small calibration slice of the population. Models come in complementary pairs: each pair
+splits the candidates into two random halves and trains one model on each, so every candidate is
+a training member ("IN") of exactly half of the models and OUT of the others. The rest of the
+population is OUT of every model. The split depends only on the seed and the record indices,
+never on which audit records are the target's members.
+
+The halves are about the size of the target's training set (the auditor knows it) when the audit
+records are balanced; when they are fewer, each model is topped up with population records. How
+long an MLP trains is matched to the target: see ``matched_mlp``. The pool keeps, per model and
+record, the logit-scaled confidence (LiRA's statistic) and the true-class probability (RMIA's).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from mia_audit import signals
+from mia_audit.shadow.encoding import FeatureEncoder
+from mia_audit.shadow.families import FamilyChoice, train_shadow_models
+from mia_audit.shadow.reference_config import ReferenceConfig
+
+# The calibration slice: population records that are IN for half of the models like the audit
+# records, so that attacks needing IN models can set their threshold on known non-members.
+MIN_CALIBRATION = 200
+CALIBRATION_SHARE = 0.1
+MAX_CHECK_ROWS = 1000
+_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class ReferenceSplit:
+    """Which records each reference model trains on, and the population's calibration slice."""
+
+    in_mask: np.ndarray  # (K, n_records) bool
+    calibration_idx: np.ndarray
+    check_idx: np.ndarray  # population records for the loss match (OUT of most or all models)
+
+
+@dataclass(frozen=True)
+class ReferencePool:
+    """K reference models' view of every record, and how they were made."""
+
+    logit: np.ndarray  # (K, n_records) logit-scaled true-class confidence
+    p_true: np.ndarray  # (K, n_records) true-class probability
+    split: ReferenceSplit
+    choice: FamilyChoice
+    train_size: int
+    epochs: tuple[int, ...] | None
+    matched: int
+    duration_s: float
+
+    @property
+    def in_mask(self) -> np.ndarray:
+        return self.split.in_mask
+
+    @property
+    def n_models(self) -> int:
+        return int(self.in_mask.shape[0])
+
+    def describe(self) -> str:
+        text = f"{self.n_models} reference models ({self.choice.describe()}), {self.train_size} training records each"
+        if self.epochs is None:
+            return text
+        low, high = min(self.epochs), max(self.epochs)
+        span = f"{low}" if low == high else f"{low}–{high}"
+        if self.matched:
+            return f"{text}; trained {span} epochs, {self.matched} stopped where their population loss met the target's"
+        return f"{text}; trained {span} epochs"
+
+
+def reference_split(
+    n_records: int,
+    eval_idx: np.ndarray,
+    population_idx: np.ndarray,
+    train_size: int,
+    n_models: int,
+    rng: np.random.Generator,
+) -> ReferenceSplit:
+    """Complementary random halves of (audit records ∪ calibration slice), topped up to ``train_size``.
+
+    Candidates are taken in index order, so the split does not depend on how the audit records
+    are ordered (members first or not).
+    """
+    population = np.sort(np.asarray(population_idx))
+    n_calibration = min(len(population) // 2, max(MIN_CALIBRATION, round(CALIBRATION_SHARE * len(eval_idx))))
+    calibration = np.sort(rng.permutation(population)[:n_calibration])
+    rest = np.setdiff1d(population, calibration)
+    candidates = np.union1d(np.asarray(eval_idx), calibration)
+    half = len(candidates) // 2
+    top_up = min(max(0, train_size - half), len(rest) // 2)
+    in_mask = np.zeros((n_models, n_records), dtype=bool)
+    for pair in range(0, n_models, 2):
+        order = rng.permutation(candidates)
+        extra = rng.permutation(rest)[: 2 * top_up]
+        in_mask[pair, order[:half]] = True
+        in_mask[pair, extra[:top_up]] = True
+        if pair + 1 < n_models:
+            in_mask[pair + 1, order[half:]] = True
+            in_mask[pair + 1, extra[top_up:]] = True
+    check_from = rest if len(rest) else calibration
+    check = np.sort(rng.permutation(check_from)[:MAX_CHECK_ROWS])
+    return ReferenceSplit(in_mask, calibration, check)
+
+
+def model_matrix(encoder: FeatureEncoder, frame: pd.DataFrame) -> np.ndarray:
+    """The encoder's matrix, with two-valued numeric columns (0/1 flags) kept on a 0–1 scale.
+
+    Standardising a rare one-hot flag multiplies it by up to 1/sqrt(share); a target trained on
+    the flags as given memorises other records than a model trained on the blown-up ones, and
+    reference models must memorise like the target (measured on bench/bench_reference.py: AUC of
+    offline LiRA 0.81 with standardised flags, 0.87 with flags kept).
+    """
+    X = encoder.transform(frame)
+    at = 0
+    for col in encoder.columns:
+        width = encoder._width(col)
+        if col.is_numeric and col.binary and col.low is not None and col.high is not None and col.high > col.low:
+            raw = X[:, at] * (col.std or 1.0) + (col.mean or 0.0)
+            X[:, at] = (raw - col.low) / (col.high - col.low)
+        at += width
+    return X
+
+
+def build_reference_pool(
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    target_probs: np.ndarray,
+    split: ReferenceSplit,
+    choice: FamilyChoice,
+    config: ReferenceConfig,
+    classes: tuple[object, ...],
+    encoder: FeatureEncoder,
+    *,
+    seed: int,
+    device: str = "cpu",
+) -> ReferencePool:
+    """Train the K models of ``split`` and record their logit confidence and true-class probability."""
+    start = time.perf_counter()
+    masks = split.in_mask
+    epochs: tuple[int, ...] | None = None
+    matched = 0
+    if choice.family == "mlp":
+        from mia_audit.shadow.matched_mlp import LossMatch, capped_loss, train_matched_mlps
+
+        X = model_matrix(encoder, frame)
+        check = split.check_idx
+        match = None
+        if config.epochs is None:
+            match = LossMatch(check, capped_loss(target_probs[check], labels[check]))
+        spec = replace(choice.mlp, lr=config.lr)
+        trained = train_matched_mlps(
+            X,
+            labels,
+            masks,
+            len(classes),
+            spec,
+            max_epochs=config.epochs or config.max_epochs,
+            match=match,
+            seed=seed,
+            device=device,
+        )
+        epochs, matched = trained.epochs, sum(trained.matched)
+        choice = replace(choice, mlp=replace(spec, epochs=max(epochs)))
+        logit, p_true = _signals(lambda rows: trained.net.predict_proba(X[rows]), labels, len(masks))
+    else:
+        models = train_shadow_models(choice, frame, labels, masks, classes, encoder, seed=seed, device=device)
+        logit, p_true = _signals(lambda rows: models.predict_proba(frame.iloc[rows]), labels, len(masks))
+    return ReferencePool(
+        logit=logit,
+        p_true=p_true,
+        split=split,
+        choice=choice,
+        train_size=int(masks.sum(axis=1).max()),
+        epochs=epochs,
+        matched=matched,
+        duration_s=time.perf_counter() - start,
+    )
+
+
+def _signals(
+    predict: Callable[[np.ndarray], np.ndarray], labels: np.ndarray, n_models: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both statistics for every model and record, predicting a chunk of records at a time."""
+    n = len(labels)
+    logit = np.empty((n_models, n))
+    p_true = np.empty((n_models, n))
+    for begin in range(0, n, _CHUNK):
+        rows = np.arange(begin, min(n, begin + _CHUNK))
+        probs = np.asarray(predict(rows), dtype=np.float64)
+        for k in range(n_models):
+            logit[k, rows] = signals.logit_confidence(probs[k], labels[rows])
+            p_true[k, rows] = signals.true_class_confidence(probs[k], labels[rows])
+    return logit, p_true

@@ -1,0 +1,293 @@
+"""Gate settings from pyproject.toml or --config, merged under the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from e2e_data import AuditCase, overfit_case
+from typer.testing import CliRunner
+
+from mia_audit.cli import app
+from mia_audit.config_file import (
+    ALLOWED_KEYS,
+    FileSettings,
+    Settings,
+    find_pyproject,
+    load_settings,
+    merge,
+    parse_tpr_limits,
+    resolve,
+)
+from mia_audit.errors import ConfigError, InputFileError
+
+runner = CliRunner()
+
+
+def _project(root: Path, body: str, name: str = "pyproject.toml") -> Path:
+    """A folder that is a repository root (so the search stops there) holding a TOML file."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / ".git").mkdir(exist_ok=True)
+    path = root / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+PYPROJECT = """\
+[project]
+name = "my-model"
+
+[tool.mia-audit]
+fail_on = "high"
+max_auc = 0.8
+max_tpr_at_fpr = { "0.01" = 0.2, "0.001" = 0.05 }
+max_epsilon = 2.5
+attacks = ["threshold", "label_only.gap"]
+seed = 7
+"""
+
+
+def test_reads_every_key_from_pyproject(tmp_path: Path) -> None:
+    path = _project(tmp_path, PYPROJECT)
+    loaded = load_settings(None, tmp_path)
+    assert loaded.path == path
+    assert loaded.settings == Settings(
+        fail_on="high",
+        max_auc=0.8,
+        max_tpr_at_fpr={"0.01": 0.2, "0.001": 0.05},
+        max_epsilon=2.5,
+        attacks=("threshold", "label_only.gap"),
+        seed=7,
+    )
+
+
+def test_search_goes_up_to_the_repository_root(tmp_path: Path) -> None:
+    path = _project(tmp_path / "repo", PYPROJECT)
+    sub = tmp_path / "repo" / "models" / "v2"
+    sub.mkdir(parents=True)
+    # A sub-package's own pyproject.toml without the table does not hide the project's.
+    (tmp_path / "repo" / "models" / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    found = find_pyproject(sub)
+    assert found is not None and found[0] == path
+
+
+def test_search_stops_at_the_repository_root(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)  # outside the repository: not read
+    repo = tmp_path / "repo"
+    _project(repo, '[project]\nname = "x"\n')
+    assert find_pyproject(repo) is None
+    assert load_settings(None, repo) == FileSettings(None)
+
+
+def test_config_file_with_keys_at_the_top_level(tmp_path: Path) -> None:
+    path = _project(
+        tmp_path, 'fail-on = "medium"\nmax_tpr_at_fpr = { "1e-2" = 0.1 }\nattacks = "threshold,rmia"\n', "gate.toml"
+    )
+    settings = load_settings(path).settings
+    assert settings.fail_on == "medium"
+    assert settings.max_tpr_at_fpr == {"0.01": 0.1}
+    assert settings.attacks == ("threshold", "rmia")
+
+
+def test_config_file_may_be_a_pyproject(tmp_path: Path) -> None:
+    path = _project(tmp_path, PYPROJECT, "other.toml")
+    assert load_settings(path).settings.max_auc == 0.8
+
+
+def test_explicit_config_replaces_the_search(tmp_path: Path) -> None:
+    _project(tmp_path, PYPROJECT)
+    other = _project(tmp_path / "ci", "max_auc = 0.6\n", "gate.toml")
+    loaded = load_settings(other, tmp_path)
+    assert loaded.path == other and loaded.settings == Settings(max_auc=0.6)
+
+
+def test_command_line_wins_and_tpr_limits_merge_per_fpr(tmp_path: Path) -> None:
+    file = FileSettings(
+        tmp_path / "pyproject.toml",
+        Settings(fail_on="high", max_auc=0.8, max_tpr_at_fpr={"0.01": 0.2, "0.001": 0.05}, seed=7),
+    )
+    cli = Settings(max_auc=0.9, max_tpr_at_fpr={"0.01": 0.3})
+    resolved = merge(cli, file)
+    assert resolved.settings.fail_on == "high"
+    assert resolved.settings.max_auc == 0.9
+    assert resolved.settings.max_tpr_at_fpr == {"0.01": 0.3, "0.001": 0.05}
+    assert resolved.settings.seed == 7 and resolved.settings.max_epsilon is None
+    assert resolved.sources == {
+        "fail_on": "file",
+        "max_auc": "command line",
+        "max_tpr_at_fpr": "file, command line",
+        "max_epsilon": "default",
+        "attacks": "default",
+        "seed": "file",
+    }
+    assert resolved.source_dict()["file"] == str(tmp_path / "pyproject.toml")
+    gate = resolved.gate()
+    assert gate.max_auc == 0.9 and gate.fail_on == "high"
+
+
+def test_nothing_configured_anywhere(tmp_path: Path) -> None:
+    _project(tmp_path, '[project]\nname = "x"\n')
+    resolved = resolve(Settings(), None, tmp_path)
+    assert resolved.file is None and not resolved.gate().configured
+    assert set(resolved.sources.values()) == {"default"}
+
+
+def test_unknown_key_is_named_with_the_allowed_ones(tmp_path: Path) -> None:
+    _project(tmp_path, "[tool.mia-audit]\nmax_acu = 0.7\n")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(None, tmp_path)
+    message = str(exc.value)
+    assert "'max_acu'" in message and "pyproject.toml [tool.mia-audit]" in message
+    for key in ALLOWED_KEYS:
+        assert key in message
+
+
+def test_bad_toml_gives_the_line_number(tmp_path: Path) -> None:
+    _project(tmp_path, '[tool.mia-audit]\nfail_on = "high"\nmax_auc = \n')
+    with pytest.raises(ConfigError, match=r"not valid TOML: .*line 3") as exc:
+        load_settings(None, tmp_path)
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ('fail_on = "severe"', "fail_on must be one of"),
+        ('max_auc = "0.7"', "max_auc must be a number"),
+        ("max_auc = 1.5", "between 0 and 1"),
+        ("max_epsilon = -1", "must not be negative"),
+        ("max_auc = true", "max_auc must be a number"),
+        ("max_tpr_at_fpr = 0.2", "must be a table"),
+        ('max_tpr_at_fpr = { "0.05" = 0.2 }', "FPR '0.05' is not one of"),
+        ('max_tpr_at_fpr = { "0.01" = 2 }', "between 0 and 1"),
+        ("max_tpr_at_fpr = { 0.01 = 0.2 }", "quote the FPR keys"),
+        ("attacks = 3", "attacks must be a list"),
+        ("seed = -1", "seed must be a non-negative integer"),
+        ("seed = 1.5", "seed must be a non-negative integer"),
+        ("max_auc = 0.7\nmax-auc = 0.8", "given twice"),
+    ],
+)
+def test_bad_values_are_config_errors(tmp_path: Path, body: str, fragment: str) -> None:
+    _project(tmp_path, f"[tool.mia-audit]\n{body}\n")
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(None, tmp_path)
+
+
+def test_config_file_with_a_tool_table_but_not_ours(tmp_path: Path) -> None:
+    path = _project(tmp_path, "[tool.ruff]\nline-length = 100\n", "cfg.toml")
+    with pytest.raises(ConfigError, match=r"no \[tool.mia-audit\]"):
+        load_settings(path)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="config file not found"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_tpr_limits_from_the_command_line() -> None:
+    assert parse_tpr_limits(["0.01=0.2", "0.001 = 0.05", "1e-4=0.01"]) == {"0.01": 0.2, "0.001": 0.05, "0.0001": 0.01}
+    for bad in ("0.01", "0.01=x", "0.05=0.2"):
+        with pytest.raises(ConfigError, match="--max-tpr-at-fpr"):
+            parse_tpr_limits([bad])
+
+
+# ----------------------------------------------------------------- through the CLI
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> AuditCase:
+    return overfit_case(tmp_path_factory.mktemp("config"))
+
+
+def _scan_in(cwd: Path, case: AuditCase, *args: str) -> object:
+    return runner.invoke(
+        app,
+        [
+            "scan",
+            str(case.model),
+            "--trust-model",
+            "--data",
+            str(case.data),
+            "--out",
+            str(cwd / "out"),
+            "--format",
+            "json",
+            "--attacks",
+            "threshold",
+            *args,
+        ],
+    )
+
+
+def _report(cwd: Path) -> dict[str, object]:
+    return json.loads((cwd / "out" / "report.json").read_text())
+
+
+def test_pyproject_gate_fails_with_exit_1(case: AuditCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _project(tmp_path, '[tool.mia-audit]\nfail_on = "medium"\nseed = 3\n')
+    monkeypatch.chdir(tmp_path)
+    result = _scan_in(tmp_path, case)
+    assert result.exit_code == 1, result.output
+    report = _report(tmp_path)
+    assert report["gate"]["passed"] is False  # type: ignore[index]
+    assert report["run"]["seed"] == 3  # type: ignore[index]
+    source = report["run"]["config"]["config_source"]  # type: ignore[index]
+    assert source["file"] == str(tmp_path / "pyproject.toml")
+    assert source["settings"]["fail_on"] == "file" and source["settings"]["seed"] == "file"
+
+
+def test_pyproject_gate_passes_with_exit_0(case: AuditCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _project(tmp_path, '[tool.mia-audit]\nmax_auc = 1.0\nmax_tpr_at_fpr = { "0.01" = 1.0 }\n')
+    monkeypatch.chdir(tmp_path)
+    result = _scan_in(tmp_path, case)
+    assert result.exit_code == 0, result.output
+    gate = _report(tmp_path)["gate"]
+    assert gate["configured"] and gate["passed"]  # type: ignore[index]
+    assert [r["name"] for r in gate["rules"]] == ["max_auc", "max_tpr_at_fpr.0.01"]  # type: ignore[index]
+
+
+def test_command_line_overrides_the_file(case: AuditCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _project(tmp_path, "[tool.mia-audit]\nmax_auc = 0.55\n")
+    monkeypatch.chdir(tmp_path)
+    assert _scan_in(tmp_path, case).exit_code == 1
+    result = _scan_in(tmp_path, case, "--max-auc", "1.0")
+    assert result.exit_code == 0, result.output
+    source = _report(tmp_path)["run"]["config"]["config_source"]  # type: ignore[index]
+    assert source["settings"]["max_auc"] == "command line"
+
+
+def test_explicit_config_option(case: AuditCase, tmp_path: Path) -> None:
+    path = _project(tmp_path, 'fail_on = "medium"\n', "gate.toml")
+    result = _scan_in(tmp_path, case, "--config", str(path))
+    assert result.exit_code == 1, result.output
+
+
+def _one_line_error(result: object, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+    lines = result.stderr.strip().splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 1 and lines[0].startswith("error:"), lines
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_unknown_key_exits_2_naming_it(case: AuditCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _project(tmp_path, "[tool.mia-audit]\nfail_on = 'high'\nmax_aucc = 0.7\n")
+    monkeypatch.chdir(tmp_path)
+    _one_line_error(_scan_in(tmp_path, case), "unknown key 'max_aucc'", "max_auc, max_tpr_at_fpr")
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_bad_toml_exits_2_with_the_line(case: AuditCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _project(tmp_path, "[tool.mia-audit]\nfail_on = high\n")
+    monkeypatch.chdir(tmp_path)
+    _one_line_error(_scan_in(tmp_path, case), "not valid TOML", "line 2")
+
+
+def test_missing_config_file_exits_2(case: AuditCase, tmp_path: Path) -> None:
+    _one_line_error(_scan_in(tmp_path, case, "--config", str(tmp_path / "gate.toml")), "config file not found")
+
+
+def test_bad_tpr_limit_option_exits_2(case: AuditCase, tmp_path: Path) -> None:
+    _one_line_error(_scan_in(tmp_path, case, "--max-tpr-at-fpr", "0.05=0.1"), "--max-tpr-at-fpr")
