@@ -185,6 +185,61 @@ def distribution_figure_svg(result: AuditResult) -> str | None:
         return _to_svg(fig, "dist", f"Histogram of the {dist.signal} signal for members and non-members")
 
 
+def exposure_figure_svg(result: AuditResult) -> str | None:
+    """The strongest attack's AUC with its interval per class and per sensitive group, against the overall AUC.
+
+    Flagged subsets (clearly above overall) are filled markers; subsets too small to measure are left out.
+    """
+    vuln = result.vulnerability
+    if vuln is None:
+        return None
+    breakdowns = [b for b in (vuln.by_class, vuln.by_group) if b is not None]
+    rows = [
+        (f"{b.column} = {row.name}", row)
+        for b in breakdowns
+        for row in b.rows
+        if row.auc is not None and row.auc_ci is not None
+    ]
+    if not rows:
+        return None
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(_RC):
+        height = 0.9 + 0.24 * len(rows)
+        fig = Figure(figsize=(6.4, height))
+        ax = fig.add_subplot(1, 1, 1)
+        ys = list(range(len(rows)))[::-1]
+        for y, (_, row) in zip(ys, rows, strict=True):
+            lo, hi = row.auc_ci  # type: ignore[misc]
+            colour = _COLOURS[1] if row.flagged else _COLOURS[0]
+            ax.plot([lo, hi], [y, y], color=colour, linewidth=1.4)
+            ax.plot(
+                [row.auc],
+                [y],
+                marker="D" if row.flagged else "o",
+                markersize=5,
+                color=colour,
+                markerfacecolor=colour if row.flagged else "white",
+            )
+        ax.axvline(vuln.auc, color="#333333", linestyle="--", linewidth=1.0)
+        ax.axvline(0.5, color="#999999", linestyle=":", linewidth=1.0)
+        ax.set_yticks(ys, [_short(label) for label, _ in rows])
+        lows = [r.auc_ci[0] for _, r in rows if r.auc_ci] + [0.5]
+        ax.set_xlim(max(0.0, min(lows) - 0.02), 1.0)
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        ax.set_xlabel(f"AUC of {vuln.attack_id} within the subset (95% interval)")
+        ax.set_title(f"Overall AUC {vuln.auc:.3f} (dashed); guessing 0.5 (dotted); ◆ = flagged", loc="left")
+        ax.grid(True, axis="x", color="#e5e5e5", linewidth=0.6)
+        ax.set_axisbelow(True)
+        fig.subplots_adjust(left=0.3, right=0.97, bottom=0.6 / height + 0.05, top=1 - 0.35 / height)
+        return _to_svg(fig, "expo", f"AUC of {vuln.attack_id} per class and per group with 95% intervals")
+
+
+def _short(label: str, width: int = 34) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
 # --------------------------------------------------------------------------- helpers
 
 

@@ -56,10 +56,11 @@ def render_html(result: AuditResult) -> str:
     """The report as one HTML document (a string)."""
     from markupsafe import Markup
 
-    from mia_audit.report.figures import distribution_figure_svg, roc_figure_svg
+    from mia_audit.report.figures import distribution_figure_svg, exposure_figure_svg, roc_figure_svg
 
     css = (template_dir() / STYLESHEET).read_text(encoding="utf-8")
     dist_svg = distribution_figure_svg(result)
+    exposure_svg = exposure_figure_svg(result)
     context: dict[str, Any] = {
         "r": result,
         "sections": SECTIONS,
@@ -71,6 +72,7 @@ def render_html(result: AuditResult) -> str:
         "headline": headline_sentence(result),
         "roc_svg": Markup(roc_figure_svg(result)) if result.attacks else None,
         "dist_svg": Markup(dist_svg) if dist_svg is not None else None,
+        "exposure_svg": Markup(exposure_svg) if exposure_svg is not None else None,
         "per_class": _per_class(result),
         "top_records": result.exposed,
         "risk_rules": RISK_RULES,
