@@ -215,7 +215,7 @@ def exposure_figure_svg(result: AuditResult) -> str | None:
             colour = _COLOURS[1] if row.flagged else _COLOURS[0]
             ax.plot([lo, hi], [y, y], color=colour, linewidth=1.4)
             ax.plot(
-                [row.auc],
+                [float(row.auc or 0.0)],
                 [y],
                 marker="D" if row.flagged else "o",
                 markersize=5,
