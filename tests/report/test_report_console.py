@@ -48,6 +48,7 @@ def test_plain_console_lists_attacks_level_and_gate(audit_result: AuditResult) -
     assert "threshold.loss finds 10.8% of members at 1% FPR" in out
     assert "Gate: FAILED" in out
     assert "skipped lira.online" in out
+    assert "ε lower bound (split-half, 95%): 3.66 — by threshold.loss / threshold.modified_entropy" in out
 
 
 def test_colour_console_styles_the_level(audit_result: AuditResult) -> None:
