@@ -94,7 +94,8 @@ def print_summary(result: AuditResult, console: Console) -> None:
     if result.epsilon is not None:
         e = result.epsilon
         chosen = " / ".join(dict.fromkeys(h.attack_id for h in e.halves))
-        console.print(Text(f"ε lower bound (split-half, {e.level:.0%}): {eps(e.epsilon)} — by {chosen}"))
+        text = f"ε lower bound (split-half, {e.level:.0%}): {eps(e.epsilon)} — by {chosen}"
+        console.print(Text(text), soft_wrap=True)
     if result.vulnerability is not None:
         from mia_audit.vulnerability import flag_summary
 
