@@ -35,7 +35,12 @@ from mia_audit.attacks.threshold import population_threshold
 from mia_audit.metrics import auc
 from mia_audit.shadow.encoding import FeatureEncoder
 from mia_audit.shadow.families import choose_family
-from mia_audit.shadow.reference import ReferencePool, build_reference_pool, reference_split
+from mia_audit.shadow.reference import (
+    ReferencePool,
+    build_reference_pool,
+    reference_split,
+    tempered_true_probability,
+)
 
 # Below this many models per Gaussian the per-record variance is too noisy (Carlini et al.).
 PER_RECORD_VARIANCE_MODELS = 64
@@ -124,36 +129,74 @@ def _ratio(p_target: np.ndarray, p_marginal: np.ndarray) -> np.ndarray:
     return p_target / np.maximum(p_marginal, 1e-300)
 
 
-def tune_offline_a(pool: ReferencePool, eval_idx: np.ndarray, population_idx: np.ndarray, gamma: float) -> float:
-    """RMIA's offline ``a``: the grid value whose offline attack best (AUC) finds a stand-in's members.
+@dataclass(frozen=True)
+class RmiaSettings:
+    """RMIA's temperature and offline ``a``, as chosen on the stand-in, and the stand-in's AUC."""
 
-    Model 0 stands in for the target; the others give Pr_OUT. The stand-in's members are known,
-    being the attacker's own model. The audit records, IN for half of the models, are scored.
+    temperature: float
+    a: float
+    stand_in_auc: float | None
+
+
+def stand_in_auc(
+    p: np.ndarray,
+    in_mask: np.ndarray,
+    eval_idx: np.ndarray,
+    population_idx: np.ndarray,
+    gamma: float,
+    a: float,
+    *,
+    online: bool,
+) -> float:
+    """How well RMIA finds the members of reference model 0, the other models serving as references.
+
+    The stand-in is the attacker's own model, so its members (half of the audit records) are known.
+    ``online`` estimates Pr(x) from the others' IN and OUT models, otherwise from their OUT models
+    with the offline correction ``a``.
     """
-    stand_in = pool.p_true[0]
-    others = pool.p_true[1:]
-    others_in = pool.in_mask[1:]
+    others, others_in = p[1:], in_mask[1:]
+
+    def marginal(rows: np.ndarray) -> np.ndarray:
+        if online:
+            return marginal_probability(others[:, rows], others_in[:, rows], a)
+        return offline_probability(others[:, rows], ~others_in[:, rows], a)
+
+    ratio_x = _ratio(p[0, eval_idx], marginal(eval_idx))
+    ratio_z = _ratio(p[0, population_idx], marginal(population_idx))
+    return auc(rmia_scores(ratio_x, ratio_z, gamma), in_mask[0, eval_idx])
+
+
+def tune_rmia(pool: ReferencePool, eval_idx: np.ndarray, population_idx: np.ndarray, gamma: float) -> RmiaSettings:
+    """Pick the temperature by the online attack on the stand-in, then ``a`` by the offline one (grid, best AUC)."""
+    temperatures = sorted(pool.p_true)
     is_member = pool.in_mask[0, eval_idx]
     if is_member.all() or not is_member.any():
-        return 0.0
-    out_x, out_z = ~others_in[:, eval_idx], ~others_in[:, population_idx]
-    best_a, best_auc = 0.0, -1.0
-    for a in OFFLINE_A_GRID:
-        p_x = offline_probability(others[:, eval_idx], out_x, a)
-        p_z = offline_probability(others[:, population_idx], out_z, a)
-        scores = rmia_scores(_ratio(stand_in[eval_idx], p_x), _ratio(stand_in[population_idx], p_z), gamma)
-        value = auc(scores, is_member)
-        if value > best_auc:
-            best_a, best_auc = a, value
-    return best_a
+        return RmiaSettings(temperatures[0], 0.0, None)
+    by_t = {
+        t: stand_in_auc(pool.p_true[t], pool.in_mask, eval_idx, population_idx, gamma, 1.0, online=True)
+        for t in temperatures
+    }
+    best_t = max(temperatures, key=lambda t: by_t[t])
+    by_a = {
+        a: stand_in_auc(pool.p_true[best_t], pool.in_mask, eval_idx, population_idx, gamma, a, online=False)
+        for a in OFFLINE_A_GRID
+    }
+    return RmiaSettings(best_t, max(OFFLINE_A_GRID, key=lambda a: by_a[a]), by_t[best_t])
 
 
 def rmia_ratios(
-    pool: ReferencePool, p_target: np.ndarray, eval_idx: np.ndarray, population_idx: np.ndarray, gamma: float
-) -> tuple[np.ndarray, float]:
-    """Pr(x|θ)/Pr(x) for every record, and the offline ``a`` used for records without IN models."""
-    a = tune_offline_a(pool, eval_idx, population_idx, gamma)
-    return _ratio(p_target, marginal_probability(pool.p_true, pool.in_mask, a)), a
+    pool: ReferencePool,
+    target_probs: np.ndarray,
+    labels: np.ndarray,
+    eval_idx: np.ndarray,
+    population_idx: np.ndarray,
+    gamma: float,
+) -> tuple[np.ndarray, RmiaSettings]:
+    """Pr(x|θ)/Pr(x) for every record, with the settings tuned on the stand-in."""
+    settings = tune_rmia(pool, eval_idx, population_idx, gamma)
+    p_target = tempered_true_probability(target_probs, labels, settings.temperature)
+    p_marginal = marginal_probability(pool.p_true[settings.temperature], pool.in_mask, settings.a)
+    return _ratio(p_target, p_marginal), settings
 
 
 # -- the pool, once per run -----------------------------------------------------------------------
@@ -294,8 +337,7 @@ def run_rmia(ctx: AttackContext) -> AttackResult:
     pool = reference_pool(ctx)
     gamma = ctx.reference.gamma
     population = ctx.population_idx
-    p_target = ctx.probs[np.arange(len(ctx.labels)), ctx.labels]
-    ratio, a = rmia_ratios(pool, p_target, ctx.eval_idx, population, gamma)
+    ratio, tuned = rmia_ratios(pool, ctx.probs, ctx.labels, ctx.eval_idx, population, gamma)
     scores = rmia_scores(ratio[ctx.eval_idx], ratio[population], gamma)
     # Records of the calibration slice get the same (online) Pr(x) as the audit records, so their
     # scores are distributed like the audit non-members'.
@@ -324,12 +366,27 @@ def run_rmia(ctx: AttackContext) -> AttackResult:
         signal=f"share of population records z with LR(x, z) ≥ γ = {gamma:g}",
         notes=_notes(
             pool,
-            "Pr(x) = mean true-class probability over the reference models (IN and OUT, the online estimate) "
-            f"for audit records; for population records, OUT of most models, ½((1+a)·Pr_OUT + (1−a)) with "
-            f"a = {a:.1f}, tuned on reference model 0 standing in for the target",
-            f"γ = {gamma:g} (as in the authors' code); the score is non-decreasing in Pr(x|θ)/Pr(x) for any γ, "
+            "Pr(x|θ): true-class probability of the output softened with temperature "
+            f"T = {tuned.temperature:g}; Pr(x): its mean over the reference models, IN and OUT alike (the "
+            "online estimate) for audit records, ½((1+a)·Pr_OUT + (1−a)) for population records OUT of "
+            f"every model, with a = {tuned.a:.1f}",
+            _stand_in_note(ctx, tuned),
+            f"γ = {gamma:g} (as in the authors' experiments); the score is non-decreasing in Pr(x|θ)/Pr(x) for any γ, "
             "so γ moves the score values, not the ranking",
         ),
+    )
+
+
+def _stand_in_note(ctx: AttackContext, tuned: RmiaSettings) -> str:
+    chosen = (
+        "given"
+        if ctx.reference.temperature is not None
+        else "chosen from " + ", ".join(f"{t:g}" for t in ctx.reference.temperatures())
+    )
+    auc_text = "" if tuned.stand_in_auc is None else f" (its AUC there {tuned.stand_in_auc:.3f})"
+    return (
+        f"T {chosen} and a from 0, 0.1, …, 1 by attacking reference model 0 as a stand-in for the target, "
+        f"whose members the attacker knows{auc_text}"
     )
 
 

@@ -10,7 +10,8 @@ never on which audit records are the target's members.
 The halves are about the size of the target's training set (the auditor knows it) when the audit
 records are balanced; when they are fewer, each model is topped up with population records. How
 long an MLP trains is matched to the target: see ``matched_mlp``. The pool keeps, per model and
-record, the logit-scaled confidence (LiRA's statistic) and the true-class probability (RMIA's).
+record, the logit-scaled confidence (LiRA's statistic) and the true-class probability softened at
+each of RMIA's candidate temperatures (RMIA's).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class ReferencePool:
     """K reference models' view of every record, and how they were made."""
 
     logit: np.ndarray  # (K, n_records) logit-scaled true-class confidence
-    p_true: np.ndarray  # (K, n_records) true-class probability
+    p_true: dict[float, np.ndarray]  # per RMIA temperature: (K, n_records) softened true-class probability
     split: ReferenceSplit
     choice: FamilyChoice
     train_size: int
@@ -72,7 +73,7 @@ class ReferencePool:
         low, high = min(self.epochs), max(self.epochs)
         span = f"{low}" if low == high else f"{low}–{high}"
         if self.matched:
-            return f"{text}; trained {span} epochs, {self.matched} stopped where their population loss met the target's"
+            return f"{text}; trained {span} epochs, {self.matched} stopped once as confident as the target"
         return f"{text}; trained {span} epochs"
 
 
@@ -148,31 +149,43 @@ def build_reference_pool(
     epochs: tuple[int, ...] | None = None
     matched = 0
     if choice.family == "mlp":
-        from mia_audit.shadow.matched_mlp import LossMatch, capped_loss, train_matched_mlps
+        from mia_audit.shadow.matched_mlp import (
+            ConfidenceMatch,
+            epoch_budget,
+            predicted_class_confidence,
+            train_matched_mlps,
+        )
 
         X = model_matrix(encoder, frame)
         check = split.check_idx
         match = None
         if config.epochs is None:
-            match = LossMatch(check, capped_loss(target_probs[check], labels[check]))
+            match = ConfidenceMatch(check, predicted_class_confidence(target_probs[check]))
         spec = replace(choice.mlp, lr=config.lr)
+        widths = [X.shape[1], *spec.hidden, len(classes)]
+        n_rows = int(masks.sum(axis=1).max())
+        max_epochs = config.epochs or config.max_epochs or epoch_budget(len(masks), n_rows, widths, spec.batch_size)
         trained = train_matched_mlps(
             X,
             labels,
             masks,
             len(classes),
             spec,
-            max_epochs=config.epochs or config.max_epochs,
+            max_epochs=max_epochs,
             match=match,
             seed=seed,
             device=device,
         )
         epochs, matched = trained.epochs, sum(trained.matched)
         choice = replace(choice, mlp=replace(spec, epochs=max(epochs)))
-        logit, p_true = _signals(lambda rows: trained.net.predict_proba(X[rows]), labels, len(masks))
+        logit, p_true = _signals(
+            lambda rows: trained.net.predict_proba(X[rows]), labels, len(masks), config.temperatures()
+        )
     else:
         models = train_shadow_models(choice, frame, labels, masks, classes, encoder, seed=seed, device=device)
-        logit, p_true = _signals(lambda rows: models.predict_proba(frame.iloc[rows]), labels, len(masks))
+        logit, p_true = _signals(
+            lambda rows: models.predict_proba(frame.iloc[rows]), labels, len(masks), config.temperatures()
+        )
     return ReferencePool(
         logit=logit,
         p_true=p_true,
@@ -185,17 +198,29 @@ def build_reference_pool(
     )
 
 
+def tempered_true_probability(probs: np.ndarray, labels: np.ndarray, temperature: float) -> np.ndarray:
+    """The true class's probability after softening the output with a temperature: softmax(log p / T)_y.
+
+    Equal to softmax(z / T)_y for the logits z, so it can be computed from probabilities alone.
+    A softened probability keeps apart confident outputs that would both round to 1.
+    """
+    log_p = np.log(np.maximum(probs, signals.PROB_FLOOR)) / temperature
+    log_p -= log_p.max(axis=1, keepdims=True)
+    return np.exp(log_p[np.arange(len(labels)), labels] - np.log(np.exp(log_p).sum(axis=1)))
+
+
 def _signals(
-    predict: Callable[[np.ndarray], np.ndarray], labels: np.ndarray, n_models: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Both statistics for every model and record, predicting a chunk of records at a time."""
+    predict: Callable[[np.ndarray], np.ndarray], labels: np.ndarray, n_models: int, temperatures: tuple[float, ...]
+) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+    """LiRA's and RMIA's statistics for every model and record, predicting a chunk of records at a time."""
     n = len(labels)
     logit = np.empty((n_models, n))
-    p_true = np.empty((n_models, n))
+    p_true = {t: np.empty((n_models, n)) for t in temperatures}
     for begin in range(0, n, _CHUNK):
         rows = np.arange(begin, min(n, begin + _CHUNK))
         probs = np.asarray(predict(rows), dtype=np.float64)
         for k in range(n_models):
             logit[k, rows] = signals.logit_confidence(probs[k], labels[rows])
-            p_true[k, rows] = signals.true_class_confidence(probs[k], labels[rows])
+            for t, values in p_true.items():
+                values[k, rows] = tempered_true_probability(probs[k], labels[rows], t)
     return logit, p_true

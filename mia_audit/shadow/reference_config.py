@@ -9,24 +9,30 @@ from mia_audit.shadow.batched_mlp import MLPSpec
 from mia_audit.shadow.config import FAMILIES
 
 DEFAULT_REFERENCES = 16
+# RMIA's candidate temperatures: 1 is the plain softmax; confident models need more softening.
+RMIA_TEMPERATURES = (1.0, 2.0, 4.0)
 
 
 @dataclass(frozen=True)
 class ReferenceConfig:
     """How the reference models of `lira.*` and `rmia` are built.
 
-    ``epochs=None`` (the default) trains each MLP until its loss on population records it never
-    saw reaches the target's (at most ``max_epochs``); a number trains every MLP that long.
+    ``epochs=None`` (the default) trains each MLP until it is as confident as the target on
+    population records neither saw, for at most ``max_epochs`` (``None``: as many as a fixed compute
+    budget allows, see ``matched_mlp``); a number trains every MLP that long.
     ``lr`` is Adam's step size for MLPs, larger than the usual 1e-3 so that models reach the
-    target's degree of memorisation in fewer steps. ``gamma`` is RMIA's pairwise threshold.
+    target's degree of memorisation in fewer steps. ``gamma`` is RMIA's pairwise threshold (2, as
+    in the authors' experiments); ``temperature`` softens the probabilities RMIA compares (the
+    authors use 2); ``None`` picks one of :data:`RMIA_TEMPERATURES` on a stand-in reference model.
     """
 
     n_models: int = DEFAULT_REFERENCES
     family: str = "auto"
     epochs: int | None = None
-    max_epochs: int = 200
-    lr: float = 5e-3
-    gamma: float = 1.0
+    max_epochs: int | None = None
+    lr: float = 1e-2
+    gamma: float = 2.0
+    temperature: float | None = None
 
     def __post_init__(self) -> None:
         if not 2 <= self.n_models <= 1024:
@@ -35,12 +41,17 @@ class ReferenceConfig:
             raise ConfigError(f"unknown reference family '{self.family}'; choose from {', '.join(FAMILIES)}.")
         if self.epochs is not None and self.epochs < 1:
             raise ConfigError(f"--reference-epochs must be positive, got {self.epochs}.")
-        if self.max_epochs < 1:
+        if self.max_epochs is not None and self.max_epochs < 1:
             raise ConfigError(f"reference max_epochs must be positive, got {self.max_epochs}.")
         if not self.lr > 0:
             raise ConfigError(f"reference learning rate must be positive, got {self.lr}.")
         if not self.gamma > 0:
             raise ConfigError(f"RMIA gamma must be positive, got {self.gamma}.")
+        if self.temperature is not None and not self.temperature > 0:
+            raise ConfigError(f"RMIA temperature must be positive, got {self.temperature}.")
 
     def mlp(self) -> MLPSpec:
-        return MLPSpec(lr=self.lr, epochs=self.epochs or self.max_epochs)
+        return MLPSpec(lr=self.lr, epochs=self.epochs or self.max_epochs or 1)
+
+    def temperatures(self) -> tuple[float, ...]:
+        return RMIA_TEMPERATURES if self.temperature is None else (self.temperature,)

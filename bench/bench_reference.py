@@ -1,0 +1,180 @@
+"""Reference-model attacks (issue 5) against an independent offline LiRA, side by side on one machine.
+
+Setting of bench/shadow_check.py: UCI Adult, label = occupation × sex (27 classes), 1,000 members,
+1,000 holdout, 3,010 population, and an overfitted torch MLP (one hidden layer of 128) exported to
+ONNX. Three parts, all in one process so that their timings share the machine's load:
+
+1. An independent offline LiRA, as the issue's check runs it: 8 scikit-learn MLPClassifier(128)
+   reference models trained one at a time on random halves of the population, a Gaussian with one
+   global variance fitted to each record's OUT values of the logit-scaled confidence.
+2. mia-audit's `lira.offline`, `lira.online` and `rmia` through the library with default settings
+   (K = 16); their durations include training the shared reference pool.
+3. The issue's speed comparison: the same 16 models (same split, same records, same features)
+   trained batched by mia-audit and one at a time with scikit-learn's MLPClassifier, each pool
+   then attacked with the same three scoring rules.
+
+    python bench/bench_reference.py [--adult ../shared/data/adult.csv] [--work /tmp/mia-reference]
+                                    [--seed 0] [--skip-loop]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from shadow_check import N_HOLDOUT, N_MEMBERS, N_POPULATION, dataset, torch_onnx
+
+from mia_audit import signals
+from mia_audit.attacks.reference import fit_gaussians, offline_scores, online_scores, rmia_ratios, rmia_scores
+from mia_audit.audit import AuditConfig, audit
+from mia_audit.data import DataSpec
+from mia_audit.metrics import auc, tpr_at_fpr
+from mia_audit.shadow.batched_mlp import MLPSpec
+from mia_audit.shadow.encoding import FeatureEncoder
+from mia_audit.shadow.families import FamilyChoice
+from mia_audit.shadow.reference import (
+    ReferencePool,
+    build_reference_pool,
+    model_matrix,
+    reference_split,
+    tempered_true_probability,
+)
+from mia_audit.shadow.reference_config import ReferenceConfig
+
+
+def build(adult: Path, work: Path) -> tuple[dict[str, Path], pd.DataFrame, int]:
+    work.mkdir(parents=True, exist_ok=True)
+    frame = dataset(adult)
+    n_classes = int(frame["label"].max()) + 1
+    a, b, c = N_MEMBERS, N_MEMBERS + N_HOLDOUT, N_MEMBERS + N_HOLDOUT + N_POPULATION
+    parts = {"members": frame.iloc[:a], "holdout": frame.iloc[a:b], "population": frame.iloc[b:c]}
+    files = {name: work / f"{name}.csv" for name in parts}
+    for name, part in parts.items():
+        part.to_csv(files[name], index=False)
+    files["model"] = work / "mlp.onnx"
+    if not files["model"].exists():
+        torch_onnx(parts["members"], n_classes, files["model"])
+    return files, frame.iloc[:c].reset_index(drop=True), n_classes
+
+
+def target_probs(model: Path, X: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(model))
+    return np.asarray(session.run(None, {session.get_inputs()[0].name: X})[0], dtype=np.float64)
+
+
+def sklearn_probs(X: np.ndarray, y: np.ndarray, rows: np.ndarray, n_classes: int, seed: int) -> np.ndarray:
+    from sklearn.neural_network import MLPClassifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPClassifier(hidden_layer_sizes=(128,), random_state=seed).fit(X[rows], y[rows])
+    probs = np.zeros((len(X), n_classes))
+    probs[:, model.classes_] = model.predict_proba(X)
+    return probs
+
+
+def show(name: str, scores: np.ndarray, member: np.ndarray, seconds: float | None) -> None:
+    took = f"{seconds:6.1f} s" if seconds is not None else " " * 8
+    print(f"  {name:<38} AUC {auc(scores, member):.3f}   TPR@1% {tpr_at_fpr(scores, member, 0.01):.3f}   {took}")
+
+
+def independent_lira(X, y, p, member, n_classes: int, seed: int) -> float:  # type: ignore[no-untyped-def]
+    """Part 1: 8 MLPClassifier reference models on population halves, offline LiRA, global variance."""
+    audit_rows, population = np.arange(N_MEMBERS + N_HOLDOUT), np.arange(N_MEMBERS + N_HOLDOUT, len(X))
+    rng = np.random.default_rng([seed, 99])
+    start = time.perf_counter()
+    outs = []
+    for k in range(8):
+        rows = rng.permutation(population)[: len(population) // 2]
+        outs.append(signals.logit_confidence(sklearn_probs(X, y, rows, n_classes, seed + k)[audit_rows], y[audit_rows]))
+    values = np.array(outs)
+    mean = values.mean(axis=0)
+    sd = float(np.sqrt(((values - mean) ** 2).sum() / (values.size - values.shape[1])))
+    scores = offline_scores(signals.logit_confidence(p[audit_rows], y[audit_rows]), mean, sd)
+    took = time.perf_counter() - start
+    show("independent offline LiRA, 8 sklearn MLPs", scores, member[audit_rows], took)
+    return took
+
+
+def library_attacks(files: dict[str, Path], seed: int) -> float:
+    """Part 2: `lira.*` and `rmia` through mia_audit.audit with default settings."""
+    spec = DataSpec(members=files["members"], holdout=files["holdout"], population=files["population"])
+    result = audit(files["model"], spec, AuditConfig(attacks=("threshold.loss", "lira", "rmia"), seed=seed))
+    total = 0.0
+    for report in result.attacks:
+        m = report.metrics
+        took = report.duration_s if report.family == "reference" else None
+        total += took or 0.0
+        shown = f"{took:6.1f} s" if took is not None else " " * 8
+        print(f"  mia-audit {report.id:<28} AUC {m.auc:.3f}   TPR@1% {m.tpr_at_fpr['0.01']:.3f}   {shown}")
+    pool_note = next(r for r in result.attacks if r.id == "lira.offline").notes[0]
+    print(f"    ({pool_note})")
+    return total
+
+
+def pool_attacks(name: str, pool: ReferencePool, p: np.ndarray, y: np.ndarray, member: np.ndarray, took: float) -> None:
+    audit_rows = np.arange(N_MEMBERS + N_HOLDOUT)
+    population = np.arange(N_MEMBERS + N_HOLDOUT, len(y))
+    logit = signals.logit_confidence(p, y)
+    g = fit_gaussians(pool.logit, pool.in_mask)
+    gamma = ReferenceConfig().gamma
+    ratio, _ = rmia_ratios(pool, p, y, audit_rows, population, gamma)
+    print(f"  {name}: trained in {took:.1f} s")
+    show("  lira.offline", offline_scores(logit, g.mean_out, g.sd_out)[audit_rows], member[audit_rows], None)
+    show("  lira.online", online_scores(logit, g)[audit_rows], member[audit_rows], None)
+    show("  rmia", rmia_scores(ratio[audit_rows], ratio[population], gamma), member[audit_rows], None)
+
+
+def batched_versus_loop(frame: pd.DataFrame, p: np.ndarray, member: np.ndarray, n_classes: int, seed: int) -> None:
+    """Part 3: the same 16 models, batched (mia-audit) and one at a time (scikit-learn)."""
+    features, y = frame.drop(columns="label"), frame["label"].to_numpy()
+    audit_rows = np.arange(N_MEMBERS + N_HOLDOUT)
+    population = np.arange(N_MEMBERS + N_HOLDOUT, len(frame))
+    config = ReferenceConfig()
+    split = reference_split(len(frame), audit_rows, population, N_MEMBERS, config.n_models, np.random.default_rng(seed))
+    encoder = FeatureEncoder.fit(features.iloc[population])
+    choice = FamilyChoice("mlp", "bench", mlp=MLPSpec(hidden=(128,)))
+    classes = tuple(range(n_classes))
+    batched = build_reference_pool(features, y, p, split, choice, config, classes, encoder, seed=seed)
+    pool_attacks(f"batched, K = {config.n_models} ({batched.describe()})", batched, p, y, member, batched.duration_s)
+    X = model_matrix(encoder, features)
+    start = time.perf_counter()
+    probs = [sklearn_probs(X, y, np.flatnonzero(mask), n_classes, seed + k) for k, mask in enumerate(split.in_mask)]
+    took = time.perf_counter() - start
+    logit = np.array([signals.logit_confidence(q, y) for q in probs])
+    p_true = {t: np.array([tempered_true_probability(q, y, t) for q in probs]) for t in batched.p_true}
+    looped = replace(batched, logit=logit, p_true=p_true, epochs=None, matched=0, duration_s=took)
+    pool_attacks(f"sklearn MLPClassifier loop, K = {config.n_models}, same split", looped, p, y, member, took)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--adult", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/adult.csv")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/mia-reference"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-loop", action="store_true", help="skip part 3 (16 scikit-learn models in a loop)")
+    args = parser.parse_args()
+    files, frame, n_classes = build(args.adult, args.work)
+    X = frame.drop(columns="label").to_numpy(np.float32)
+    y = frame["label"].to_numpy()
+    member = np.arange(len(frame)) < N_MEMBERS
+    p = target_probs(files["model"], X)
+    print(f"{n_classes} classes, {X.shape[1]} features; seed {args.seed}")
+    print("1+2. attacks, side by side (times include training the reference models)")
+    reference = independent_lira(X, y, p, member, n_classes, args.seed)
+    ours = library_attacks(files, args.seed)
+    print(f"  lira.* + rmia together {ours:.1f} s; independent reference {reference:.1f} s ({reference / ours:.1f}×)")
+    if not args.skip_loop:
+        print("3. batched training versus a one-at-a-time scikit-learn loop, same 16 models")
+        batched_versus_loop(frame, p, member, n_classes, args.seed)
+
+
+if __name__ == "__main__":
+    main()
