@@ -1,67 +1,180 @@
 """Label-only boundary attack: noise robustness (Choquette-Choo et al. 2021, "Label-Only Membership
-Inference Attacks", the data-augmentation / noise variant for tabular data).
+Inference Attacks", the data-augmentation / noise variant for tabular data), calibrated on the
+attacker's own reference models.
 
 A training record tends to lie farther from the target's decision boundary than a record the model
 never saw, so more of its noisy neighbours keep the true label. For every evaluation record the
-attack sends ``ctx.boundary_queries`` noisy neighbours to the target and scores the record with the
-share of neighbours whose predicted class (argmax) equals the true label. Every neighbour counts
-the same (no weighting of the noise scales), so the score is a share in [0, 1].
+attack sends ``ctx.boundary_queries`` noisy neighbours to the target and measures the share of them
+whose predicted class (argmax) equals the true label: its *robustness*.
 
-Noise design. The neighbours are spread evenly over four geometric noise scales (the first scales
-take the remainder when the budget is not a multiple of four). At scale ``s``:
+Noise. At noise level ``(sigma, flip)``:
 
-- numeric columns get Gaussian noise of standard deviation ``NUMERIC_SIGMAS[s]`` × the column's
-  population standard deviation, clipped to the population range (widened to include the record's
-  own value); integer columns are rounded and keep their integer dtype; missing values stay missing;
-- binary (two-valued numeric) columns flip to the other value with probability ``FLIP_PROBS[s]``;
-- categorical columns (strings, bools, categories) are redrawn with probability ``FLIP_PROBS[s]``
-  to a *different* seen category, chosen in proportion to its population frequency.
+- numeric columns get Gaussian noise of standard deviation ``sigma`` × the column's population
+  standard deviation, clipped to the population range (widened to include the record's own value);
+  integer columns are rounded and keep their integer dtype; missing values stay missing;
+- binary (two-valued numeric) columns flip to the other value with probability ``flip``;
+- categorical columns (strings, bools, categories) are redrawn with probability ``flip`` to a
+  *different* seen category, chosen in proportion to its population frequency.
 
 Column statistics come from ``FeatureEncoder.fit`` on the attacker's population records; the
 neighbour frames keep the audit frame's columns and dtypes, so any target accepts them.
 
+Score. Robustness mixes membership with how hard a record is: an easy non-member is as robust as a
+member, and among the records the target classifies correctly the hard ones are the likely members
+(difficulty calibration, Watson et al. 2022, "On the importance of difficulty calibration in
+membership inference attacks"). With ``difficulty`` = the mean true-class probability under
+reference models that never saw the record, and ``correct`` = whether the target's own answer for
+the record is the true label (the gap attack's verdict, no extra query):
+
+    u     = robustness − beta × difficulty          (beta = beta_correct or beta_wrong by ``correct``)
+    score = correct + (u + beta) / (1 + beta)        in [0, 2]
+
+so the score refines the gap attack: every correctly classified record ranks above every
+misclassified one, and within each group records are ordered by calibrated robustness.
+
+Calibration on reference models (no target query, no membership label of the evaluation set).
+The attacker trains ``REFERENCE_MODELS`` models of the shadow family (``--shadow-family``; ``auto``
+reads the target's architecture) on random subsets of its population records, each of the target's
+training-set size. Each of them in turn plays the target: on ``CALIBRATION_RECORDS`` population
+records it is queried with ``CALIBRATION_QUERIES`` neighbours per record, and the noise level is
+the one whose score best separates its own training records from the others (mean AUC over the
+models; the records' difficulty comes from the *other* models that did not train on them).
+Gaussian scales ``SIGMA_GRID`` are searched first without flips and refined by factors of √2, then
+flip probabilities ``FLIP_GRID`` at the chosen scale (a step is skipped when the data have no column
+it applies to); every level sees the same random draws. ``beta_correct`` and ``beta_wrong`` are then
+chosen from ``BETA_CORRECT`` × ``BETA_WRONG`` with as many neighbours per record as the target gets
+(up to ``MAX_BETA_QUERIES``). The best level depends on the data and the model (measured in
+``bench/boundary_check.py``: Gaussian noise of 0.16–0.64 σ on Adult and digits; flips of 4 % per
+cell destroy the signal).
+
+With fewer than ``MIN_REFERENCE_RECORDS`` population records there is nothing to train on: the
+attack then uses ``DEFAULT_NOISE`` and no difficulty term (beta = 0), and says so.
+
 Threshold. The same score is computed for up to ``THRESHOLD_RECORDS`` population records (known
-non-members; their queries count too) and the threshold is the ``1 - threshold_fpr`` quantile of
-their scores (``population_threshold``). Evaluation records never choose it.
+non-members, each with the reference models that did not train on it; their target queries count
+too) and the threshold is the ``1 - threshold_fpr`` quantile of their scores
+(``population_threshold``). Evaluation records never choose it.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mia_audit.attacks.base import AttackContext, AttackResult
 from mia_audit.attacks.threshold import population_threshold
+from mia_audit.metrics import auc
 from mia_audit.shadow.encoding import FeatureEncoder
 
-NUMERIC_SIGMAS = (0.01, 0.02, 0.04, 0.08)  # × the column's population standard deviation
-FLIP_PROBS = (0.005, 0.01, 0.02, 0.04)  # per-cell flip / redraw probability of binary and categorical columns
-THRESHOLD_RECORDS = 200  # population records scored to set the threshold
-CHUNK_ROWS = 20_000  # neighbour rows per target query
+SIGMA_GRID = (0.02, 0.04, 0.08, 0.16, 0.32, 0.64)  # × the column's population standard deviation
+FLIP_GRID = (0.0025, 0.01, 0.04)  # per-cell flip / redraw probability of binary and categorical columns
+BETA_CORRECT = (0.0, 0.5, 1.0, 2.0, 4.0)  # weight of the difficulty for correctly classified records
+BETA_WRONG = (0.0, 0.25, 0.5)  # ... and for misclassified ones
+REFERENCE_MODELS = 8
+MIN_REFERENCE_RECORDS = 100  # population records needed to train reference models
+CALIBRATION_RECORDS = 800  # population records the reference models are queried on to calibrate
+CALIBRATION_QUERIES = 32  # neighbours per calibration record (queries to the attacker's own models)
+MAX_BETA_QUERIES = 200  # neighbours per calibration record when the betas are chosen
+THRESHOLD_RECORDS = 200  # population records scored on the target to set the threshold
+CHUNK_ROWS = 20_000  # neighbour rows per model query
 
 
-def run_boundary_attack(ctx: AttackContext) -> AttackResult:
-    """Score each evaluation record by the share of its noisy neighbours that keep the true label."""
+@dataclass(frozen=True)
+class Noise:
+    """One noise level: Gaussian scale (× column std) for numeric columns, flip probability for the others."""
+
+    sigma: float
+    flip: float
+
+    def describe(self) -> str:
+        gaussian = f"Gaussian σ = {self.sigma:g} × the population std" if self.sigma else "no Gaussian noise"
+        flips = f"flip/redraw probability {self.flip:g}" if self.flip else "no flips"
+        return f"{gaussian} on numeric columns, {flips} on binary and categorical ones"
+
+
+DEFAULT_NOISE = Noise(0.16, 0.0025)  # a good level on the Adult benchmarks (bench/boundary_check.py)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The weight of the difficulty term for correctly classified and for misclassified records."""
+
+    correct: float = 0.0
+    wrong: float = 0.0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the reference models chose, and how well it separated their own members."""
+
+    noise: Noise
+    weights: Weights
+    reference_auc: float
+    n_models: int
+    n_records: int
+    family: str
+
+
+@dataclass(frozen=True)
+class References:
+    """Reference models trained on population subsets (``in_masks`` over ``ctx.population_idx``), and
+    for every row of the audit frame each model's true-class probability and whether its predicted
+    class is the true label (both ``(K, n)``)."""
+
+    models: Any
+    in_masks: np.ndarray
+    p_true: np.ndarray
+    correct: np.ndarray
+    family: str
+
+
+def combine(correct: np.ndarray, robustness: np.ndarray, difficulty: np.ndarray, weights: Weights) -> np.ndarray:
+    """The attack score (module docstring): the gap verdict, then calibrated robustness within it."""
+    beta = np.where(correct, weights.correct, weights.wrong)
+    return correct.astype(np.float64) + (robustness - beta * difficulty + beta) / (1.0 + beta)
+
+
+def run_boundary_attack(ctx: AttackContext, *, weights: Weights | None = None) -> AttackResult:
+    """Score each evaluation record by its robustness to noise on the target, calibrated by difficulty.
+
+    ``weights`` fixes the difficulty weights instead of calibrating them (``Weights()``: plain
+    robustness within the gap verdict), e.g. to measure what the calibration adds.
+    """
     start = time.perf_counter()
     q = max(1, int(ctx.boundary_queries))
     rng = np.random.default_rng([int(ctx.seed), 0xB0D])
-    population = ctx.features.iloc[ctx.population_idx]
     notes: list[str] = []
-    if len(population):
-        encoder = FeatureEncoder.fit(population)
+    n_population = len(ctx.population_idx)
+    if n_population:
+        encoder = FeatureEncoder.fit(ctx.features.iloc[ctx.population_idx])
     else:  # no attacker records: the noise scale falls back on the evaluation records' own columns
         encoder = FeatureEncoder.fit(ctx.features.iloc[ctx.eval_idx])
         notes.append("no population records: column statistics for the noise come from the evaluation records")
-    scales = _scale_of_queries(q)
-    n_pop = min(THRESHOLD_RECORDS, len(ctx.population_idx))
-    threshold_idx = np.sort(rng.choice(ctx.population_idx, size=n_pop, replace=False)) if n_pop else ctx.population_idx
-    threshold_labels = ctx.labels[threshold_idx]
+
+    refs = _train_references(ctx, encoder) if n_population >= MIN_REFERENCE_RECORDS else None
+    calibration = _calibrate(ctx, encoder, refs, rng) if refs is not None else None
+    noise = calibration.noise if calibration is not None else DEFAULT_NOISE
+    chosen = calibration.weights if calibration is not None else Weights()
+    notes.append(_calibration_note(calibration, n_population))
+    if weights is not None:
+        notes.append(f"difficulty weights fixed by the caller: {weights.correct:g} / {weights.wrong:g}")
+        chosen = weights
+
+    # Threshold records: population records that some reference model did not train on.
+    has_out = np.flatnonzero((~refs.in_masks).any(axis=0)) if refs is not None else np.arange(n_population)
+    n_pop = min(THRESHOLD_RECORDS, len(has_out))
+    rows = np.sort(rng.choice(has_out, size=n_pop, replace=False)) if n_pop else has_out
+    threshold_idx = np.asarray(ctx.population_idx)[rows]
 
     before = ctx.target.queries
-    scores = _robustness(ctx, encoder, ctx.eval_idx, ctx.eval_labels, scales, rng)
-    pop_scores = _robustness(ctx, encoder, threshold_idx, threshold_labels, scales, rng)
+    scores = _scores(ctx, encoder, refs, ctx.eval_idx, None, noise, chosen, q, rng)  # no model saw them
+    out = ~refs.in_masks[:, rows] if refs is not None else None
+    pop_scores = _scores(ctx, encoder, refs, threshold_idx, out, noise, chosen, q, rng)
     queries = ctx.target.queries - before
 
     threshold = population_threshold(pop_scores, ctx.threshold_fpr)
@@ -72,16 +185,21 @@ def run_boundary_attack(ctx: AttackContext) -> AttackResult:
             f"member if the score reaches the {1 - ctx.threshold_fpr:.0%} quantile of the scores of {n_pop} "
             f"population records (known non-members; expected false-positive rate {ctx.threshold_fpr:.0%})"
         )
-    per_scale = np.bincount(scales, minlength=len(NUMERIC_SIGMAS))
-    notes.append(
-        "noise scales (neighbours per scale "
-        + ", ".join(str(int(c)) for c in per_scale)
-        + "): Gaussian σ = "
-        + ", ".join(f"{s:g}" for s in NUMERIC_SIGMAS)
-        + " × the population std for numeric columns; flip/redraw probability "
-        + ", ".join(f"{p:g}" for p in FLIP_PROBS)
-        + " for binary and categorical columns; every neighbour weighs the same"
-    )
+    assumptions = [
+        "sees only the predicted class (label-only access)",
+        "knows the true label of each record",
+        f"owns {n_population} records from the target's data distribution that were not used for training "
+        f"(for the noise scale{', the reference models' if refs is not None else ''} and the threshold)",
+        f"sends {q} queries per record (noisy neighbours)",
+    ]
+    if calibration is not None:
+        assumptions.append(
+            f"trains {calibration.n_models} reference models of an assumed architecture ({calibration.family}) "
+            "on its own records"
+        )
+    signal = "correct classification, then the share of noisy neighbours that keep the true label"
+    if chosen.correct or chosen.wrong:
+        signal += " calibrated by the reference models' true-class probability"
     return AttackResult(
         id="label_only.boundary",
         family="label_only",
@@ -89,72 +207,240 @@ def run_boundary_attack(ctx: AttackContext) -> AttackResult:
         scores=scores,
         threshold=threshold,
         threshold_rule=rule,
-        assumptions=(
-            "sees only the predicted class (label-only access)",
-            "knows the true label of each record",
-            f"owns {len(ctx.population_idx)} records from the target's data distribution that were not used for "
-            "training (for the noise scale and the threshold)",
-            f"sends {q} queries per record (noisy neighbours)",
-        ),
+        assumptions=tuple(assumptions),
         queries=int(queries),
         duration_s=time.perf_counter() - start,
-        signal="share of noisy neighbours that keep the true label",
+        signal=signal,
         notes=tuple(notes),
     )
 
 
-def _scale_of_queries(q: int) -> np.ndarray:
-    """The noise scale index of each of the ``q`` neighbours of a record, spread evenly, low scales first."""
-    k = len(NUMERIC_SIGMAS)
-    counts = np.full(k, q // k)
-    counts[: q % k] += 1
-    return np.repeat(np.arange(k), counts)
-
-
-def _robustness(
+def _scores(
     ctx: AttackContext,
     encoder: FeatureEncoder,
+    refs: References | None,
     idx: np.ndarray,
-    labels: np.ndarray,
-    scales: np.ndarray,
+    out: np.ndarray | None,
+    noise: Noise,
+    weights: Weights,
+    q: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """The share of each record's neighbours (one per entry of ``scales``) predicted as its label."""
-    q = len(scales)
-    out = np.zeros(len(idx), dtype=np.float64)
+    """The score of the records ``idx``: robustness on the target (``q`` queries each), the target's own
+    verdict, and the difficulty under the reference models that did not train on them (``out``, ``(K, len(idx))``;
+    None: all of them)."""
+    robustness = _robustness(ctx.target, ctx.features, encoder, idx, ctx.labels[idx], noise, q, rng)
+    if refs is None:
+        difficulty = np.zeros(len(idx))
+    elif out is None:
+        difficulty = refs.p_true[:, idx].mean(axis=0)
+    else:
+        difficulty = (refs.p_true[:, idx] * out).sum(axis=0) / np.maximum(out.sum(axis=0), 1)
+    correct = np.argmax(ctx.probs[idx], axis=1) == ctx.labels[idx]
+    return combine(correct, robustness, difficulty, weights)
+
+
+def _calibration_note(calibration: Calibration | None, n_population: int) -> str:
+    if calibration is None:
+        return (
+            f"only {n_population} population records (fewer than {MIN_REFERENCE_RECORDS}): no reference models; "
+            f"default noise ({DEFAULT_NOISE.describe()}) and no difficulty term"
+        )
+    w = calibration.weights
+    return (
+        f"noise and weights chosen on {calibration.n_models} reference models ({calibration.family}) trained "
+        f"on population records, each queried on {calibration.n_records} population records: "
+        f"{calibration.noise.describe()}; weight of the difficulty beta = {w.correct:g} for correctly classified "
+        f"records, {w.wrong:g} for misclassified ones (their own members vs. non-members: "
+        f"AUC {calibration.reference_auc:.3f})"
+    )
+
+
+# -- reference models and calibration ------------------------------------------------------------
+
+
+def _train_references(ctx: AttackContext, encoder: FeatureEncoder) -> References:
+    """``REFERENCE_MODELS`` models on random population subsets of the target's training-set size."""
+    from mia_audit.shadow.families import choose_family, train_shadow_models
+
+    population = ctx.features.iloc[ctx.population_idx].reset_index(drop=True)
+    n = len(population)
+    size = max(1, min(ctx.train_size or n // 2, n // 2))
+    rng = np.random.default_rng([int(ctx.seed), 0xB0D, 1])
+    in_masks = np.zeros((REFERENCE_MODELS, n), dtype=bool)
+    for k in range(REFERENCE_MODELS):
+        in_masks[k, rng.permutation(n)[:size]] = True
+    choice = choose_family(ctx.shadow.family, ctx.target, ctx.model_path, ctx.shadow.mlp_for(size))
+    models = train_shadow_models(
+        choice,
+        population,
+        ctx.population_labels,
+        in_masks,
+        ctx.target.classes,
+        encoder,
+        seed=int(ctx.seed) + 0xB0D,
+        device=ctx.shadow.device,
+    )
+    p_true, correct = _true_class_outputs(models, ctx.features, ctx.labels)
+    return References(models, in_masks, p_true, correct, choice.describe())
+
+
+def _true_class_outputs(models: Any, frame: pd.DataFrame, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each model's true-class probability and whether its predicted class is the label, ``(K, n)`` each;
+    ``CHUNK_ROWS`` records at a time, so the ``(K, n, C)`` probabilities never exist at once."""
+    p_true = np.zeros((models.n_models, len(frame)))
+    correct = np.zeros((models.n_models, len(frame)), dtype=bool)
+    for at in range(0, len(frame), CHUNK_ROWS):
+        probs = np.asarray(models.predict_proba(frame.iloc[at : at + CHUNK_ROWS]))
+        y = labels[at : at + CHUNK_ROWS]
+        p_true[:, at : at + len(y)] = probs[:, np.arange(len(y)), y]
+        correct[:, at : at + len(y)] = np.argmax(probs, axis=2) == y[None, :]
+    return p_true, correct
+
+
+def _calibrate(ctx: AttackContext, encoder: FeatureEncoder, refs: References, rng: np.random.Generator) -> Calibration:
+    """The noise level and weights that best separate each reference model's members from its non-members."""
+    n = refs.in_masks.shape[1]
+    rows = np.sort(rng.choice(n, size=min(CALIBRATION_RECORDS, n), replace=False))
+    idx = np.asarray(ctx.population_idx)[rows]
+    labels = ctx.labels[idx]
+    member = refs.in_masks[:, rows]  # (K, r)
+    correct = refs.correct[:, idx]
+    # Difficulty of record r for model k: mean true-class probability of the *other* models that did
+    # not train on it (as for a target's non-member, none of them saw it).
+    p = refs.p_true[:, idx]
+    out = ~member
+    total_out, count_out = (p * out).sum(axis=0), out.sum(axis=0)
+    n_others = count_out[None, :] - out
+    difficulty = (total_out[None, :] - p * out) / np.maximum(n_others, 1)
+    usable = n_others > 0
+    models = [k for k in range(len(member)) if 0 < member[k, usable[k]].sum() < usable[k].sum()]
+    crn_seed = int(rng.integers(2**63))
+    grid = [Weights(c, w) for c in BETA_CORRECT for w in BETA_WRONG]  # each level is judged with its best
+
+    def evaluate(noise: Noise, q: int) -> tuple[float, Weights]:
+        # Common random numbers: every level sees the same draws, scaled, so that the comparison
+        # between levels is not blurred by sampling noise.
+        crn = np.random.default_rng(crn_seed)
+        keep = _robustness_of_models(refs.models, ctx.features, encoder, idx, labels, noise, q, crn)
+        best = (-1.0, Weights())
+        for weights in grid:
+            aucs = [
+                auc(combine(correct[k, u], keep[k, u], difficulty[k, u], weights), member[k, u])
+                for k in models
+                for u in (usable[k],)
+            ]
+            value = float(np.mean(aucs)) if aucs else 0.5
+            if value > best[0] + 1e-9:
+                best = (value, weights)
+        return best
+
+    kinds = _column_kinds(encoder)
+    results: dict[Noise, float] = {}
+    sigma = 0.0
+    if kinds["continuous"]:
+        for s in SIGMA_GRID:
+            results[Noise(s, 0.0)] = evaluate(Noise(s, 0.0), CALIBRATION_QUERIES)[0]
+        coarse = max(results, key=lambda k: results[k]).sigma
+        for s in (coarse / np.sqrt(2.0), coarse * np.sqrt(2.0)):  # refine between the grid's factor-2 steps
+            level = Noise(round(float(s), 3), 0.0)
+            results[level] = evaluate(level, CALIBRATION_QUERIES)[0]
+        sigma = max(results, key=lambda k: results[k]).sigma
+    if kinds["discrete"]:
+        for f in FLIP_GRID:
+            results[Noise(sigma, f)] = evaluate(Noise(sigma, f), CALIBRATION_QUERIES)[0]
+    # With no column the noise can move, robustness is the correctness and any level will do.
+    noise = max(results, key=lambda k: results[k]) if results else DEFAULT_NOISE
+    # The weights are chosen with as many neighbours as the target gets: with fewer, robustness is
+    # noisier and the difficulty term would weigh too much.
+    value, weights = evaluate(noise, min(int(ctx.boundary_queries), MAX_BETA_QUERIES))
+    return Calibration(noise, weights, value, len(models), len(rows), refs.family)
+
+
+def _column_kinds(encoder: FeatureEncoder) -> dict[str, bool]:
+    """Whether the data have columns for Gaussian noise (non-binary numeric) and for flips (the rest)."""
+    continuous = any(c.is_numeric and not c.binary and (c.std or 0.0) > 0 for c in encoder.columns)
+    discrete = any(not c.is_numeric or (c.binary and c.low != c.high) for c in encoder.columns)
+    return {"continuous": continuous, "discrete": discrete}
+
+
+# -- robustness ------------------------------------------------------------------------------------
+
+
+def _neighbour_chunks(
+    features: pd.DataFrame, encoder: FeatureEncoder, idx: np.ndarray, noise: Noise, q: int, rng: np.random.Generator
+) -> Iterator[tuple[int, np.ndarray, pd.DataFrame]]:
+    """``(start, rows, neighbours)`` for consecutive chunks of ``idx``: ``q`` noisy copies of each row."""
     per_chunk = max(1, CHUNK_ROWS // q)
     for at in range(0, len(idx), per_chunk):
         rows = np.asarray(idx[at : at + per_chunk])
-        base = ctx.features.iloc[np.repeat(rows, q)].reset_index(drop=True)
-        neighbours = _perturb(encoder, base, np.tile(scales, len(rows)), rng)
-        predicted = np.argmax(np.asarray(ctx.target.predict_proba(neighbours)), axis=1)
-        keep = predicted == np.repeat(np.asarray(labels[at : at + per_chunk]), q)
+        base = features.iloc[np.repeat(rows, q)].reset_index(drop=True)
+        yield at, rows, _perturb(encoder, base, noise, rng)
+
+
+def _robustness(
+    target: Any,
+    features: pd.DataFrame,
+    encoder: FeatureEncoder,
+    idx: np.ndarray,
+    labels: np.ndarray,
+    noise: Noise,
+    q: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The share of each record's ``q`` neighbours that the target predicts as its label."""
+    out = np.zeros(len(idx), dtype=np.float64)
+    for at, rows, neighbours in _neighbour_chunks(features, encoder, idx, noise, q, rng):
+        predicted = np.argmax(np.asarray(target.predict_proba(neighbours)), axis=1)
+        keep = predicted == np.repeat(np.asarray(labels[at : at + len(rows)]), q)
         out[at : at + len(rows)] = keep.reshape(len(rows), q).mean(axis=1)
     return out
 
 
-def _perturb(encoder: FeatureEncoder, frame: pd.DataFrame, scale: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-    """A copy of ``frame`` with noise at row ``i``'s scale index ``scale[i]``; dtypes are kept."""
+def _robustness_of_models(
+    models: Any,
+    features: pd.DataFrame,
+    encoder: FeatureEncoder,
+    idx: np.ndarray,
+    labels: np.ndarray,
+    noise: Noise,
+    q: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``(K, len(idx))``: the same share under each of K models (``predict_proba -> (K, n, C)``)."""
+    out = np.zeros((models.n_models, len(idx)), dtype=np.float64)
+    for at, rows, neighbours in _neighbour_chunks(features, encoder, idx, noise, q, rng):
+        predicted = np.argmax(np.asarray(models.predict_proba(neighbours)), axis=2)
+        keep = predicted == np.repeat(np.asarray(labels[at : at + len(rows)]), q)[None, :]
+        out[:, at : at + len(rows)] = keep.reshape(len(out), len(rows), q).mean(axis=2)
+    return out
+
+
+def _perturb(encoder: FeatureEncoder, frame: pd.DataFrame, noise: Noise, rng: np.random.Generator) -> pd.DataFrame:
+    """A copy of ``frame`` with noise at level ``noise``; dtypes are kept."""
     codes = encoder.codes(frame)
-    sigma = np.asarray(NUMERIC_SIGMAS)[scale]
-    flip = np.asarray(FLIP_PROBS)[scale]
     n, d = codes.shape
     new = np.array(codes, copy=True)
     mask = np.zeros((n, d), dtype=bool)
     for j, col in enumerate(encoder.columns):
         x = codes[:, j]
-        u = rng.random(n)
         if col.is_numeric and col.binary:
+            if noise.flip <= 0:
+                continue
             low, high = col.low or 0.0, col.high or 0.0
-            mask[:, j] = (u < flip) & ~np.isnan(x) & (low != high)
+            mask[:, j] = (rng.random(n) < noise.flip) & ~np.isnan(x) & (low != high)
             new[:, j] = np.where(x == low, high, low)
         elif col.is_numeric:
             std, low, high = col.std or 0.0, col.low or 0.0, col.high or 0.0
-            noisy = x + rng.standard_normal(n) * sigma * std
+            if noise.sigma <= 0 or std <= 0:
+                continue
+            noisy = x + rng.standard_normal(n) * noise.sigma * std
             new[:, j] = np.clip(noisy, np.minimum(low, x), np.maximum(high, x))
-            mask[:, j] = ~np.isnan(x) & (std > 0)
+            mask[:, j] = ~np.isnan(x)
         else:
-            mask[:, j] = u < flip
+            if noise.flip <= 0:
+                continue
+            mask[:, j] = rng.random(n) < noise.flip
             new[:, j] = _other_category(np.asarray(col.frequencies), x.astype(np.int64), rng)
             mask[:, j] &= new[:, j] >= 0
     return encoder.replace_cells(frame, mask, lambda j, r: new[r, j])

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures_models import mixed_frame
+from fixtures_models import build_torch_label_only_onnx, mixed_frame
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
@@ -14,12 +14,23 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from mia_audit.attacks.base import AttackContext
-from mia_audit.attacks.boundary import NUMERIC_SIGMAS, THRESHOLD_RECORDS, _other_category, run_boundary_attack
+from mia_audit.attacks import boundary
+from mia_audit.attacks.base import AttackContext, AttackResult
+from mia_audit.attacks.boundary import (
+    MIN_REFERENCE_RECORDS,
+    THRESHOLD_RECORDS,
+    Noise,
+    Weights,
+    _other_category,
+    _perturb,
+    combine,
+    run_boundary_attack,
+)
 from mia_audit.attacks.label_only import run_gap_attack
 from mia_audit.metrics import auc
-from mia_audit.models.base import TargetModel
+from mia_audit.models.base import OutputKind, TargetModel
 from mia_audit.models.loader import load_model
+from mia_audit.shadow.encoding import FeatureEncoder
 
 
 def _save(model: object, path: Path) -> TargetModel:
@@ -28,7 +39,14 @@ def _save(model: object, path: Path) -> TargetModel:
 
 
 def _context(
-    target: TargetModel, features: pd.DataFrame, raw_labels: np.ndarray, n_eval: int, q: int, seed: int = 0
+    target: TargetModel,
+    features: pd.DataFrame,
+    raw_labels: np.ndarray,
+    n_eval: int,
+    q: int,
+    seed: int = 0,
+    train_size: int = 0,
+    model_path: Path | None = None,
 ) -> AttackContext:
     """The first ``n_eval`` records are evaluated; the rest are the attacker's population."""
     probs = target.predict_proba(features)
@@ -45,6 +63,8 @@ def _context(
         n_classes=target.n_classes,
         seed=seed,
         boundary_queries=q,
+        train_size=train_size,
+        model_path=model_path,
     )
 
 
@@ -57,32 +77,59 @@ def forest_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[AttackContext
     model = RandomForestClassifier(n_estimators=40, random_state=0, n_jobs=1).fit(frame.iloc[:200], names[:200])
     target = _save(model, tmp_path_factory.mktemp("forest") / "forest.pkl")
     is_member = np.arange(400) < 200
-    return _context(target, frame.iloc[:800].reset_index(drop=True), names[:800], 400, q=100), is_member
+    ctx = _context(target, frame.iloc[:800].reset_index(drop=True), names[:800], 400, q=100, train_size=200)
+    return ctx, is_member
 
 
-def test_boundary_beats_gap_on_an_overfitted_forest(forest_case: tuple[AttackContext, np.ndarray]) -> None:
+@pytest.fixture(scope="module")
+def forest_result(forest_case: tuple[AttackContext, np.ndarray]) -> AttackResult:
+    return run_boundary_attack(forest_case[0])
+
+
+def test_boundary_beats_gap_on_an_overfitted_forest(
+    forest_case: tuple[AttackContext, np.ndarray], forest_result: AttackResult
+) -> None:
     ctx, is_member = forest_case
     gap = run_gap_attack(ctx)
-    boundary = run_boundary_attack(ctx)
-    gap_auc, boundary_auc = auc(gap.scores, is_member), auc(boundary.scores, is_member)
-    assert boundary_auc >= gap_auc + 0.04, (gap_auc, boundary_auc)
-    assert boundary.id == "label_only.boundary" and boundary.family == "label_only"
-    assert "Choquette-Choo" in boundary.title and boundary.signal
-    assert any(f"{NUMERIC_SIGMAS[0]:g}" in note and f"{NUMERIC_SIGMAS[-1]:g}" in note for note in boundary.notes)
-    assert np.all((boundary.scores >= 0.0) & (boundary.scores <= 1.0))
-    assert len(np.unique(boundary.scores)) > 5  # continuous, unlike the gap attack's 0/1
+    result = forest_result
+    gap_auc, boundary_auc = auc(gap.scores, is_member), auc(result.scores, is_member)
+    assert boundary_auc >= gap_auc + 0.05, (gap_auc, boundary_auc)
+    assert result.id == "label_only.boundary" and result.family == "label_only"
+    assert "Choquette-Choo" in result.title and result.signal
+    # The noise level and the weights were chosen on reference models (clones of the forest) and reported.
+    note = " ".join(result.notes)
+    assert "8 reference models (clone of the target (RandomForestClassifier))" in note
+    assert "Gaussian σ = " in note and "beta = " in note
+    assert any("reference models" in a for a in result.assumptions)
+    assert np.all((result.scores >= 0.0) & (result.scores <= 2.0))
+    assert len(np.unique(result.scores)) > 50  # continuous, unlike the gap attack's 0/1
+    # The score refines the gap attack: correctly classified records all rank above the others.
+    correct = gap.scores == 1.0
+    assert result.scores[correct].min() >= result.scores[~correct].max()
+    assert result.threshold is not None
+
+
+def test_difficulty_calibration_adds_to_plain_robustness(
+    forest_case: tuple[AttackContext, np.ndarray], forest_result: AttackResult
+) -> None:
+    """Without the reference models' difficulty term the same robustness ranks members worse."""
+    ctx, is_member = forest_case
+    calibrated = forest_result
+    plain = run_boundary_attack(ctx, weights=Weights())
+    assert auc(calibrated.scores, is_member) > auc(plain.scores, is_member) + 0.02
 
 
 def test_queries_are_counted_exactly_and_scores_are_reproducible(tmp_path: Path) -> None:
     X, y = make_classification(n_samples=300, n_features=5, n_classes=2, random_state=1)
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)])
     target = _save(DecisionTreeClassifier(random_state=0).fit(frame.iloc[:100], y[:100]), tmp_path / "tree.pkl")
-    q = 7  # not a multiple of the four scales
+    q = 7
     ctx = _context(target, frame, y, n_eval=50, q=q)
-    n_threshold = min(THRESHOLD_RECORDS, 250)
     before = target.queries
     first = run_boundary_attack(ctx)
-    assert target.queries - before == first.queries == (50 + n_threshold) * q
+    # Reference models are the attacker's own: only the neighbours of 50 evaluation records and of the
+    # population records that set the threshold reach the target.
+    assert target.queries - before == first.queries == (50 + min(THRESHOLD_RECORDS, 250)) * q
     assert f"sends {q} queries per record" in " ".join(first.assumptions)
     second = run_boundary_attack(ctx)
     np.testing.assert_array_equal(first.scores, second.scores)
@@ -91,7 +138,7 @@ def test_queries_are_counted_exactly_and_scores_are_reproducible(tmp_path: Path)
     assert not np.array_equal(first.scores, other.scores)
 
 
-def test_small_population_is_scored_in_full_and_too_small_gives_no_threshold(tmp_path: Path) -> None:
+def test_small_population_has_no_reference_models_and_no_threshold(tmp_path: Path) -> None:
     X, y = make_classification(n_samples=60, n_features=4, n_classes=2, random_state=2)
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(4)])
     target = _save(DecisionTreeClassifier(random_state=0).fit(frame, y), tmp_path / "tree.pkl")
@@ -99,6 +146,8 @@ def test_small_population_is_scored_in_full_and_too_small_gives_no_threshold(tmp
     result = run_boundary_attack(ctx)
     assert result.queries == (50 + 10) * 4
     assert result.threshold is None and "only 10 population records" in result.threshold_rule
+    assert any(f"fewer than {MIN_REFERENCE_RECORDS}" in n and "no reference models" in n for n in result.notes)
+    assert not any("reference models" in a for a in result.assumptions)
 
 
 class _Recording:
@@ -116,35 +165,111 @@ class _Recording:
         return self.inner.predict_proba(X)
 
 
-def test_mixed_int_float_string_frame_through_a_one_hot_pipeline(tmp_path: Path) -> None:
+def _mixed_case(tmp_path: Path) -> tuple[pd.DataFrame, np.ndarray, Pipeline]:
     frame, labels = mixed_frame(n=400, seed=3)
     frame["flag"] = (frame["age"] > 50).astype(np.int64)  # a binary numeric column
     numeric, text = ["age", "hours", "flag"], ["job", "sex"]
     pipe = Pipeline(
         [
-            (
-                "encode",
-                ColumnTransformer([("num", StandardScaler(), numeric), ("cat", OneHotEncoder(), text)]),
-            ),
+            ("encode", ColumnTransformer([("num", StandardScaler(), numeric), ("cat", OneHotEncoder(), text)])),
             ("model", DecisionTreeClassifier(random_state=0)),
         ]
     ).fit(frame.iloc[:150], labels[:150])
+    return frame, labels, pipe
+
+
+def test_mixed_int_float_string_frame_through_a_one_hot_pipeline(tmp_path: Path) -> None:
+    frame, labels, pipe = _mixed_case(tmp_path)
     recording = _Recording(_save(pipe, tmp_path / "pipe.pkl"))
     ctx = _context(recording, frame, labels, n_eval=200, q=12)  # type: ignore[arg-type]
     result = run_boundary_attack(ctx)
     assert result.queries == (200 + 200) * 12
-    assert np.all((result.scores >= 0.0) & (result.scores <= 1.0))
+    assert np.all((result.scores >= 0.0) & (result.scores <= 2.0))
     sent = pd.concat(recording.frames[1:], ignore_index=True)  # frames[0] is the context's own query
+    assert len(sent) == result.queries
     assert list(sent.columns) == list(frame.columns)
     assert (sent.dtypes == frame.dtypes).all()
     assert set(sent["job"]) <= set(frame["job"]) and set(sent["sex"]) <= {"F", "M"}
     assert set(sent["flag"]) <= {0, 1}
-    # Noise actually moved records: some neighbours differ from their source record.
-    source = frame.iloc[np.repeat(np.arange(200), 12)].reset_index(drop=True)
-    first = sent.iloc[: len(source)]
-    assert (first["hours"] != source["hours"]).mean() > 0.9
-    assert 0.0 < (first["job"] != source["job"]).mean() < 0.3
-    assert 0.0 < (first["flag"] != source["flag"]).mean() < 0.3
+    assert (sent["age"] == sent["age"].round()).all()
+
+
+def test_perturb_moves_each_kind_of_column_at_its_own_level() -> None:
+    frame, _ = mixed_frame(n=2000, seed=4)
+    frame["flag"] = (frame["age"] > 50).astype(np.int64)
+    encoder = FeatureEncoder.fit(frame)
+    rng = np.random.default_rng(0)
+
+    both = _perturb(encoder, frame, Noise(0.2, 0.1), rng)
+    assert (both.dtypes == frame.dtypes).all()
+    assert (both["hours"] != frame["hours"]).mean() > 0.95
+    assert 0.05 < (both["job"] != frame["job"]).mean() < 0.15
+    assert 0.05 < (both["flag"] != frame["flag"]).mean() < 0.15
+    spread = (both["hours"] - frame["hours"]).std() / frame["hours"].std()
+    assert 0.15 < spread < 0.25  # Gaussian noise of 0.2 × the column's std
+    assert both["hours"].between(frame["hours"].min(), frame["hours"].max()).all()
+
+    gaussian_only = _perturb(encoder, frame, Noise(0.2, 0.0), rng)
+    assert gaussian_only[["job", "sex", "flag"]].equals(frame[["job", "sex", "flag"]])
+    flips_only = _perturb(encoder, frame, Noise(0.0, 0.1), rng)
+    assert flips_only[["age", "hours"]].equals(frame[["age", "hours"]])
+    assert (flips_only["sex"] != frame["sex"]).any()
+
+
+def test_combine_refines_the_gap_verdict() -> None:
+    rng = np.random.default_rng(0)
+    correct = rng.random(500) < 0.5
+    robustness, difficulty = rng.random(500), rng.random(500)
+    for weights in (Weights(), Weights(2.0, 0.25), Weights(4.0, 0.5)):
+        score = combine(correct, robustness, difficulty, weights)
+        assert np.all((score >= 0.0) & (score <= 2.0))
+        assert score[correct].min() >= 1.0 >= score[~correct].max()
+    np.testing.assert_allclose(combine(correct, robustness, difficulty, Weights()), correct + robustness)
+    # Within a group, a larger weight favours the records that reference models find hard.
+    same = np.ones(2, dtype=bool)
+    hard_first = combine(same, np.array([0.8, 0.8]), np.array([0.2, 0.9]), Weights(1.0, 0.0))
+    assert hard_first[0] > hard_first[1]
+
+
+@pytest.mark.slow
+def test_label_only_onnx_target_gets_reference_models_of_its_architecture(tmp_path: Path) -> None:
+    X, y = make_classification(n_samples=700, n_features=8, n_informative=6, n_classes=3, flip_y=0.15, random_state=5)
+    X = X.astype(np.float32)
+    path = tmp_path / "labels.onnx"
+    build_torch_label_only_onnx(path, X[:150], y[:150])
+    target = load_model(path, classes=[0, 1, 2])
+    assert target.output_kind is OutputKind.LABELS
+    rows = np.r_[0:150, 150:300, 300:700]  # 150 members, 150 non-members, then the population
+    frame = pd.DataFrame(X[rows], columns=[f"x{i}" for i in range(8)])
+    ctx = _context(target, frame, y[rows], n_eval=300, q=20, train_size=150, model_path=path)
+    result = run_boundary_attack(ctx)
+    assert "MLP (32,)" in " ".join(result.notes)  # the hidden width read off the ONNX graph
+    is_member = np.arange(300) < 150
+    assert auc(result.scores, is_member) > auc(run_gap_attack(ctx).scores, is_member)
+
+
+def test_calibration_searches_only_the_noise_the_data_can_take(
+    forest_case: tuple[AttackContext, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only numeric columns: no flip level is tried; the chosen level is the references' best."""
+    ctx, _ = forest_case
+    tried: list[Noise] = []
+    original = boundary._robustness_of_models
+
+    def spy(*args: object) -> np.ndarray:
+        noise = args[5]
+        assert isinstance(noise, Noise)
+        tried.append(noise)
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(boundary, "_robustness_of_models", spy)
+    monkeypatch.setattr(boundary, "SIGMA_GRID", (0.05, 0.5))
+    result = run_boundary_attack(ctx)
+    assert all(level.flip == 0.0 for level in tried)
+    sigmas = {level.sigma for level in tried}
+    assert {0.05, 0.5} <= sigmas and len(sigmas) == 4  # the grid, then √2 either side of its best
+    chosen = tried[-1]  # the weights are chosen last, at the chosen level
+    assert f"Gaussian σ = {chosen.sigma:g} " in " ".join(result.notes)
 
 
 def test_other_category_never_returns_the_current_one() -> None:

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from mia_audit import signals
-from mia_audit.attacks.base import AttackContext
-from mia_audit.attacks.transfer import run_transfer_attack
+from mia_audit.attacks.base import AttackContext, AttackResult
+from mia_audit.attacks.transfer import _cross_shadow_check, _shadow_rows, run_transfer_attack, user_corpus
 from mia_audit.errors import ConfigError
 from mia_audit.metrics import auc
 from mia_audit.models.base import OutputKind
@@ -52,9 +52,15 @@ def _context(probs: np.ndarray, labels: np.ndarray, seed: int = 0, **kw: object)
     )
 
 
+@cache
+def _builtin_result(n_classes: int) -> AttackResult:
+    probs, labels, _ = _overfit_target(n_classes)
+    return run_transfer_attack(_context(probs, labels))
+
+
 def test_builtin_corpus_transfers_to_a_target_of_another_task_and_class_count() -> None:
     probs, labels, member = _overfit_target(5)
-    result = run_transfer_attack(_context(probs, labels))
+    result = _builtin_result(5)
     transfer_auc = auc(result.scores, member)
     assert transfer_auc > 0.6
     # A realistic attack cannot beat the auditor's loss threshold by much; it should get close.
@@ -63,6 +69,7 @@ def test_builtin_corpus_transfers_to_a_target_of_another_task_and_class_count() 
     assert result.threshold == 0.5 and result.queries == len(probs)
     assert result.notes[0].startswith("built-in corpus: digits (10 classes)")
     assert "make_classification 100 classes" in result.notes[0]
+    assert "cross-shadow AUC per dataset: digits" in result.notes[1]
     assert any("true label" in a for a in result.assumptions)
 
 
@@ -77,24 +84,71 @@ def _user_csv(tmp_path: Path, label: str = "outcome") -> Path:
     return path
 
 
-def test_user_corpus_with_string_and_numeric_columns(tmp_path: Path) -> None:
-    path = _user_csv(tmp_path)
+@pytest.fixture(scope="module")
+def two_class_corpus_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[AttackResult, np.ndarray]:
+    """A small two-class user corpus against a five-class target."""
+    path = _user_csv(tmp_path_factory.mktemp("corpus"))
     probs, labels, member = _overfit_target(5)
-    result = run_transfer_attack(_context(probs, labels, transfer_data=path, transfer_label_col="outcome"))
-    assert result.notes[0].startswith("user corpus own.csv: 400 records")
-    assert result.scores.shape == (len(probs),) and np.all(np.isfinite(result.scores))
-    # Only two classes in the user's corpus: the attack model sees the two largest posteriors.
-    assert "largest log posterior," in result.notes[1]
-    # No AUC bound here: on this tiny four-column corpus the shadows' members are not more confident
-    # than their non-members (measured AUC 0.34 on the target), a limitation of such a corpus.
-    assert len(member) == len(result.scores)
+    return run_transfer_attack(_context(probs, labels, transfer_data=path, transfer_label_col="outcome")), member
+
+
+def test_user_corpus_whose_shadows_do_not_leak_is_replaced_by_the_builtin_corpus(
+    two_class_corpus_result: tuple[AttackResult, np.ndarray],
+) -> None:
+    """On this four-column two-class table the shadows' members are no more confident than their
+    non-members; an attack model fitted on them ranked the target backwards (AUC 0.34) before the
+    cross-shadow check sent the attack to the built-in corpus instead."""
+    result, member = two_class_corpus_result
+    assert auc(result.scores, member) > 0.6
+    assert result.notes[0].startswith("built-in corpus: digits (10 classes)")
+    assert result.notes[0].endswith("(in place of own.csv)")
+    refused = [n for n in result.notes if "not used" in n]
+    assert len(refused) == 1 and refused[0].startswith("user corpus own.csv: 400 records, 2 classes")
+    assert "cross-shadow AUC" in refused[0] and "chance + 2 standard errors" in refused[0]
+    assert "3 largest log posteriors" in result.notes[1]
+
+
+def test_fallback_scores_equal_the_builtin_attack(two_class_corpus_result: tuple[AttackResult, np.ndarray]) -> None:
+    np.testing.assert_array_equal(two_class_corpus_result[0].scores, _builtin_result(5).scores)
+
+
+def test_user_corpus_whose_shadows_leak_is_used(tmp_path: Path) -> None:
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=600, n_features=10, n_informative=8, n_classes=6, n_clusters_per_class=1, flip_y=0.2, random_state=4
+    )
+    path = tmp_path / "noisy6.csv"
+    pd.DataFrame(X, columns=[f"v{i}" for i in range(10)]).assign(label=y).to_csv(path, index=False)
+    probs, labels, member = _overfit_target(5)
+    result = run_transfer_attack(_context(probs, labels, transfer_data=path))
+    assert result.notes[0].startswith("user corpus noisy6.csv: 600 records, 6 classes")
+    assert not any("not used" in n for n in result.notes)
+    assert "3 largest log posteriors" in result.notes[1] and "noisy6.csv" in result.notes[1]
+    assert auc(result.scores, member) > 0.6
+
+
+def test_cross_shadow_check_tells_signal_from_noise() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    masks = np.zeros((2, n), dtype=bool)
+    masks[0, :200], masks[1, 200:] = True, True
+    # Members of each shadow are confident on their own records, non-members are not.
+    confident = np.where(masks, 0.95, 0.6)[..., None] + rng.normal(0, 0.05, (2, n, 1))
+    probs = np.concatenate([confident, (1 - confident) / 2, (1 - confident) / 2], axis=2).clip(1e-6, 1)
+    value, floor = _cross_shadow_check(probs, masks, 3)
+    assert value > 0.9 and 0.53 < floor < 0.56
+    shuffled = probs[:, rng.permutation(n)]
+    value, _ = _cross_shadow_check(shuffled, masks, 3)
+    assert value < floor
 
 
 def test_user_corpus_label_column_is_detected(tmp_path: Path) -> None:
     path = _user_csv(tmp_path, label="Target")
     probs, labels, _ = _overfit_target(5)
-    result = run_transfer_attack(_context(probs, labels, transfer_data=path))
-    assert "label column 'Target'" in result.notes[0]
+    tasks, described = user_corpus(_context(probs, labels, transfer_data=path))
+    assert "label column 'Target'" in described and "2 classes" in described
+    assert len(tasks) == 1 and tasks[0].n_classes == 2 and tasks[0].X.shape == (400, 5)  # x1, x2, colour one-hot
 
 
 def test_missing_label_column_is_a_one_line_config_error(tmp_path: Path) -> None:
@@ -108,9 +162,11 @@ def test_missing_label_column_is_a_one_line_config_error(tmp_path: Path) -> None
     assert "--transfer-label-col" in str(err.value) and "\n" not in str(err.value)
 
 
-def test_same_seed_same_scores(tmp_path: Path) -> None:
+def test_same_seed_same_shadow_rows(tmp_path: Path) -> None:
     path = _user_csv(tmp_path)
     probs, labels, _ = _overfit_target(5)
-    a = run_transfer_attack(_context(probs, labels, seed=3, transfer_data=path, transfer_label_col="outcome")).scores
-    b = run_transfer_attack(_context(probs, labels, seed=3, transfer_data=path, transfer_label_col="outcome")).scores
-    np.testing.assert_array_equal(a, b)
+    (task,), _ = user_corpus(_context(probs, labels, transfer_data=path, transfer_label_col="outcome"))
+    a, b = (_shadow_rows(task, 1, 3, 0) for _ in range(2))
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.member, b.member)
+    assert a.check_auc == b.check_auc and a.check_floor == b.check_floor
