@@ -18,6 +18,7 @@ from mia_audit.errors import ConfigError, InputFileError, MiaAuditError
 if TYPE_CHECKING:
     from mia_audit.result import AuditResult
     from mia_audit.shadow.config import ShadowConfig
+    from mia_audit.shadow.reference_config import ReferenceConfig
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("json", "html", "pdf", "csv")
@@ -193,6 +194,16 @@ def scan(
     synthesis_budget: Annotated[
         int | None, typer.Option("--synthesis-budget", help="Target queries allowed for --shadow-data model.")
     ] = None,
+    reference_models: Annotated[
+        int, typer.Option("--reference-models", help="Reference models K for lira.offline, lira.online and rmia.")
+    ] = 16,
+    reference_epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--reference-epochs",
+            help="Training epochs of MLP reference models (default: until as confident as the target).",
+        ),
+    ] = None,
     risk_from: Annotated[
         list[str] | None,
         typer.Option("--risk-from", help="Also base the risk level on these auditor-only attacks (e.g. supervised)."),
@@ -285,6 +296,7 @@ def scan(
             shadow=_shadow_config(
                 shadow_family, shadow_data, shadow_models, shadow_noise, shadow_epochs, synthesis_budget, device
             ),
+            reference=_reference_config(reference_models, reference_epochs),
         )
         command = shlex.join(["mia-audit", *sys.argv[1:]]) if sys.argv else "mia-audit"
         with progress(err, quiet=quiet) as step:
@@ -294,6 +306,12 @@ def scan(
         return EXIT_GATE_FAILED if result.gate.configured and not result.gate.passed else EXIT_OK
 
     _run_guarded(debug, err, body)
+
+
+def _reference_config(n_models: int, epochs: int | None) -> ReferenceConfig:
+    from mia_audit.shadow.reference_config import ReferenceConfig
+
+    return ReferenceConfig(n_models=n_models, epochs=epochs)
 
 
 def _shadow_config(

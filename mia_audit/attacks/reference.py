@@ -13,10 +13,13 @@ target's membership, and no target query is made beyond the one shared pass.
   record's OUT models did train on other audit records, which the offline attack does not need.)
 * ``lira.online`` adds a Gaussian for the models that did train on the record; the score is the
   log likelihood ratio IN : OUT.
-* ``rmia`` compares Pr(x|θ)/Pr(x) with the same ratio of population records z; Pr(·) is the
-  mean true-class probability over the models, IN and OUT alike for the audit records (the
-  paper's online RMIA); population records, OUT of every model, use the paper's offline estimate
-  ½((1+a)·Pr_OUT + (1−a)) with ``a`` tuned on a reference model standing in for the target.
+* ``rmia`` compares Pr(x|θ)/Pr(x) with the same ratio of population records z. Pr(x|θ) is the
+  true-class probability of the output softened with a temperature (as in the authors'
+  experiments: a plain softmax rounds the confident outputs of an overfitted model to 1 and
+  leaves nothing to compare); Pr(x) is its mean over the models, IN and OUT alike for the audit
+  records (the paper's online RMIA); population records, OUT of every model, use the paper's
+  offline estimate ½((1+a)·Pr_OUT + (1−a)). The temperature and ``a`` are tuned by attacking a
+  reference model that stands in for the target.
 
 With K < 64 models both LiRA variants use one global variance per Gaussian (IN, OUT), pooled
 over records around each record's own mean, as Carlini et al. recommend for few models.
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
+from mia_audit import signals
 from mia_audit.attacks.base import AttackContext, AttackResult
 from mia_audit.attacks.threshold import population_threshold
 from mia_audit.metrics import auc
@@ -116,7 +120,8 @@ def marginal_probability(p_true: np.ndarray, in_mask: np.ndarray, a: float) -> n
     """RMIA's Pr(x): ½(mean IN + mean OUT) where a record has both, else the offline estimate."""
     mean_in = _masked_mean(p_true, in_mask)
     mean_out = _masked_mean(p_true, ~in_mask)
-    return np.where(np.isnan(mean_in), offline_probability(p_true, ~in_mask, a), 0.5 * (mean_in + mean_out))
+    online = np.where(np.isnan(mean_out), mean_in, 0.5 * (mean_in + mean_out))
+    return np.where(np.isnan(mean_in), offline_probability(p_true, ~in_mask, a), online)
 
 
 def rmia_scores(ratio_x: np.ndarray, ratio_z: np.ndarray, gamma: float) -> np.ndarray:
@@ -261,8 +266,6 @@ def _notes(pool: ReferencePool, *extra: str) -> tuple[str, ...]:
 
 
 def _logit_target(ctx: AttackContext) -> np.ndarray:
-    from mia_audit import signals
-
     return signals.logit_confidence(ctx.probs, ctx.labels)
 
 

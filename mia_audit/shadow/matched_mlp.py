@@ -50,11 +50,19 @@ MAX_FORWARD_MACS = 75e9
 
 @dataclass(frozen=True)
 class ConfidenceMatch:
-    """When to stop: the check rows, the target's confidence on each, and how often to look (in epochs)."""
+    """When to stop: the check rows, the target's confidence on each, and how often to look.
+
+    Checks follow every epoch up to ``every_from``, then every ``every`` epochs: models that match
+    within a few epochs (a regularised target) need the fine steps, long runs do not.
+    """
 
     rows: np.ndarray
     target_confidence: np.ndarray
     every: int = 2
+    every_from: int = 10
+
+    def due(self, epoch: int, max_epochs: int) -> bool:
+        return epoch <= self.every_from or epoch % self.every == 0 or epoch == max_epochs
 
     def __post_init__(self) -> None:
         if len(self.rows) != len(self.target_confidence) or len(self.rows) == 0:
@@ -100,8 +108,8 @@ def train_matched_mlps(
 ) -> MatchedMLPs:
     """Train model ``k`` on the rows where ``masks[k]``, for at most ``max_epochs`` epochs.
 
-    With ``match``, every ``match.every`` epochs each model still training computes its mean
-    (capped) predicted-class confidence over the check rows outside its mask, and stops, keeping
+    With ``match``, at each check (``ConfidenceMatch.due``) each model still training computes its
+    mean (capped) predicted-class confidence over the check rows outside its mask, and stops, keeping
     the weights it has then, once that reaches the target's mean over the same rows. Models that
     never get there keep the weights of epoch ``max_epochs``; without ``match`` all train that
     long. An epoch is one pass over the largest model's rows in minibatches of ``spec.batch_size``.
@@ -169,56 +177,103 @@ def _train_group(
 
     K, dev, n_classes = len(masks), X_t.device, widths[-1]
     act = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "gelu": F.gelu}[spec.activation]
-    weights, biases = _initial(seeds, widths, dev)
-    optimizer = torch.optim.Adam([*weights, *biases], lr=spec.lr, weight_decay=spec.weight_decay, fused=True)
     rows = [np.flatnonzero(m) for m in masks]
     batch = min(spec.batch_size, max(len(r) for r in rows))
     steps = -(-max(len(r) for r in rows) // batch)
-    streams = [_rows_forever(r, np.random.default_rng(s)) for r, (_, s) in zip(rows, seeds, strict=True)]
-    check = _Check.build(match, masks, X_t) if match is not None else None
-    kept_w: list[list[torch.Tensor | None]] = [[None] * K for _ in weights]
-    kept_b: list[list[torch.Tensor | None]] = [[None] * K for _ in biases]
+    live = _Live(
+        *_initial(seeds, widths, dev),
+        spec=spec,
+        streams=[_rows_forever(r, np.random.default_rng(s)) for r, (_, s) in zip(rows, seeds, strict=True)],
+        check=_Check.build(match, masks, X_t) if match is not None else None,
+    )
+    kept: list[list[torch.Tensor] | None] = [None] * K
     stopped_at = [max_epochs] * K
     matched = [False] * K
-    active = np.ones(K, dtype=bool)
 
     def forward(h: torch.Tensor) -> torch.Tensor:
-        for w, b in zip(weights[:-1], biases[:-1], strict=True):
+        for w, b in zip(live.weights[:-1], live.biases[:-1], strict=True):
             h = act(torch.baddbmm(b, h, w))
-        return torch.baddbmm(biases[-1], h, weights[-1])
+        return torch.baddbmm(live.biases[-1], h, live.weights[-1])
 
     for epoch in range(1, max_epochs + 1):
-        schedule = np.stack([np.fromiter(s, np.int64, steps * batch).reshape(steps, batch) for s in streams], axis=1)
+        n_live = len(live.models)
+        schedule = np.stack([np.fromiter(s, np.int64, steps * batch).reshape(steps, batch) for s in live.streams], 1)
         with torch.enable_grad():
             for idx in torch.from_numpy(schedule).to(dev):
                 flat = idx.reshape(-1)
-                out = forward(X_t.index_select(0, flat).view(K, batch, -1))
+                out = forward(X_t.index_select(0, flat).view(n_live, batch, -1))
                 loss = F.cross_entropy(out.view(-1, n_classes), y_t.index_select(0, flat), reduction="sum") / batch
-                optimizer.zero_grad(set_to_none=True)
+                live.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                optimizer.step()
-        if check is None or not (epoch % check.every == 0 or epoch == max_epochs):
+                live.optimizer.step()
+        check = live.check
+        if check is None or not check.match.due(epoch, max_epochs):
             continue
         with torch.no_grad():
-            confidence = check.confidence(forward)
-        done = active & (confidence >= check.target)
-        for k in np.flatnonzero(done):
+            done = check.confidence(forward) >= check.target
+        for j in np.flatnonzero(done).tolist():
+            k = int(live.models[j])
             stopped_at[k], matched[k] = epoch, True
-            for layer, (w, b) in enumerate(zip(weights, biases, strict=True)):
-                kept_w[layer][k] = w[k].detach().clone()
-                kept_b[layer][k] = b[k, 0].detach().clone()
-        active &= ~done
-        if not active.any():
+            kept[k] = live.model(j)
+        if done.all():
             break
-    final_w = [
-        torch.stack([kw if kw is not None else w[k].detach() for k, kw in enumerate(kept)])
-        for kept, w in zip(kept_w, weights, strict=True)
-    ]
-    final_b = [
-        torch.stack([kb if kb is not None else b[k, 0].detach() for k, kb in enumerate(kept)])
-        for kept, b in zip(kept_b, biases, strict=True)
-    ]
-    return _GroupResult(final_w, final_b, stopped_at, matched)
+        if done.any():
+            live.drop(~done)  # stopped models leave the batch: the others' steps do not depend on them
+    for j, k in enumerate(live.models.tolist()):
+        if kept[k] is None:
+            kept[k] = live.model(j)
+    layers = range(len(widths) - 1)
+    weights = [torch.stack([m[2 * i] for m in kept if m is not None]) for i in layers]
+    biases = [torch.stack([m[2 * i + 1] for m in kept if m is not None]) for i in layers]
+    return _GroupResult(weights, biases, stopped_at, matched)
+
+
+class _Live:
+    """The models of a group still training: stacked parameters, one Adam for them, their row streams."""
+
+    def __init__(
+        self,
+        weights: list[torch.Tensor],
+        biases: list[torch.Tensor],
+        *,
+        spec: MLPSpec,
+        streams: list[Iterator[int]],
+        check: _Check | None,
+    ) -> None:
+        import torch
+
+        self.weights, self.biases, self.streams, self.check = weights, biases, streams, check
+        self.models = np.arange(len(streams))
+        self._adam = {"lr": spec.lr, "weight_decay": spec.weight_decay, "fused": True}
+        self.optimizer = torch.optim.Adam([*weights, *biases], **self._adam)  # type: ignore[arg-type]
+
+    def model(self, j: int) -> list[torch.Tensor]:
+        """Model ``j``'s trained weights and biases, alternating per layer, detached copies."""
+        return [
+            t
+            for w, b in zip(self.weights, self.biases, strict=True)
+            for t in (w[j].detach().clone(), b[j, 0].detach().clone())
+        ]
+
+    def drop(self, keep: np.ndarray) -> None:
+        """Keep only the models where ``keep``, with their Adam moments, and continue as before."""
+        import torch
+
+        index = torch.from_numpy(np.flatnonzero(keep)).to(self.weights[0].device)
+        old = [*self.weights, *self.biases]
+        new = [p.detach().index_select(0, index).requires_grad_() for p in old]
+        optimizer = torch.optim.Adam(new, **self._adam)  # type: ignore[arg-type]
+        for p_old, p_new in zip(old, new, strict=True):
+            state = self.optimizer.state[p_old]
+            optimizer.state[p_new] = {
+                key: value if value.dim() == 0 else value.index_select(0, index) for key, value in state.items()
+            }
+        n = len(self.weights)
+        self.weights, self.biases, self.optimizer = new[:n], new[n:], optimizer
+        self.streams = [s for s, k in zip(self.streams, keep, strict=True) if k]
+        self.models = self.models[keep]
+        if self.check is not None:
+            self.check = self.check.subset(keep)
 
 
 @dataclass(frozen=True)
@@ -228,7 +283,7 @@ class _Check:
     X: torch.Tensor
     held_out: torch.Tensor  # (K, n_check): 1/(rows outside the model's mask) there, 0 elsewhere
     target: np.ndarray  # (K,) the target's mean capped confidence over each model's held-out check rows
-    every: int
+    match: ConfidenceMatch
 
     @classmethod
     def build(cls, match: ConfidenceMatch, masks: np.ndarray, X_t: torch.Tensor) -> _Check:
@@ -241,7 +296,13 @@ class _Check:
         target = weights @ np.minimum(np.asarray(match.target_confidence, dtype=np.float64), CONFIDENCE_CAP)
         rows = torch.from_numpy(np.asarray(match.rows, dtype=np.int64)).to(X_t.device)
         held_out = torch.from_numpy(weights.astype(np.float32)).to(X_t.device)
-        return cls(X_t.index_select(0, rows), held_out, target, match.every)
+        return cls(X_t.index_select(0, rows), held_out, target, match)
+
+    def subset(self, keep: np.ndarray) -> _Check:
+        import torch
+
+        index = torch.from_numpy(np.flatnonzero(keep)).to(self.held_out.device)
+        return _Check(self.X, self.held_out.index_select(0, index), self.target[keep], self.match)
 
     def confidence(self, forward: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
         """Each model's mean capped predicted-class confidence over its held-out check rows, ``(K,)``."""
