@@ -41,7 +41,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from shadow_check import dataset as adult27_table
-from shadow_check import torch_onnx
+from shadow_check import encoded_table, torch_onnx
 
 N_MEMBERS, N_HOLDOUT, N_POPULATION = 1000, 1000, 3010
 DATASETS = ("adult27", "adult16", "adult30", "digits")
@@ -51,15 +51,7 @@ def adult16_table(path: Path) -> pd.DataFrame:
     """Adult with label = education (16 classes); education_num, which encodes it, is dropped."""
     adult = pd.read_csv(path, skipinitialspace=True)
     label = adult["education"].astype(str)
-    features = adult.drop(columns=["education", "education_num"])
-    numeric = features.select_dtypes("number")
-    numeric = (numeric - numeric.mean()) / numeric.std()
-    text = pd.get_dummies(features.select_dtypes(exclude="number").astype(str), dtype=float)
-    frame = pd.concat([numeric, text], axis=1).astype(np.float32)
-    frame.columns = [f"f{i:03d}" for i in range(frame.shape[1])]
-    codes = {v: i for i, v in enumerate(sorted(label.unique()))}
-    frame["label"] = label.map(codes).to_numpy()
-    return frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    return encoded_table(adult.drop(columns=["education", "education_num"]), label)
 
 
 def adult30_table(path: Path) -> pd.DataFrame:

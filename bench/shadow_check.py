@@ -26,10 +26,8 @@ from sklearn.ensemble import RandomForestClassifier
 N_MEMBERS, N_HOLDOUT, N_POPULATION = 1000, 1000, 3010
 
 
-def dataset(path: Path) -> pd.DataFrame:
-    adult = pd.read_csv(path, skipinitialspace=True)
-    label = adult["occupation"].astype(str) + "/" + adult["sex"].astype(str)
-    features = adult.drop(columns=["occupation", "sex"])
+def encoded_table(features: pd.DataFrame, label: pd.Series) -> pd.DataFrame:
+    """Standardised numeric columns, one-hot text columns, columns f000…, label as sorted class codes, shuffled."""
     numeric = features.select_dtypes("number")
     numeric = (numeric - numeric.mean()) / numeric.std()
     text = pd.get_dummies(features.select_dtypes(exclude="number").astype(str), dtype=float)
@@ -38,6 +36,12 @@ def dataset(path: Path) -> pd.DataFrame:
     codes = {v: i for i, v in enumerate(sorted(label.unique()))}
     frame["label"] = label.map(codes).to_numpy()
     return frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+
+
+def dataset(path: Path) -> pd.DataFrame:
+    adult = pd.read_csv(path, skipinitialspace=True)
+    label = adult["occupation"].astype(str) + "/" + adult["sex"].astype(str)
+    return encoded_table(adult.drop(columns=["occupation", "sex"]), label)
 
 
 def torch_onnx(members: pd.DataFrame, n_classes: int, path: Path, epochs: int = 300) -> None:
