@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -15,7 +15,7 @@ import numpy as np
 
 from mia_audit import __version__, signals
 from mia_audit.attacks.base import AttackContext, AttackResult
-from mia_audit.attacks.registry import plan_attacks
+from mia_audit.attacks.registry import AttackSpec, plan_attacks
 from mia_audit.baseline import Baseline, compare_with_baseline
 from mia_audit.data import AuditData, DataSpec, load_audit_data
 from mia_audit.distribution import signal_distribution
@@ -23,7 +23,7 @@ from mia_audit.epsilon import split_half_epsilon
 from mia_audit.errors import ConfigError, ModelDataMismatchError
 from mia_audit.exposure import most_exposed
 from mia_audit.gate import GateConfig, evaluate_gate
-from mia_audit.labels import label_key, map_labels
+from mia_audit.labels import LabelMapping, label_key, map_labels
 from mia_audit.metrics import compute_attack_metrics
 from mia_audit.mitigations import recommend
 from mia_audit.models.base import TargetModel
@@ -33,11 +33,20 @@ from mia_audit.properties import PropertyInputs, compute_properties
 from mia_audit.result import (
     AttackReport,
     AuditResult,
+    BaselineComparison,
     DataSummary,
     DisparateVulnerability,
+    EpsilonEstimate,
+    ExposedRecord,
+    GateResult,
+    Mitigation,
     ModelSummary,
+    PropertyValue,
     RecordScores,
+    Risk,
     RunInfo,
+    SignalDistribution,
+    SkippedAttack,
     ToolInfo,
     Utility,
 )
@@ -99,29 +108,130 @@ def audit(
 ) -> AuditResult:
     """Run a membership-inference audit of the model at ``model_path`` on ``data``."""
     config = config or AuditConfig()
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    t0 = time.perf_counter()
-    with step("Loading model and data"):
-        records = load_audit_data(data, config.seed)
-        model = load_model(
-            model_path,
-            trust_model=config.trust_model,
-            batch_size=config.batch_size,
-            classes=_label_hint(records.raw_labels),
+    clock = _Clock.start()
+    target = _load_target(model_path, data, config, step)
+    measured = _measure(target, config.seed, step)
+    attacks = _run_attacks(target, Path(model_path), config, step)
+    summary = _model_summary(target.model, model_path, target.records)
+    verdict = _judge(attacks, target, measured.utility, summary.family, config)
+    exposure = _exposure(attacks.results, verdict.strongest, target, config.include_records)
+    return _assemble(clock.run_info(config, data, command), target, summary, measured, attacks, verdict, exposure)
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """When the audit started, for the report's run section."""
+
+    started_at: str
+    t0: float
+
+    @classmethod
+    def start(cls) -> _Clock:
+        return cls(datetime.now(timezone.utc).isoformat(timespec="seconds"), time.perf_counter())
+
+    def run_info(self, config: AuditConfig, data: DataSpec, command: str) -> RunInfo:
+        return RunInfo(
+            started_at=self.started_at,
+            duration_s=round(time.perf_counter() - self.t0, 3),
+            seed=config.seed,
+            command=command,
+            config=_config_dict(config, data),
         )
-        unknown = _unlearned_non_member_labels(records, model.classes)
-        if unknown:
-            records = load_audit_data(data, config.seed, unknown)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The model, its audit records and the outputs of the one batched pass over them.
+
+    ``eval_is_member`` is the ground truth of the evaluation records (in ``records.eval_idx`` order).
+    """
+
+    model: TargetModel
+    records: AuditData
+    mapping: LabelMapping
+    probs: np.ndarray
+    eval_is_member: np.ndarray
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Every record's label as an index into the model's classes."""
+        return self.mapping.indices
+
+    @property
+    def eval_labels(self) -> np.ndarray:
+        return self.labels[self.records.eval_idx]
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(str(c) for c in self.model.classes)
+
+
+def _load_target(model_path: str | Path, data: DataSpec, config: AuditConfig, step: Step) -> _Target:
+    with step("Loading model and data"):
+        model, records = _load_model_and_records(model_path, data, config)
         mapping = map_labels(records.raw_labels, model.classes)
     with step(f"Querying the target on {len(records.features)} records (one batched pass)"):
         probs = query_target(model, records)
-    labels = mapping.indices
+    return _Target(model, records, mapping, probs, records.is_member[records.eval_idx])
+
+
+def _load_model_and_records(
+    model_path: str | Path, data: DataSpec, config: AuditConfig
+) -> tuple[TargetModel, AuditData]:
+    """The model and its audit records, reloaded without non-members of classes the model never learned."""
+    records = load_audit_data(data, config.seed)
+    model = load_model(
+        model_path,
+        trust_model=config.trust_model,
+        batch_size=config.batch_size,
+        classes=_label_hint(records.raw_labels),
+    )
+    unknown = _unlearned_non_member_labels(records, model.classes)
+    if unknown:
+        records = load_audit_data(data, config.seed, unknown)
+    return model, records
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """What the audit measures of the model and data before any attack."""
+
+    utility: Utility
+    properties: dict[str, PropertyValue]
+
+
+def _measure(target: _Target, seed: int, step: Step) -> _Measured:
     with step("Data and model properties"):
-        properties = compute_properties(_property_inputs(records, probs, labels, model, config.seed))
-    runnable, skipped = plan_attacks(config.attacks, model.output_kind, len(records.population_idx))
-    ctx = AttackContext(
-        probs=probs,
-        labels=labels,
+        utility = compute_utility(target.probs, target.labels, target.records)
+        return _Measured(utility, compute_properties(_property_inputs(target, utility, seed)))
+
+
+@dataclass(frozen=True)
+class _Attacks:
+    """Each attack's raw result and measured report, in run order, and the attacks that could not run."""
+
+    results: tuple[AttackResult, ...]
+    reports: tuple[AttackReport, ...]
+    skipped: tuple[SkippedAttack, ...]
+
+
+def _run_attacks(target: _Target, model_path: Path, config: AuditConfig, step: Step) -> _Attacks:
+    runnable, skipped = plan_attacks(config.attacks, target.model.output_kind, len(target.records.population_idx))
+    # One context for all attacks: they share work through its cache (shadow data, trained shadows).
+    ctx = _attack_context(target, model_path, config)
+    results: list[AttackResult] = []
+    for number, spec in enumerate(runnable, 1):
+        with step(f"Attack {number}/{len(runnable)} {spec.id}"):
+            results.append(_run_attack(spec, ctx, target.eval_is_member))
+    reports = tuple(_report(r, target.eval_is_member, target.eval_labels, target.class_names) for r in results)
+    return _Attacks(tuple(results), reports, skipped)
+
+
+def _attack_context(target: _Target, model_path: Path, config: AuditConfig) -> AttackContext:
+    records, model = target.records, target.model
+    return AttackContext(
+        probs=target.probs,
+        labels=target.labels,
         eval_idx=records.eval_idx,
         population_idx=records.population_idx,
         features=records.features,
@@ -131,71 +241,120 @@ def audit(
         seed=config.seed,
         threshold_fpr=config.threshold_fpr,
         train_size=records.count("member"),
-        model_path=Path(model_path),
+        model_path=model_path,
         shadow=config.shadow,
         reference=config.reference,
         boundary_queries=config.boundary_queries,
         transfer_data=config.transfer_data,
         transfer_label_col=config.transfer_label_col,
     )
-    is_member = records.is_member[records.eval_idx]
-    class_names = tuple(str(c) for c in model.classes)
-    results: list[AttackResult] = []
-    reports: list[AttackReport] = []
-    for number, spec in enumerate(runnable, 1):
-        with step(f"Attack {number}/{len(runnable)} {spec.id}"):
-            result = spec.run_with_truth(ctx, is_member) if spec.run_with_truth else spec.run(ctx)
-        results.append(result)
-        reports.append(_report(result, is_member, ctx.eval_labels, class_names))
-    risk = assess_risk(reports, config.risk_include)
-    comparison = (
-        compare_with_baseline(
-            config.baseline,
-            counted_attacks(reports, config.risk_include),
-            risk.strongest_attack,
-            model_sha256=model.info.sha256,
-            data_sha256=records.sha256,
-        )
-        if config.baseline
-        else None
+
+
+def _run_attack(spec: AttackSpec, ctx: AttackContext, eval_is_member: np.ndarray) -> AttackResult:
+    return spec.run_with_truth(ctx, eval_is_member) if spec.run_with_truth else spec.run(ctx)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """The audit's judgement of the attacks and the mitigations it calls for."""
+
+    risk: Risk
+    baseline: BaselineComparison | None
+    epsilon: EpsilonEstimate | None
+    gate: GateResult
+    strongest: AttackResult | None
+    mitigations: tuple[Mitigation, ...]
+
+
+def _judge(attacks: _Attacks, target: _Target, utility: Utility, family: str, config: AuditConfig) -> _Verdict:
+    risk = assess_risk(attacks.reports, config.risk_include)
+    counted = counted_attacks(attacks.reports, config.risk_include)
+    baseline = _compare_with_baseline(config.baseline, counted, risk, target)
+    epsilon = _epsilon(attacks.results, counted, target.eval_is_member, config.seed)
+    gate = evaluate_gate(config.gate, risk, counted, baseline, epsilon)
+    strongest = next((r for r in attacks.results if r.id == risk.strongest_attack), None)
+    # Auditor-only attacks stay out of the advice even when --risk-from counts them for risk.
+    advice_from = counted_attacks(attacks.reports)
+    mitigations = recommend(risk.level, utility, target.model.output_kind.value, family, epsilon, advice_from)
+    return _Verdict(risk, baseline, epsilon, gate, strongest, mitigations)
+
+
+def _compare_with_baseline(
+    baseline: Baseline | None, counted: Sequence[AttackReport], risk: Risk, target: _Target
+) -> BaselineComparison | None:
+    if baseline is None:
+        return None
+    return compare_with_baseline(
+        baseline,
+        counted,
+        risk.strongest_attack,
+        model_sha256=target.model.info.sha256,
+        data_sha256=target.records.sha256,
     )
-    counted = {a.id for a in counted_attacks(reports, config.risk_include)}
-    epsilon = split_half_epsilon({r.id: r.scores for r in results if r.id in counted}, is_member, config.seed)
-    gate = evaluate_gate(config.gate, risk, counted_attacks(reports, config.risk_include), comparison, epsilon)
-    strongest = next((r for r in results if r.id == risk.strongest_attack), None)
-    record_scores = _record_scores(records, is_member, results, class_names, labels)
-    shown = records.features.iloc[records.eval_idx] if config.include_records else None
-    exposed = most_exposed(record_scores, strongest.id, shown) if strongest else ()
-    summary = _model_summary(model, model_path, records)
-    utility = compute_utility(probs, labels, records)
-    notes = tuple(n for n in (*records.notes, mapping.note) if n)
+
+
+def _epsilon(
+    results: Sequence[AttackResult], counted: Sequence[AttackReport], eval_is_member: np.ndarray, seed: int
+) -> EpsilonEstimate | None:
+    """The split-half ε lower bound over the attacks counted for risk."""
+    ids = {a.id for a in counted}
+    return split_half_epsilon({r.id: r.scores for r in results if r.id in ids}, eval_is_member, seed)
+
+
+@dataclass(frozen=True)
+class _Exposure:
+    """Every evaluation record's scores, and whom the strongest attack exposes most."""
+
+    records: RecordScores
+    exposed: tuple[ExposedRecord, ...]
+    distribution: SignalDistribution | None
+    vulnerability: DisparateVulnerability | None
+
+
+def _exposure(
+    results: Sequence[AttackResult], strongest: AttackResult | None, target: _Target, include_records: bool
+) -> _Exposure:
+    record_scores = _record_scores(target, results)
+    if strongest is None:
+        return _Exposure(record_scores, (), None, None)
+    records = target.records
+    shown = records.features.iloc[records.eval_idx] if include_records else None
+    return _Exposure(
+        records=record_scores,
+        exposed=most_exposed(record_scores, strongest.id, shown),
+        distribution=signal_distribution(strongest, target.eval_is_member),
+        vulnerability=_vulnerability(strongest, target),
+    )
+
+
+def _assemble(
+    run: RunInfo,
+    target: _Target,
+    summary: ModelSummary,
+    measured: _Measured,
+    attacks: _Attacks,
+    verdict: _Verdict,
+    exposure: _Exposure,
+) -> AuditResult:
     return AuditResult(
         tool=ToolInfo("mia-audit", __version__),
-        run=RunInfo(
-            started_at=started_at,
-            duration_s=round(time.perf_counter() - t0, 3),
-            seed=config.seed,
-            command=command,
-            config=_config_dict(config, data),
-        ),
+        run=run,
         model=summary,
-        data=_data_summary(records, is_member),
-        utility=utility,
-        attacks=tuple(reports),
-        skipped=skipped,
-        properties=properties,
-        risk=risk,
-        gate=gate,
-        signal_distribution=signal_distribution(strongest, is_member) if strongest else None,
-        records=record_scores,
-        vulnerability=_vulnerability(strongest, is_member, ctx.eval_labels, class_names, records),
-        notes=notes,
-        epsilon=epsilon,
-        exposed=exposed,
-        baseline=comparison,
-        mitigations=recommend(
-            risk.level, utility, model.output_kind.value, summary.family, epsilon, counted_attacks(reports)
-        ),
+        data=_data_summary(target.records, target.eval_is_member),
+        utility=measured.utility,
+        attacks=attacks.reports,
+        skipped=attacks.skipped,
+        properties=measured.properties,
+        risk=verdict.risk,
+        gate=verdict.gate,
+        signal_distribution=exposure.distribution,
+        records=exposure.records,
+        vulnerability=exposure.vulnerability,
+        notes=tuple(n for n in (*target.records.notes, target.mapping.note) if n),
+        epsilon=verdict.epsilon,
+        exposed=exposure.exposed,
+        baseline=verdict.baseline,
+        mitigations=verdict.mitigations,
     )
 
 
@@ -252,17 +411,16 @@ def compute_utility(probs: np.ndarray, labels: np.ndarray, records: AuditData) -
     )
 
 
-def _property_inputs(
-    records: AuditData, probs: np.ndarray, labels: np.ndarray, model: TargetModel, seed: int
-) -> PropertyInputs:
+def _property_inputs(target: _Target, utility: Utility, seed: int) -> PropertyInputs:
+    records = target.records
     return PropertyInputs(
         features=records.features,
-        labels=labels,
-        probs=probs,
+        labels=target.labels,
+        probs=target.probs,
         member=records.is_member,
         heldout=records.is_heldout,
-        class_names=tuple(str(c) for c in model.classes),
-        utility=compute_utility(probs, labels, records),
+        class_names=target.class_names,
+        utility=utility,
         n_holdout=int(records.is_heldout.sum()),
         n_population=records.count("population"),
         population_source=records.population_source,
@@ -272,25 +430,18 @@ def _property_inputs(
     )
 
 
-def _vulnerability(
-    strongest: AttackResult | None,
-    is_member: np.ndarray,
-    eval_labels: np.ndarray,
-    class_names: tuple[str, ...],
-    records: AuditData,
-) -> DisparateVulnerability | None:
+def _vulnerability(strongest: AttackResult, target: _Target) -> DisparateVulnerability:
     """Per-class and per-group exposure of the strongest attack, on the evaluation records."""
-    if strongest is None:
-        return None
+    records = target.records
     sensitive = records.sensitive
     groups = None if sensitive is None else sensitive[records.eval_idx]
     known = () if sensitive is None else tuple(sorted(set(sensitive[records.is_member | records.is_heldout].tolist())))
     return disparate_vulnerability(
         strongest.id,
         strongest.scores,
-        is_member,
-        eval_labels,
-        class_names,
+        target.eval_is_member,
+        target.eval_labels,
+        target.class_names,
         records.label_col,
         groups,
         records.sensitive_col,
@@ -317,19 +468,14 @@ def _report(
     )
 
 
-def _record_scores(
-    records: AuditData,
-    is_member: np.ndarray,
-    results: list[AttackResult],
-    class_names: tuple[str, ...],
-    labels: np.ndarray,
-) -> RecordScores:
+def _record_scores(target: _Target, results: Sequence[AttackResult]) -> RecordScores:
+    records = target.records
     idx = records.eval_idx
     return RecordScores(
         source=tuple(str(s) for s in records.source[idx]),
         row_index=tuple(int(i) for i in records.row_index[idx]),
-        member=tuple(int(m) for m in is_member),
-        label=tuple(class_names[i] for i in labels[idx]),
+        member=tuple(int(m) for m in target.eval_is_member),
+        label=tuple(target.class_names[i] for i in target.labels[idx]),
         scores={r.id: tuple(float(s) for s in r.scores) for r in results},
     )
 
