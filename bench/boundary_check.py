@@ -9,7 +9,9 @@ table, this runs the two attacks through ``mia_audit.audit`` on several datasets
 - ``adult16``: UCI Adult, label = education (16 classes; education_num dropped), same encoding;
 - ``adult30``: UCI Adult, label = age decile × education bucket (30 classes, ``bench/realism_adult.py``'s
   label), raw integer columns and 0/1 integer one-hot columns, scaling inside the ONNX graph;
-- ``digits``: scikit-learn's digits (10 classes, integer pixels 0..16; 600/600/597 records).
+- ``digits``: scikit-learn's digits (10 classes, integer pixels 0..16; 600/600/597 records);
+- ``location``: ``bench/bench_reference.py``'s Location-like table (446 sparse binary features, 30
+  classes) and its torch target.
 
 Each target is a torch MLP with one hidden layer of 128 units trained to memorise its 1,000
 members (Adam, 300 epochs), exported to ONNX with one float input. Prints, per dataset, the
@@ -44,7 +46,7 @@ from shadow_check import dataset as adult27_table
 from shadow_check import encoded_table, torch_onnx
 
 N_MEMBERS, N_HOLDOUT, N_POPULATION = 1000, 1000, 3010
-DATASETS = ("adult27", "adult16", "adult30", "digits")
+DATASETS = ("adult27", "adult16", "adult30", "digits", "location")
 
 
 def adult16_table(path: Path) -> pd.DataFrame:
@@ -123,10 +125,14 @@ def prepare(name: str, adult: Path, work: Path) -> tuple[Path, dict[str, Path]]:
         frame = adult16_table(adult)
     elif name == "adult30":
         frame = adult30_table(adult)
+    elif name == "location":
+        from bench_reference import location_like
+
+        frame = location_like()
     else:
         frame = digits_table()
     n_classes = int(frame["label"].max()) + 1
-    sizes = (N_MEMBERS, N_HOLDOUT, N_POPULATION) if len(frame) > 5010 else (600, 600, len(frame) - 1200)
+    sizes = (N_MEMBERS, N_HOLDOUT, N_POPULATION) if len(frame) >= 5010 else (600, 600, len(frame) - 1200)
     cuts = np.cumsum(sizes)
     parts = {"members": frame.iloc[: cuts[0]], "holdout": frame.iloc[cuts[0] : cuts[1]]}
     parts["population"] = frame.iloc[cuts[1] : cuts[2]]
@@ -136,7 +142,9 @@ def prepare(name: str, adult: Path, work: Path) -> tuple[Path, dict[str, Path]]:
         rows.to_csv(files[part], index=False)
     model = work / "mlp.onnx"
     if not model.exists():
-        if name == "adult27":
+        if name == "location":
+            torch_onnx(parts["members"], n_classes, model)  # bench/bench_reference.py's Location-like target
+        elif name == "adult27":
             shared = Path("/tmp/mia-shadow/mlp.onnx")  # bench/shadow_check.py's target, when it is there
             if shared.exists():
                 shutil.copy(shared, model)

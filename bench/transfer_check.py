@@ -39,7 +39,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from boundary_check import prepare, scaled_mlp_onnx
 
-TARGETS = ("adult27", "adult16", "adult30", "gen30")
+TARGETS = ("adult27", "adult16", "adult30", "gen30", "location")
 
 
 def gen30(work: Path) -> tuple[Path, dict[str, Path]]:

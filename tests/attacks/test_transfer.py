@@ -9,7 +9,13 @@ import pytest
 
 from mia_audit import signals
 from mia_audit.attacks.base import AttackContext, AttackResult
-from mia_audit.attacks.transfer import _cross_shadow_check, _shadow_rows, run_transfer_attack, user_corpus
+from mia_audit.attacks.transfer import (
+    _cross_shadow_check,
+    _shadow_rows,
+    run_transfer_attack,
+    transfer_feature,
+    user_corpus,
+)
 from mia_audit.errors import ConfigError
 from mia_audit.metrics import auc
 from mia_audit.models.base import OutputKind
@@ -105,7 +111,7 @@ def test_user_corpus_whose_shadows_do_not_leak_is_replaced_by_the_builtin_corpus
     refused = [n for n in result.notes if "not used" in n]
     assert len(refused) == 1 and refused[0].startswith("user corpus own.csv: 400 records, 2 classes")
     assert "cross-shadow AUC" in refused[0] and "chance + 2 standard errors" in refused[0]
-    assert "3 largest log posteriors" in result.notes[1]
+    assert "log p(1) − log(p(2) + p(3))" in result.notes[1]
 
 
 def test_fallback_scores_equal_the_builtin_attack(two_class_corpus_result: tuple[AttackResult, np.ndarray]) -> None:
@@ -124,7 +130,7 @@ def test_user_corpus_whose_shadows_leak_is_used(tmp_path: Path) -> None:
     result = run_transfer_attack(_context(probs, labels, transfer_data=path))
     assert result.notes[0].startswith("user corpus noisy6.csv: 600 records, 6 classes")
     assert not any("not used" in n for n in result.notes)
-    assert "3 largest log posteriors" in result.notes[1] and "noisy6.csv" in result.notes[1]
+    assert "log p(1) − log(p(2) + p(3))" in result.notes[1] and "noisy6.csv" in result.notes[1]
     assert auc(result.scores, member) > 0.6
 
 
@@ -136,10 +142,10 @@ def test_cross_shadow_check_tells_signal_from_noise() -> None:
     # Members of each shadow are confident on their own records, non-members are not.
     confident = np.where(masks, 0.95, 0.6)[..., None] + rng.normal(0, 0.05, (2, n, 1))
     probs = np.concatenate([confident, (1 - confident) / 2, (1 - confident) / 2], axis=2).clip(1e-6, 1)
-    value, floor = _cross_shadow_check(probs, masks, 3)
+    value, floor = _cross_shadow_check(probs, masks)
     assert value > 0.9 and 0.53 < floor < 0.56
     shuffled = probs[:, rng.permutation(n)]
-    value, _ = _cross_shadow_check(shuffled, masks, 3)
+    value, _ = _cross_shadow_check(shuffled, masks)
     assert value < floor
 
 
@@ -166,7 +172,38 @@ def test_same_seed_same_shadow_rows(tmp_path: Path) -> None:
     path = _user_csv(tmp_path)
     probs, labels, _ = _overfit_target(5)
     (task,), _ = user_corpus(_context(probs, labels, transfer_data=path, transfer_label_col="outcome"))
-    a, b = (_shadow_rows(task, 1, 3, 0) for _ in range(2))
+    a, b = (_shadow_rows(task, 3, 0) for _ in range(2))
     np.testing.assert_array_equal(a.X, b.X)
     np.testing.assert_array_equal(a.member, b.member)
     assert a.check_auc == b.check_auc and a.check_floor == b.check_floor
+
+
+def _float32_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float32) - logits.max(axis=1, keepdims=True).astype(np.float32)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_transfer_feature_keeps_order_where_the_top_posterior_rounds_to_one() -> None:
+    probs = _float32_softmax(np.array([[40.0, 20.0, 15.0, 0.0], [40.0, 22.0, 10.0, 0.0], [3.0, 2.0, 1.0, 0.0]]))
+    assert probs[0, 0] == probs[1, 0] == 1.0  # float32 cannot tell these two apart by the top posterior
+    feature = transfer_feature(probs)[:, 0]
+    assert np.all(np.isfinite(feature))
+    # log p(1) − log(p(2) + p(3)) from the logits: 20 − log(1 + e^−5), 18 − log(1 + e^−12), 1 − log(1 + e^−1).
+    expected = [20 - np.log1p(np.exp(-5)), 18 - np.log1p(np.exp(-12)), 1 - np.log1p(np.exp(-1))]
+    np.testing.assert_allclose(feature, expected, rtol=1e-4)
+
+
+def test_saturated_target_is_ranked_the_right_way_round() -> None:
+    """Members' top posteriors round to 1 in float32, non-members' nearly so: only the small posteriors
+    separate them. An attack model on the three log posteriors ranked such a target backwards (0.46 on
+    a Location-like table); the transfer feature keeps the order."""
+    rng = np.random.default_rng(0)
+    n, n_classes = 300, 30
+    gap = np.r_[rng.normal(22.0, 2.0, n), rng.normal(13.0, 2.0, n)]
+    logits = rng.normal(0.0, 1.0, (2 * n, n_classes))
+    logits[:, 0] = logits[:, 1:].max(axis=1) + gap
+    probs = _float32_softmax(logits).astype(np.float64)
+    member = np.r_[np.ones(n), np.zeros(n)].astype(int)
+    result = run_transfer_attack(_context(probs, np.zeros(2 * n, dtype=np.int64)))
+    assert auc(result.scores, member) > 0.95
