@@ -74,11 +74,13 @@ def _output_hardening(level: str, output_kind: str, label_only: AttackReport | N
         remains = f"label-only attacks remain: {label_only.id} reached AUC {label_only.metrics.auc:.3f} here"
     else:
         remains = "label-only attacks remain (they were not run here)"
+    priority = NOT_INDICATED
+    if probabilities and _at_least(level, "medium"):
+        priority = RECOMMENDED if _at_least(level, "high") else CONSIDER
     return Mitigation(
         id="output_hardening",
         title="Output hardening (top-k, rounding, labels only)",
-        priority=RECOMMENDED if probabilities and _at_least(level, "high") else CONSIDER
-        if probabilities and _at_least(level, "medium") else NOT_INDICATED,
+        priority=priority,
         finding=f"the model returns {output_kind}",
         action="Return only the top-k classes, round scores to one or two decimals, or return the label alone.",
         expected_effect=(
@@ -120,9 +122,7 @@ def recommend(
     attacks: Sequence[AttackReport],
 ) -> tuple[Mitigation, ...]:
     """The mitigations in report order; each says whether this audit's findings call for it."""
-    label_only = max(
-        (a for a in attacks if a.family == "label_only"), key=lambda a: a.metrics.auc, default=None
-    )
+    label_only = max((a for a in attacks if a.family == "label_only"), key=lambda a: a.metrics.auc, default=None)
     return (
         _regularisation(level, utility, family),
         _stacking(level, family),
