@@ -204,6 +204,21 @@ def scan(
             help="Training epochs of MLP reference models (default: until as confident as the target).",
         ),
     ] = None,
+    reference_family: Annotated[
+        str,
+        typer.Option(
+            "--reference-family",
+            help="Reference models of lira.* and rmia: auto, mlp, logreg, rf, gbm or clone (auto copies the target).",
+        ),
+    ] = "auto",
+    offline_models: Annotated[
+        str,
+        typer.Option(
+            "--offline-models",
+            help="lira.offline's models: shared (OUT models of the lira.online/rmia pool) or population "
+            "(its own, trained on population records only).",
+        ),
+    ] = "shared",
     risk_from: Annotated[
         list[str] | None,
         typer.Option("--risk-from", help="Also base the risk level on these auditor-only attacks (e.g. supervised)."),
@@ -214,7 +229,8 @@ def scan(
     include_records: Annotated[
         bool,
         typer.Option(
-            "--include-records", help="Show the feature values of the most exposed records in the report (off: indices only)."
+            "--include-records",
+            help="Show the feature values of the most exposed records in the report (off: indices only).",
         ),
     ] = False,
     transfer_data: Annotated[
@@ -296,7 +312,7 @@ def scan(
             shadow=_shadow_config(
                 shadow_family, shadow_data, shadow_models, shadow_noise, shadow_epochs, synthesis_budget, device
             ),
-            reference=_reference_config(reference_models, reference_epochs),
+            reference=_reference_config(reference_models, reference_epochs, reference_family, offline_models),
         )
         command = shlex.join(["mia-audit", *sys.argv[1:]]) if sys.argv else "mia-audit"
         with progress(err, quiet=quiet) as step:
@@ -308,10 +324,10 @@ def scan(
     _run_guarded(debug, err, body)
 
 
-def _reference_config(n_models: int, epochs: int | None) -> ReferenceConfig:
+def _reference_config(n_models: int, epochs: int | None, family: str, offline_models: str) -> ReferenceConfig:
     from mia_audit.shadow.reference_config import ReferenceConfig
 
-    return ReferenceConfig(n_models=n_models, epochs=epochs)
+    return ReferenceConfig(n_models=n_models, epochs=epochs, family=family, offline_models=offline_models)
 
 
 def _shadow_config(

@@ -96,19 +96,48 @@ def reference_split(
     rest = np.setdiff1d(population, calibration)
     candidates = np.union1d(np.asarray(eval_idx), calibration)
     half = len(candidates) // 2
+    # Far more audit records than twice the target's training set (more holdout than members): each
+    # model keeps a random part of its half, no larger than the target's training set plus its share
+    # of the calibration slice, so that it memorises like the target. Records then are IN for fewer
+    # than half of the models, some for none (LiRA online then estimates their IN mean, see
+    # attacks/reference.fit_gaussians).
+    cap = train_size + n_calibration - n_calibration // 2
+    keep = cap if train_size > 0 and cap < half else len(candidates)
     top_up = min(max(0, train_size - half), len(rest) // 2)
     in_mask = np.zeros((n_models, n_records), dtype=bool)
     for pair in range(0, n_models, 2):
         order = rng.permutation(candidates)
         extra = rng.permutation(rest)[: 2 * top_up]
-        in_mask[pair, order[:half]] = True
+        in_mask[pair, _part(order[:half], keep, rng)] = True
         in_mask[pair, extra[:top_up]] = True
         if pair + 1 < n_models:
-            in_mask[pair + 1, order[half:]] = True
+            in_mask[pair + 1, _part(order[half:], keep, rng)] = True
             in_mask[pair + 1, extra[top_up:]] = True
     check_from = rest if len(rest) else calibration
     check = np.sort(rng.permutation(check_from)[:MAX_CHECK_ROWS])
     return ReferenceSplit(in_mask, calibration, check)
+
+
+def _part(rows: np.ndarray, keep: int, rng: np.random.Generator) -> np.ndarray:
+    return rows if len(rows) <= keep else rng.permutation(rows)[:keep]
+
+
+def population_split(
+    n_records: int, population_idx: np.ndarray, train_size: int, n_models: int, rng: np.random.Generator
+) -> ReferenceSplit:
+    """Offline LiRA's split: each model trains on a random population subset; no audit record is IN.
+
+    A subset has the target's training size where the population allows it, else half the
+    population. Records of the population are IN for some models; the attack reads, per record,
+    only the models that did not train on it.
+    """
+    population = np.sort(np.asarray(population_idx))
+    size = min(train_size, len(population) // 2) if train_size > 0 else len(population) // 2
+    in_mask = np.zeros((n_models, n_records), dtype=bool)
+    for k in range(n_models):
+        in_mask[k, rng.permutation(population)[: max(1, size)]] = True
+    check = np.sort(rng.permutation(population)[:MAX_CHECK_ROWS])
+    return ReferenceSplit(in_mask, np.empty(0, dtype=np.int64), check)
 
 
 def model_matrix(encoder: FeatureEncoder, frame: pd.DataFrame) -> np.ndarray:

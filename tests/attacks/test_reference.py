@@ -31,7 +31,7 @@ from mia_audit.errors import ConfigError
 from mia_audit.result import AuditResult
 from mia_audit.shadow.batched_mlp import MLPSpec
 from mia_audit.shadow.matched_mlp import ConfidenceMatch, train_matched_mlps
-from mia_audit.shadow.reference import reference_split, tempered_true_probability
+from mia_audit.shadow.reference import population_split, reference_split, tempered_true_probability
 from mia_audit.shadow.reference_config import ReferenceConfig
 
 REFERENCE_IDS = ("lira.offline", "lira.online", "rmia")
@@ -70,6 +70,16 @@ def test_global_variance_below_64_models_per_record_from_64() -> None:
     assert isinstance(fit_gaussians(few, np.broadcast_to(halves(16), few.shape)).sd_out, float)
     per_record = fit_gaussians(many, np.broadcast_to(halves(64), many.shape))
     assert isinstance(per_record.sd_out, np.ndarray) and per_record.sd_out.shape == (5,)
+
+
+def test_a_record_no_model_trained_on_gets_the_average_in_shift() -> None:
+    # Records 0 and 1 have IN and OUT models (IN − OUT: 3 − 1 = 2 and 6 − 2 = 4; mean shift 3);
+    # record 2 is OUT of all four models (mean 0.5), so its IN mean is 0.5 + 3.
+    values = np.array([[3.0, 6.0, 0.0], [3.0, 6.0, 1.0], [1.0, 2.0, 0.0], [1.0, 2.0, 1.0]])
+    in_mask = np.array([[True, True, False], [True, True, False], [False, False, False], [False, False, False]])
+    g = fit_gaussians(values, in_mask)
+    np.testing.assert_allclose(g.mean_in, [3.0, 6.0, 3.5])
+    np.testing.assert_allclose(g.mean_out, [1.0, 2.0, 0.5])
 
 
 def test_rmia_marginal_probability_online_and_offline_by_hand() -> None:
@@ -118,6 +128,29 @@ def test_split_ignores_the_order_of_the_audit_records_and_tops_up_to_the_trainin
     assert np.array_equal(a.in_mask, b.in_mask)
     # 100 audit + 200 calibration records give halves of 150: each model gets 150 population records more.
     assert np.all(a.in_mask.sum(axis=1) == 300)
+
+
+def test_no_reference_model_trains_on_more_records_than_the_target() -> None:
+    """1,000 audit records but a target trained on 150 (more holdout than members, --no-balance):
+    each model keeps 150 of its half plus its 100 of the 200 calibration records, so it memorises
+    like the target, and no record is IN for more than half of the models."""
+    eval_idx, population = np.arange(0, 1000), np.arange(1000, 3000)
+    split = reference_split(3000, eval_idx, population, 150, 6, np.random.default_rng(2))
+    assert len(split.calibration_idx) == 200 and np.all(split.in_mask.sum(axis=1) == 250)
+    assert split.in_mask.sum(axis=0).max() <= 3
+    pairs = split.in_mask.reshape(3, 2, -1)
+    assert not (pairs[:, 0] & pairs[:, 1]).any()  # a pair's models still train on disjoint records
+
+
+def test_offline_split_trains_on_population_records_only() -> None:
+    eval_idx, population = np.arange(0, 500), np.arange(500, 1500)
+    split = population_split(1500, population, 300, 8, np.random.default_rng(3))
+    assert not split.in_mask[:, eval_idx].any()
+    assert np.all(split.in_mask.sum(axis=1) == 300) and len(split.calibration_idx) == 0
+    assert np.isin(split.check_idx, population).all()
+    # A population smaller than twice the training set: each model takes half of it.
+    small = population_split(1500, population[:400], 300, 8, np.random.default_rng(3))
+    assert np.all(small.in_mask.sum(axis=1) == 200)
 
 
 # -- matched training ------------------------------------------------------------------------------
@@ -295,10 +328,11 @@ def test_selection_by_family_and_prefix() -> None:
     ("kwargs", "message"),
     [
         ({"n_models": 1}, "between 2 and 1024"),
-        ({"family": "svm"}, "unknown reference family"),
+        ({"family": "svm"}, "unknown --reference-family"),
         ({"epochs": 0}, "must be positive"),
         ({"gamma": 0.0}, "gamma"),
         ({"temperature": -1.0}, "temperature"),
+        ({"offline_models": "audit"}, "unknown --offline-models"),
     ],
 )
 def test_bad_reference_settings_are_config_errors(kwargs: dict[str, object], message: str) -> None:
@@ -317,3 +351,24 @@ def test_cli_passes_the_reference_count_and_rejects_a_bad_one(tmp_path: Path) ->
     report = json.loads((out / "report.json").read_text())
     (attack,) = report["attacks"]
     assert attack["id"] == "lira.online" and report["run"]["config"]["reference"]["n_models"] == 4
+
+
+def test_cli_passes_the_reference_family_and_rejects_an_unknown_one(tmp_path: Path) -> None:
+    case = overfit_case(tmp_path, n_members=150, n_holdout=300)
+    common = ["scan", str(case.model), "--trust-model", "--data", str(case.data), "--attacks", "lira.offline"]
+    bad = CliRunner().invoke(app, [*common, "--reference-family", "svm", "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "unknown --reference-family 'svm'" in bad.output
+    assert "Traceback" not in bad.output
+    out = tmp_path / "out"
+    args = [*common, "--reference-family", "logreg", "--reference-models", "4", "--offline-models", "population"]
+    args += ["--out", str(out), "--format", "json"]
+    good = CliRunner().invoke(app, args)
+    assert good.exit_code == 0, good.output
+    report = json.loads((out / "report.json").read_text())
+    (attack,) = report["attacks"]
+    assert report["run"]["config"]["reference"]["family"] == "logreg"
+    assert attack["notes"][0].startswith("4 reference models (logreg)"), attack["notes"][0]
+    assert "used by lira.offline alone" in attack["notes"][0]
+    assert any("no audit record is used for training" in a for a in attack["assumptions"])
+    bad = CliRunner().invoke(app, [*common, "--offline-models", "mine", "--out", str(tmp_path / "bad2")])
+    assert bad.exit_code == 2 and "unknown --offline-models 'mine'; choose from shared, population" in bad.output
