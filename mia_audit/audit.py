@@ -222,7 +222,7 @@ def _run_attacks(target: _Target, model_path: Path, config: AuditConfig, step: S
     results: list[AttackResult] = []
     for number, spec in enumerate(runnable, 1):
         with step(f"Attack {number}/{len(runnable)} {spec.id}"):
-            results.append(_run_attack(spec, ctx, target.eval_is_member))
+            results.append(_run_attack(spec, ctx, target.eval_is_member, results))
     reports = tuple(_report(r, target.eval_is_member, target.eval_labels, target.class_names) for r in results)
     return _Attacks(tuple(results), reports, skipped)
 
@@ -250,8 +250,12 @@ def _attack_context(target: _Target, model_path: Path, config: AuditConfig) -> A
     )
 
 
-def _run_attack(spec: AttackSpec, ctx: AttackContext, eval_is_member: np.ndarray) -> AttackResult:
-    return spec.run_with_truth(ctx, eval_is_member) if spec.run_with_truth else spec.run(ctx)
+def _run_attack(
+    spec: AttackSpec, ctx: AttackContext, eval_is_member: np.ndarray, earlier: list[AttackResult]
+) -> AttackResult:
+    if spec.run_with_truth is None:
+        return spec.run(ctx)
+    return spec.run_with_truth(ctx, eval_is_member, tuple(earlier))
 
 
 @dataclass(frozen=True)

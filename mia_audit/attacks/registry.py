@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -26,7 +26,8 @@ class AttackSpec:
     needs_population: bool
     run: Callable[[AttackContext], AttackResult]
     # Auditor-only attacks also get the evaluation records' membership (cross-fitted inside).
-    run_with_truth: Callable[[AttackContext, np.ndarray], AttackResult] | None = None
+    # Auditor-only attacks: also get the membership truth and the results of the attacks run before.
+    run_with_truth: Callable[[AttackContext, np.ndarray, Sequence[AttackResult]], AttackResult] | None = None
 
 
 def _unused(ctx: AttackContext) -> AttackResult:

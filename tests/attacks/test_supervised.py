@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 from e2e_data import overfit_case
 
-from mia_audit.attacks.supervised import cross_fit, fold_assignment, supervised_features
+from mia_audit.attacks.base import AttackContext, AttackResult
+from mia_audit.attacks.supervised import cross_fit, fold_assignment, run_supervised, supervised_features
 from mia_audit.audit import AuditConfig, audit
 from mia_audit.data import DataSpec
 from mia_audit.errors import ConfigError
+from mia_audit.metrics import auc
+from mia_audit.models.base import OutputKind
 
 
 def test_no_record_is_scored_by_a_model_that_saw_it() -> None:
@@ -62,3 +66,33 @@ def test_supervised_is_strong_but_out_of_the_risk_level(tmp_path) -> None:  # ty
 def test_risk_from_accepts_only_auditor_attacks() -> None:
     with pytest.raises(ConfigError, match="--risk-from"):
         AuditConfig(risk_include=frozenset({"threshold.loss"}))
+
+
+def _earlier(attack_id: str, family: str, scores: np.ndarray) -> AttackResult:
+    return AttackResult(attack_id, family, attack_id, scores, None, "", (), 0, 0.0)
+
+
+def test_earlier_attacks_scores_are_stacked_so_the_estimate_is_not_below_them() -> None:
+    """Outputs that carry nothing (the same posterior for every record) and an earlier attack whose
+    score does: the supervised estimate reaches that attack's AUC, not chance."""
+    rng = np.random.default_rng(0)
+    n = 800
+    is_member = np.arange(n) < n // 2
+    ctx = AttackContext(
+        probs=np.tile([0.6, 0.3, 0.1], (n, 1)),
+        labels=np.zeros(n, dtype=np.int64),
+        eval_idx=np.arange(n),
+        population_idx=np.arange(0),
+        features=pd.DataFrame({"x": np.zeros(n)}),
+        target=None,  # type: ignore[arg-type]  # the supervised attack only reads the outputs
+        output_kind=OutputKind.PROBABILITIES,
+        n_classes=3,
+        seed=0,
+    )
+    strong = _earlier("rmia", "reference", is_member + rng.normal(0, 0.7, n))
+    auditor = _earlier("supervised", "supervised", is_member.astype(float))  # never stacked
+    alone = run_supervised(ctx, is_member)
+    stacked = run_supervised(ctx, is_member, (strong, auditor))
+    assert abs(auc(alone.scores, is_member) - 0.5) < 1e-9
+    assert auc(stacked.scores, is_member) >= auc(strong.scores, is_member) - 0.02
+    assert stacked.notes[0].endswith("and the scores of rmia (as ranks)")
