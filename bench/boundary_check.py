@@ -27,6 +27,7 @@ Measured (boundary − gap AUC, seeds 0 / 1; 2 shared CPU cores, 30–60 s per a
     adult16   0.810  −0.018                           +0.060 / +0.058  +0.059
     adult30   0.869  +0.014                           +0.051 / +0.049  +0.052
     digits    0.516  −0.010                           +0.068 / +0.079  +0.078
+    location  0.651  (not run)                        +0.206 (seed 0)  (not run)
 """
 
 from __future__ import annotations
