@@ -45,10 +45,9 @@ def _one_line_error(result: object, *fragments: str) -> None:
 
 def test_exit_0_writes_all_reports(case: AuditCase, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    # Every attack family, with few shadows to stay quick.
-    result = _scan(
-        str(case.model), "--trust-model", "--data", str(case.data), "--out", str(out), "--shadow-models", "2"
-    )
+    # Every attack family, with few shadow and reference models and boundary queries to stay quick.
+    quick = ("--shadow-models", "2", "--reference-models", "2", "--boundary-queries", "20")
+    result = _scan(str(case.model), "--trust-model", "--data", str(case.data), "--out", str(out), *quick)
     assert result.exit_code == 0, result.output
     for name in ("report.json", "report.html", "report.pdf", "records.csv"):
         assert (out / name).stat().st_size > 0, name
