@@ -9,9 +9,9 @@ left out of the risk level unless asked for (`--risk-from supervised`).
 Features: the sorted log posteriors, the loss and the label one-hot, plus the scores of the
 realistic attacks that ran before it in the same audit (as ranks). The reference-model attacks
 compare each record with models that did or did not train on it, which no function of one output
-vector can do; without their scores an "upper estimate" would fall below them (on a Location-like
-target: 0.87 against RMIA's 0.97). The earlier scores use no membership label, and the stacked
-model is cross-fitted like the rest.
+vector can do; without their scores an "upper estimate" would fall below them (on the
+Location-like target of bench/location_audit.py: AUC 0.920 alone, 0.977 stacked, RMIA 0.967). The
+earlier scores use no membership label, and the stacked model is cross-fitted like the rest.
 """
 
 from __future__ import annotations
