@@ -54,6 +54,10 @@ from mia_audit.shadow.reference import (
 # Below this many models per Gaussian the per-record variance is too noisy (Carlini et al.).
 PER_RECORD_VARIANCE_MODELS = 64
 OFFLINE_A_GRID = tuple(round(0.1 * i, 1) for i in range(11))
+TRAINS_ON_AUDIT_RECORDS = (
+    "trains reference models on the audit records themselves, each record IN for half of them "
+    "(the auditor's candidate set); the target's membership labels are never used"
+)
 
 
 @dataclass(frozen=True)
@@ -356,8 +360,7 @@ def run_lira_online(ctx: AttackContext) -> AttackResult:
         assumptions=_assumptions(
             ctx,
             pool,
-            "trains reference models on the audit records themselves, each record IN for half of them "
-            "(the auditor's candidate set); the target's membership labels are never used",
+            TRAINS_ON_AUDIT_RECORDS,
         ),
         queries=0,
         duration_s=time.perf_counter() - start,
@@ -391,8 +394,7 @@ def run_rmia(ctx: AttackContext) -> AttackResult:
         assumptions=_assumptions(
             ctx,
             pool,
-            "trains reference models on the audit records themselves, each record IN for half of them "
-            "(the auditor's candidate set); the target's membership labels are never used",
+            TRAINS_ON_AUDIT_RECORDS,
             f"compares each record with {len(population)} population records z",
         ),
         queries=0,
