@@ -29,7 +29,7 @@ from itertools import pairwise
 import numpy as np
 import torch
 
-from mia_audit.shadow.batched_mlp import BatchedMLP, MLPSpec, train_batched_mlp, train_looped_mlp
+from mia_audit.training.mlp import BatchedMLP, MLPSpec, train_batched_mlp, train_looped_mlp
 
 
 def peak_rss_mib() -> float:

@@ -56,19 +56,19 @@ from shadow_check import N_HOLDOUT, N_MEMBERS, N_POPULATION, dataset, torch_onnx
 from mia_audit import signals
 from mia_audit.attacks.reference import fit_gaussians, offline_scores, online_scores, rmia_ratios, rmia_scores
 from mia_audit.audit import AuditConfig, audit
-from mia_audit.data import DataSpec
-from mia_audit.metrics import auc, tpr_at_fpr
-from mia_audit.shadow.batched_mlp import MLPSpec
-from mia_audit.shadow.encoding import FeatureEncoder
-from mia_audit.shadow.families import FamilyChoice
-from mia_audit.shadow.reference import (
+from mia_audit.data.records import DataSpec
+from mia_audit.judge.metrics import auc, tpr_at_fpr
+from mia_audit.training.encoding import FeatureEncoder
+from mia_audit.training.families import FamilyChoice
+from mia_audit.training.mlp import MLPSpec
+from mia_audit.training.reference_config import ReferenceConfig
+from mia_audit.training.reference_pool import (
     ReferencePool,
     build_reference_pool,
     model_matrix,
     reference_split,
     tempered_true_probability,
 )
-from mia_audit.shadow.reference_config import ReferenceConfig
 
 
 def location_like(seed: int = 42) -> pd.DataFrame:

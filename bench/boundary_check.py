@@ -158,7 +158,7 @@ def prepare(name: str, adult: Path, work: Path) -> tuple[Path, dict[str, Path]]:
 
 def measure(model: Path, files: dict[str, Path], queries: int, seed: int) -> dict[str, Any]:
     from mia_audit.audit import AuditConfig, audit
-    from mia_audit.data import DataSpec
+    from mia_audit.data.records import DataSpec
 
     spec = DataSpec(members=files["members"], holdout=files["holdout"], population=files["population"])
     config = AuditConfig(attacks=("label_only.gap", "label_only.boundary"), boundary_queries=queries, seed=seed)

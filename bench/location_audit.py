@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_reference import build
 
 from mia_audit.audit import AuditConfig, audit
-from mia_audit.data import DataSpec
+from mia_audit.data.records import DataSpec
 
 
 def main() -> None:

@@ -91,7 +91,7 @@ def agnostic_ceiling(model: Path, files: dict[str, Path]) -> float:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
 
-    from mia_audit.metrics import auc
+    from mia_audit.judge.metrics import auc
     from mia_audit.models.loader import load_model
 
     members, holdout = (pd.read_csv(files[p]).drop(columns="label") for p in ("members", "holdout"))
@@ -104,7 +104,7 @@ def agnostic_ceiling(model: Path, files: dict[str, Path]) -> float:
 
 def run(model: Path, files: dict[str, Path], **transfer: Path | str) -> dict[str, float]:
     from mia_audit.audit import AuditConfig, audit
-    from mia_audit.data import DataSpec
+    from mia_audit.data.records import DataSpec
 
     spec = DataSpec(members=files["members"], holdout=files["holdout"], population=files["population"])
     attacks = ("transfer", "threshold.confidence", "threshold.loss")

@@ -16,20 +16,22 @@ import numpy as np
 from mia_audit import __version__, signals
 from mia_audit.attacks.base import AttackContext, AttackResult
 from mia_audit.attacks.registry import AttackSpec, plan_attacks
-from mia_audit.baseline import Baseline, compare_with_baseline
-from mia_audit.data import AuditData, DataSpec, load_audit_data
-from mia_audit.distribution import signal_distribution
-from mia_audit.epsilon import split_half_epsilon
+from mia_audit.data.labels import LabelMapping, label_key, map_labels
+from mia_audit.data.records import AuditData, DataSpec, load_audit_data
 from mia_audit.errors import ConfigError, ModelDataMismatchError
-from mia_audit.exposure import most_exposed
-from mia_audit.gate import GateConfig, evaluate_gate
-from mia_audit.labels import LabelMapping, label_key, map_labels
-from mia_audit.metrics import compute_attack_metrics
-from mia_audit.mitigations import recommend
+from mia_audit.judge.baseline import Baseline, compare_with_baseline
+from mia_audit.judge.distribution import signal_distribution
+from mia_audit.judge.epsilon import split_half_epsilon
+from mia_audit.judge.exposure import most_exposed
+from mia_audit.judge.gate import GateConfig, evaluate_gate
+from mia_audit.judge.metrics import compute_attack_metrics
+from mia_audit.judge.mitigations import recommend
+from mia_audit.judge.properties import PropertyInputs, compute_properties
+from mia_audit.judge.risk import AUDITOR_ONLY_ATTACKS, assess_risk, counted_attacks
+from mia_audit.judge.vulnerability import disparate_vulnerability
 from mia_audit.models.base import TargetModel
 from mia_audit.models.family import model_family
 from mia_audit.models.loader import load_model
-from mia_audit.properties import PropertyInputs, compute_properties
 from mia_audit.result import (
     AttackReport,
     AuditResult,
@@ -50,10 +52,8 @@ from mia_audit.result import (
     ToolInfo,
     Utility,
 )
-from mia_audit.risk import AUDITOR_ONLY_ATTACKS, assess_risk, counted_attacks
-from mia_audit.shadow.config import ShadowConfig
-from mia_audit.shadow.reference_config import ReferenceConfig
-from mia_audit.vulnerability import disparate_vulnerability
+from mia_audit.training.config import ShadowConfig
+from mia_audit.training.reference_config import ReferenceConfig
 
 Step = Callable[[str], AbstractContextManager[None]]
 

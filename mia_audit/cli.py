@@ -17,8 +17,8 @@ from mia_audit.errors import ConfigError, InputFileError, MiaAuditError
 
 if TYPE_CHECKING:
     from mia_audit.result import AuditResult
-    from mia_audit.shadow.config import ShadowConfig
-    from mia_audit.shadow.reference_config import ReferenceConfig
+    from mia_audit.training.config import ShadowConfig
+    from mia_audit.training.reference_config import ReferenceConfig
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("json", "html", "pdf", "csv")
@@ -257,9 +257,9 @@ def scan(
 
     def body() -> int:
         from mia_audit.audit import AuditConfig, audit
-        from mia_audit.baseline import load_baseline
         from mia_audit.config_file import Settings, parse_tpr_limits, resolve
-        from mia_audit.data import DataSpec
+        from mia_audit.data.records import DataSpec
+        from mia_audit.judge.baseline import load_baseline
         from mia_audit.report.console import progress
         from mia_audit.report.writer import planned_outputs, write_reports
 
@@ -325,7 +325,7 @@ def scan(
 
 
 def _reference_config(n_models: int, epochs: int | None, family: str, offline_models: str) -> ReferenceConfig:
-    from mia_audit.shadow.reference_config import ReferenceConfig
+    from mia_audit.training.reference_config import ReferenceConfig
 
     return ReferenceConfig(n_models=n_models, epochs=epochs, family=family, offline_models=offline_models)
 
@@ -333,7 +333,7 @@ def _reference_config(n_models: int, epochs: int | None, family: str, offline_mo
 def _shadow_config(
     family: str, data: str, n_models: int, noise: float, epochs: int | None, budget: int | None, device: str
 ) -> ShadowConfig:
-    from mia_audit.shadow.config import ShadowConfig
+    from mia_audit.training.config import ShadowConfig
 
     return ShadowConfig(
         family=family,
@@ -414,8 +414,8 @@ def report_command(
     err = Console(stderr=True)
 
     def body() -> int:
-        from mia_audit.report.json_report import read_json
         from mia_audit.report.writer import planned_outputs, write_reports
+        from mia_audit.result.codec import read_json
 
         chosen = _split(formats) or ("html", "pdf")
         if "csv" in chosen:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mia_audit.errors import ConfigError, InputFileError
-from mia_audit.gate import GateConfig
+from mia_audit.judge.gate import GateConfig
 from mia_audit.result import FPR_LEVELS, RISK_LEVELS
 
 if sys.version_info >= (3, 11):

@@ -10,8 +10,8 @@ from e2e_data import exchangeable_case, overfit_case
 from sklearn.metrics import roc_auc_score
 
 from mia_audit.audit import AuditConfig, audit
-from mia_audit.data import DataSpec
-from mia_audit.report.json_report import to_dict
+from mia_audit.data.records import DataSpec
+from mia_audit.result.codec import to_dict
 
 BASIC = ("threshold", "label_only.gap")
 THRESHOLD_IDS = ("threshold.loss", "threshold.confidence", "threshold.entropy", "threshold.modified_entropy")

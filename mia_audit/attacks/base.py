@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from mia_audit.models.base import OutputKind, TargetModel
-from mia_audit.shadow.config import ShadowConfig
-from mia_audit.shadow.reference_config import ReferenceConfig
+from mia_audit.training.config import ShadowConfig
+from mia_audit.training.reference_config import ReferenceConfig
 
 
 @dataclass(frozen=True)

@@ -68,8 +68,8 @@ import pandas as pd
 
 from mia_audit.attacks.base import AttackContext, AttackResult
 from mia_audit.attacks.threshold import population_threshold
-from mia_audit.metrics import auc
-from mia_audit.shadow.encoding import FeatureEncoder
+from mia_audit.stats import auc
+from mia_audit.training.encoding import FeatureEncoder
 
 SIGMA_GRID = (0.02, 0.04, 0.08, 0.16, 0.32, 0.64)  # × the column's population standard deviation
 FLIP_GRID = (0.0025, 0.01, 0.04)  # per-cell flip / redraw probability of binary and categorical columns
@@ -261,7 +261,7 @@ def _calibration_note(calibration: Calibration | None, n_population: int) -> str
 
 def _train_references(ctx: AttackContext, encoder: FeatureEncoder) -> References:
     """``REFERENCE_MODELS`` models on random population subsets of the target's training-set size."""
-    from mia_audit.shadow.families import choose_family, train_shadow_models
+    from mia_audit.training.families import choose_family, train_shadow_models
 
     population = ctx.features.iloc[ctx.population_idx].reset_index(drop=True)
     n = len(population)

@@ -40,10 +40,10 @@ from scipy.stats import norm
 from mia_audit import signals
 from mia_audit.attacks.base import AttackContext, AttackResult
 from mia_audit.attacks.threshold import population_threshold
-from mia_audit.metrics import auc
-from mia_audit.shadow.encoding import FeatureEncoder
-from mia_audit.shadow.families import choose_family
-from mia_audit.shadow.reference import (
+from mia_audit.stats import auc
+from mia_audit.training.encoding import FeatureEncoder
+from mia_audit.training.families import choose_family
+from mia_audit.training.reference_pool import (
     ReferencePool,
     build_reference_pool,
     population_split,

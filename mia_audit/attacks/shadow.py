@@ -17,10 +17,10 @@ import numpy as np
 
 from mia_audit import signals
 from mia_audit.attacks.base import AttackContext, AttackResult
-from mia_audit.shadow.batched_mlp import MLPSpec
-from mia_audit.shadow.data_sources import ShadowData, make_shadow_data
-from mia_audit.shadow.encoding import FeatureEncoder
-from mia_audit.shadow.families import FamilyChoice, choose_family, train_shadow_models
+from mia_audit.training.encoding import FeatureEncoder
+from mia_audit.training.families import FamilyChoice, choose_family, train_shadow_models
+from mia_audit.training.mlp import MLPSpec
+from mia_audit.training.shadow_data import ShadowData, make_shadow_data
 
 MIN_CLASS_ROWS = 40
 LOG_FLOOR = 1e-45

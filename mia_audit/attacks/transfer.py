@@ -56,11 +56,11 @@ import pandas as pd
 from mia_audit import signals
 from mia_audit.attacks.base import AttackContext, AttackResult
 from mia_audit.attacks.shadow import _fit_predict_linear
-from mia_audit.data import read_table
+from mia_audit.data.records import read_table
 from mia_audit.errors import ConfigError, DataContractError
-from mia_audit.metrics import auc
-from mia_audit.shadow.batched_mlp import MLPSpec, train_batched_mlp
-from mia_audit.shadow.encoding import FeatureEncoder
+from mia_audit.stats import auc
+from mia_audit.training.encoding import FeatureEncoder
+from mia_audit.training.mlp import MLPSpec, train_batched_mlp
 
 LABEL_CANDIDATES = ("label", "target", "y", "class")
 SHADOW_SPEC = MLPSpec(hidden=(128,), epochs=60, batch_size=128, lr=3e-3)

@@ -38,7 +38,7 @@ def model_family(model: TargetModel, path: str | Path) -> str:
         name = type(_final_step(estimator)).__name__
         return next((family for key, family in _SKLEARN_FAMILIES if key in name), "unknown")
     if str(path).lower().endswith(".onnx"):
-        from mia_audit.shadow.architecture import infer_onnx_architecture
+        from mia_audit.models.architecture import infer_onnx_architecture
 
         return _ONNX_FAMILIES.get(infer_onnx_architecture(path).family, "unknown")
     return "unknown"

@@ -97,9 +97,7 @@ def print_summary(result: AuditResult, console: Console) -> None:
         text = f"ε lower bound (split-half, {e.level:.0%}): {eps(e.epsilon)} — by {chosen}"
         console.print(Text(text), soft_wrap=True)
     if result.vulnerability is not None:
-        from mia_audit.vulnerability import flag_summary
-
-        flags = flag_summary(result.vulnerability)
+        flags = result.vulnerability.flag_summary()
         if flags:
             console.print(Text(flags + " (per-class and per-group section of the report)"))
 

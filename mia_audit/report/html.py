@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mia_audit.report.templates import (
     attacks_by_strength,
@@ -15,11 +15,7 @@ from mia_audit.report.templates import (
     headline_sentence,
     template_dir,
 )
-
-if TYPE_CHECKING:
-    from mia_audit.risk import RISK_RULES
 from mia_audit.result import AuditResult
-from mia_audit.risk import RISK_RULES
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -75,7 +71,7 @@ def render_html(result: AuditResult) -> str:
         "exposure_svg": Markup(exposure_svg) if exposure_svg is not None else None,
         "per_class": _per_class(result),
         "top_records": result.exposed,
-        "risk_rules": RISK_RULES,
+        "risk_rules": result.risk.rules,
         "any_unresolvable": any(
             a.metrics.tpr_at_fpr.get(level) is None for a in result.attacks for level in ("0.01", "0.001")
         ),

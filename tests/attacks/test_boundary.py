@@ -27,10 +27,10 @@ from mia_audit.attacks.boundary import (
     run_boundary_attack,
 )
 from mia_audit.attacks.label_only import run_gap_attack
-from mia_audit.metrics import auc
+from mia_audit.judge.metrics import auc
 from mia_audit.models.base import OutputKind, TargetModel
 from mia_audit.models.loader import load_model
-from mia_audit.shadow.encoding import FeatureEncoder
+from mia_audit.training.encoding import FeatureEncoder
 
 
 def _save(model: object, path: Path) -> TargetModel:

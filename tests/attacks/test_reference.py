@@ -26,13 +26,13 @@ from mia_audit.attacks.reference import (
 from mia_audit.attacks.registry import resolve_selection
 from mia_audit.audit import AuditConfig, audit
 from mia_audit.cli import app
-from mia_audit.data import DataSpec
+from mia_audit.data.records import DataSpec
 from mia_audit.errors import ConfigError
 from mia_audit.result import AuditResult
-from mia_audit.shadow.batched_mlp import MLPSpec
-from mia_audit.shadow.matched_mlp import ConfidenceMatch, train_matched_mlps
-from mia_audit.shadow.reference import population_split, reference_split, tempered_true_probability
-from mia_audit.shadow.reference_config import ReferenceConfig
+from mia_audit.training.matched_mlp import ConfidenceMatch, train_matched_mlps
+from mia_audit.training.mlp import MLPSpec
+from mia_audit.training.reference_config import ReferenceConfig
+from mia_audit.training.reference_pool import population_split, reference_split, tempered_true_probability
 
 REFERENCE_IDS = ("lira.offline", "lira.online", "rmia")
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mia_audit.audit import AuditConfig, audit
-from mia_audit.data import DataSpec
+from mia_audit.data.records import DataSpec
 from mia_audit.result import AuditResult
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_models"
@@ -64,7 +64,7 @@ def test_near_chance_when_members_are_records_the_model_never_saw(tmp_path: Path
 def test_the_split_never_depends_on_membership() -> None:
     import inspect
 
-    from mia_audit.shadow.reference import reference_split
+    from mia_audit.training.reference_pool import reference_split
 
     params = set(inspect.signature(reference_split).parameters)
     assert not params & {"is_member", "member", "membership", "labels"}, params

@@ -11,8 +11,8 @@ from e2e_data import exchangeable_case, overfit_case
 
 from mia_audit.attacks.shadow import best_threshold, class_thresholds, risk_scores
 from mia_audit.audit import AuditConfig, audit
-from mia_audit.data import DataSpec
-from mia_audit.shadow.config import ShadowConfig
+from mia_audit.data.records import DataSpec
+from mia_audit.training.config import ShadowConfig
 
 SHADOW_IDS = ("shadow.shokri", "shadow.one", "shadow.combined")
 FAST = ShadowConfig(n_models=4)

@@ -12,9 +12,9 @@ from e2e_data import overfit_case
 from mia_audit.attacks.base import AttackContext, AttackResult
 from mia_audit.attacks.supervised import cross_fit, fold_assignment, run_supervised, supervised_features
 from mia_audit.audit import AuditConfig, audit
-from mia_audit.data import DataSpec
+from mia_audit.data.records import DataSpec
 from mia_audit.errors import ConfigError
-from mia_audit.metrics import auc
+from mia_audit.judge.metrics import auc
 from mia_audit.models.base import OutputKind
 
 

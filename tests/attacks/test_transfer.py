@@ -17,7 +17,7 @@ from mia_audit.attacks.transfer import (
     user_corpus,
 )
 from mia_audit.errors import ConfigError
-from mia_audit.metrics import auc
+from mia_audit.judge.metrics import auc
 from mia_audit.models.base import OutputKind
 
 

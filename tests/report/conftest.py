@@ -15,8 +15,9 @@ from statistics import NormalDist
 
 import pytest
 
-from mia_audit.exposure import most_exposed
-from mia_audit.mitigations import recommend
+from mia_audit.judge.exposure import most_exposed
+from mia_audit.judge.mitigations import recommend
+from mia_audit.judge.risk import RISK_RULES
 from mia_audit.result import (
     AttackMetrics,
     AttackReport,
@@ -259,6 +260,7 @@ def make_audit_result(**overrides: object) -> AuditResult:
                 "threshold.loss finds 10.8% of members at 1% FPR (≥ 5%)",
                 "threshold.loss AUC 0.780 [0.768, 0.792] (≥ 0.75)",
             ),
+            rules=RISK_RULES,
         ),
         gate=GateResult(
             configured=True,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from mia_audit.errors import InputFileError
-from mia_audit.report.json_report import dumps, read_json, to_dict
 from mia_audit.result import AuditResult
+from mia_audit.result.codec import dumps, read_json, to_dict
 
 
 def test_round_trip_keeps_every_key_and_number(audit_result: AuditResult, tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mia_audit.baseline import Baseline, compare_with_baseline
-from mia_audit.gate import GateConfig, evaluate_gate
+from mia_audit.judge.baseline import Baseline, compare_with_baseline
+from mia_audit.judge.gate import GateConfig, evaluate_gate
 from mia_audit.report.junit import render_junit, write_junit
 from mia_audit.result import AuditResult, GateResult
 

@@ -137,8 +137,8 @@ def test_verdict_line(make_result: Callable[..., AuditResult]) -> None:
 def test_details_and_baseline_line(make_result: Callable[..., AuditResult]) -> None:
     from dataclasses import replace
 
-    from mia_audit.baseline import Baseline, compare_with_baseline
-    from mia_audit.gate import GateConfig, evaluate_gate
+    from mia_audit.judge.baseline import Baseline, compare_with_baseline
+    from mia_audit.judge.gate import GateConfig, evaluate_gate
     from mia_audit.report.console import print_details
 
     base = make_result()

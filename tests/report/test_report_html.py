@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from mia_audit.exposure import TOP_RECORDS
+from mia_audit.judge.exposure import TOP_RECORDS
 from mia_audit.report import templates
 from mia_audit.report.html import SECTIONS, render_html, write_html
 from mia_audit.result import AuditResult, GateResult, Risk

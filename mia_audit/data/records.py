@@ -1,0 +1,405 @@
+"""The data contract: read member / holdout / population records and split them for the audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mia_audit.errors import DataContractError, InputFileError
+from mia_audit.models.base import sha256_of
+
+LABEL_CANDIDATES = ("label", "target", "y", "class")
+_TRUE = {"1", "true", "yes", "y", "t", "member", "in"}
+_FALSE = {"0", "false", "no", "n", "f", "nonmember", "non-member", "out"}
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where the audit records come from and how to read them (the CLI's data options)."""
+
+    data: Path | None = None
+    members: Path | None = None
+    holdout: Path | None = None
+    population: Path | None = None
+    member_col: str = "member"
+    label_col: str | None = None
+    drop_cols: tuple[str, ...] = ()
+    feature_cols: tuple[str, ...] | None = None
+    population_share: float = 0.5
+    balance: bool = True
+    sensitive_col: str | None = None
+
+    def __post_init__(self) -> None:
+        # Library callers may pass plain strings; everything below works on paths.
+        for name in ("data", "members", "holdout", "population"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+        object.__setattr__(self, "drop_cols", tuple(self.drop_cols))
+        if self.feature_cols is not None:
+            object.__setattr__(self, "feature_cols", tuple(self.feature_cols))
+
+
+@dataclass(frozen=True)
+class AuditData:
+    """All records of one audit, in one frame, with their role and where they came from.
+
+    ``eval_idx`` are the records the attacks are scored on (members and holdout, balanced unless
+    told otherwise); ``population_idx`` the attacker's records, never evaluated.
+    """
+
+    features: pd.DataFrame
+    raw_labels: np.ndarray
+    role: np.ndarray
+    source: np.ndarray
+    row_index: np.ndarray
+    label_col: str
+    files: dict[str, str]
+    sha256: dict[str, str]
+    population_source: str
+    eval_idx: np.ndarray
+    population_idx: np.ndarray
+    balanced: bool
+    notes: tuple[str, ...] = field(default=())
+    # Per record, the value of --sensitive-col as text (a model feature or a dropped column); None without one.
+    sensitive: np.ndarray | None = None
+    sensitive_col: str | None = None
+
+    @property
+    def feature_cols(self) -> tuple[str, ...]:
+        return tuple(str(c) for c in self.features.columns)
+
+    @property
+    def is_member(self) -> np.ndarray:
+        return self.role == "member"
+
+    @property
+    def is_heldout(self) -> np.ndarray:
+        """Non-members of the audit files: the holdout, including the share set aside as population.
+
+        Records of a --population file are left out: they describe the attacker, not the target's split.
+        """
+        return (self.role == "holdout") | ((self.role == "population") & (self.source != "population"))
+
+    def count(self, role: str) -> int:
+        return int(np.sum(self.role == role))
+
+
+def read_table(path: Path, what: str) -> pd.DataFrame:
+    """Read a CSV or Parquet file, turning every failure into one readable line."""
+    if not path.exists():
+        raise InputFileError(f"{what} file not found: {path}. Check the path.")
+    if path.is_dir():
+        raise InputFileError(f"{what} path is a directory, not a file: {path}.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            frame = _read_parquet(path)
+        elif suffix in (".csv", ".txt", ".gz"):
+            frame = pd.read_csv(path, skipinitialspace=True)
+        else:
+            raise InputFileError(
+                f"{what} file {path.name} has an unsupported type '{suffix}'; give a .csv or .parquet file."
+            )
+    except pd.errors.EmptyDataError:
+        raise InputFileError(f"{what} file {path} is empty; it needs a header row and records.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputFileError(f"cannot read {what} file {path}: {first}") from None
+    if frame.empty:
+        raise DataContractError(f"{what} file {path} has no records; it needs at least one row.")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except ImportError:
+        raise InputFileError(
+            "reading Parquet needs pyarrow: pip install 'mia-audit[parquet]', or give a CSV file."
+        ) from None
+
+
+def parse_membership(values: pd.Series, column: str) -> np.ndarray:
+    """Map a membership column (1/0, true/false, yes/no) to booleans, or explain what is wrong."""
+    if values.isna().any():
+        raise DataContractError(
+            f"membership column '{column}' has {int(values.isna().sum())} empty values; "
+            "every row must be 1 (member) or 0 (held out)."
+        )
+    text = values.map(lambda v: str(v).strip().lower())
+    text = text.replace({"1.0": "1", "0.0": "0"})
+    unknown = sorted(set(text) - _TRUE - _FALSE)
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:5])
+        raise DataContractError(
+            f"membership column '{column}' must be binary (1/0 or true/false) but holds {shown}; "
+            "fix the column or name the right one with --member-col."
+        )
+    return text.isin(_TRUE).to_numpy()
+
+
+def detect_label_col(columns: list[str], given: str | None) -> str:
+    if given is not None:
+        if given not in columns:
+            raise DataContractError(
+                f"label column '{given}' not found; columns are: {_list(columns)}. Name the right one with --label-col."
+            )
+        return given
+    lowered = {c.lower(): c for c in columns}
+    found = [lowered[c] for c in LABEL_CANDIDATES if c in lowered]
+    if len(found) == 1:
+        return found[0]
+    reason = (
+        "several candidates (" + ", ".join(found) + ")" if found else "no column named " + ("/".join(LABEL_CANDIDATES))
+    )
+    raise DataContractError(
+        f"cannot tell which column is the label: {reason}; columns are: {_list(columns)}. Name it with --label-col."
+    )
+
+
+def _list(columns: list[str], limit: int = 12) -> str:
+    shown = ", ".join(columns[:limit])
+    return shown + (f", … ({len(columns)} in all)" if len(columns) > limit else "")
+
+
+def load_audit_data(spec: DataSpec, seed: int, unknown_labels: frozenset[str] = frozenset()) -> AuditData:
+    """Read the audit records as the data contract says and split them for the audit.
+
+    Non-member records whose label is in ``unknown_labels`` (classes the model never learned, so
+    no attack can score them) are left out before the split, with a note.
+    """
+    _check_sources(spec)
+    files: dict[str, str] = {}
+    frames: list[tuple[pd.DataFrame, np.ndarray, str]] = []
+    if spec.data is not None:
+        frame = read_table(spec.data, "data")
+        files["data"] = str(spec.data)
+        if spec.member_col not in frame.columns:
+            raise DataContractError(
+                f"membership column '{spec.member_col}' not found in {spec.data.name}; columns are: "
+                f"{_list(list(frame.columns))}. Name it with --member-col, or give --members and --holdout."
+            )
+        member = parse_membership(frame[spec.member_col], spec.member_col)
+        frame = frame.drop(columns=[spec.member_col])
+        roles = np.where(member, "member", "holdout")
+        frames.append((frame, roles, "data"))
+    else:
+        assert spec.members is not None and spec.holdout is not None
+        for path, file_role, name in (
+            (spec.members, "member", "members"),
+            (spec.holdout, "holdout", "holdout"),
+        ):
+            frame = read_table(path, name)
+            files[name] = str(path)
+            frame = frame.drop(columns=[spec.member_col], errors="ignore")
+            frames.append((frame, np.full(len(frame), file_role, dtype=object), name))
+    if spec.population is not None:
+        frame = read_table(spec.population, "population")
+        files["population"] = str(spec.population)
+        frame = frame.drop(columns=[spec.member_col], errors="ignore")
+        frames.append((frame, np.full(len(frame), "population", dtype=object), "population"))
+
+    reference_cols = list(frames[0][0].columns)
+    label_col = detect_label_col(reference_cols, spec.label_col)
+    feature_cols = _feature_columns(reference_cols, label_col, spec)
+    for frame, _, name in frames[1:]:
+        missing = [c for c in [*feature_cols, label_col] if c not in frame.columns]
+        if missing:
+            raise DataContractError(
+                f"{name} file lacks columns {_list(missing)} that the {frames[0][2]} file has; "
+                "all audit files need the same feature and label columns."
+            )
+
+    sensitive = _sensitive_values(frames, spec, label_col)
+    features = pd.concat([f[feature_cols] for f, _, _ in frames], ignore_index=True)
+    labels = pd.concat([f[label_col] for f, _, _ in frames], ignore_index=True)
+    role = np.concatenate([r for _, r, _ in frames]).astype("U10")
+    source = np.concatenate([np.full(len(f), n) for f, _, n in frames]).astype(str)
+    row_index = np.concatenate([np.arange(len(f)) for f, _, _ in frames])
+    _check_values(features, labels, label_col)
+    notes: list[str] = []
+    if unknown_labels:
+        from mia_audit.data.labels import label_key
+
+        drop = np.array([label_key(v) in unknown_labels for v in labels]) & (role != "member")
+        keep = ~drop
+        features, labels = features[keep].reset_index(drop=True), labels[keep].reset_index(drop=True)
+        role, source, row_index = role[keep], source[keep], row_index[keep]
+        sensitive = None if sensitive is None else sensitive[keep]
+        notes.append(
+            f"{int(drop.sum())} non-member records are left out: their labels "
+            f"({', '.join(sorted(unknown_labels))}) are classes the model never learned."
+        )
+    _check_roles(role, spec)
+
+    rng = np.random.default_rng(seed)
+    if spec.population is None:
+        role, population_source = _split_population(role, spec.population_share, rng, seed)
+    else:
+        population_source = f"population file ({Path(spec.population).name})"
+    eval_idx = _evaluation_indices(role, spec.balance, rng)
+    if spec.balance:
+        notes.append(
+            f"Evaluation is balanced: {int(np.sum(role[eval_idx] == 'member'))} members and "
+            f"{int(np.sum(role[eval_idx] == 'holdout'))} non-members drawn with seed {seed}, "
+            "so 0.5 is the chance baseline."
+        )
+    return AuditData(
+        features=features,
+        raw_labels=labels.to_numpy(),
+        role=role,
+        source=source,
+        row_index=row_index,
+        label_col=label_col,
+        files=files,
+        sha256={name: sha256_of(path) for name, path in files.items()},
+        population_source=population_source,
+        eval_idx=eval_idx,
+        population_idx=np.flatnonzero(role == "population"),
+        balanced=spec.balance,
+        notes=tuple(notes),
+        sensitive=sensitive,
+        sensitive_col=spec.sensitive_col,
+    )
+
+
+MAX_SENSITIVE_GROUPS = 50
+MISSING_GROUP = "(missing)"
+
+
+def _sensitive_values(
+    frames: list[tuple[pd.DataFrame, np.ndarray, str]], spec: DataSpec, label_col: str
+) -> np.ndarray | None:
+    """The --sensitive-col value of every record as text, whether or not the model takes the column.
+
+    The member and holdout files must hold the column; a population file may lack it (its records
+    are never evaluated). Empty cells form their own group, ``(missing)``.
+    """
+    column = spec.sensitive_col
+    if column is None:
+        return None
+    if column == spec.member_col:
+        raise DataContractError(
+            f"--sensitive-col '{column}' is the membership column; name a column that describes people (e.g. sex)."
+        )
+    if column == label_col:
+        raise DataContractError(
+            f"--sensitive-col '{column}' is the label column; name a column that describes people (e.g. sex)."
+        )
+    parts: list[np.ndarray] = []
+    for frame, _, name in frames:
+        if column not in frame.columns:
+            if name == "population":
+                parts.append(np.full(len(frame), MISSING_GROUP, dtype=object))
+                continue
+            raise DataContractError(
+                f"sensitive column '{column}' not found in the {name} file; columns are: "
+                f"{_list(list(frame.columns))}. Name an existing column with --sensitive-col."
+            )
+        values = frame[column]
+        parts.append(np.where(values.isna(), MISSING_GROUP, values.astype(str).str.strip()).astype(object))
+    sensitive = np.concatenate(parts)
+    n_groups = len(set(sensitive.tolist()))
+    if n_groups > MAX_SENSITIVE_GROUPS:
+        raise DataContractError(
+            f"sensitive column '{column}' has {n_groups} distinct values; fairness and per-group exposure need "
+            f"a few groups (at most {MAX_SENSITIVE_GROUPS}): bin the column into groups first."
+        )
+    return sensitive
+
+
+def _check_sources(spec: DataSpec) -> None:
+    two_files = spec.members is not None or spec.holdout is not None
+    if spec.data is not None and two_files:
+        raise DataContractError("give either --data or --members with --holdout, not both.")
+    if spec.data is None and not two_files:
+        raise DataContractError(
+            "no audit data: give --data FILE (with a membership column) or --members FILE --holdout FILE."
+        )
+    if two_files and (spec.members is None or spec.holdout is None):
+        missing = "--holdout" if spec.holdout is None else "--members"
+        raise DataContractError(f"--members and --holdout go together; add {missing} FILE.")
+    if not 0.0 < spec.population_share < 1.0:
+        raise DataContractError(f"--population-share must lie strictly between 0 and 1, got {spec.population_share}.")
+
+
+def _feature_columns(columns: list[str], label_col: str, spec: DataSpec) -> list[str]:
+    unknown_drop = [c for c in spec.drop_cols if c not in columns]
+    if unknown_drop:
+        raise DataContractError(
+            f"--drop-cols names columns that do not exist: {_list(unknown_drop)}; columns are: {_list(columns)}."
+        )
+    if spec.feature_cols is not None:
+        unknown = [c for c in spec.feature_cols if c not in columns]
+        if unknown:
+            raise DataContractError(
+                f"--feature-cols names columns that do not exist: {_list(unknown)}; columns are: {_list(columns)}."
+            )
+        if label_col in spec.feature_cols:
+            raise DataContractError(f"--feature-cols includes the label column '{label_col}'; remove it.")
+        chosen = [c for c in spec.feature_cols if c not in spec.drop_cols]
+    else:
+        chosen = [c for c in columns if c != label_col and c not in spec.drop_cols]
+    if not chosen:
+        raise DataContractError("no feature columns are left after removing the label and --drop-cols.")
+    return chosen
+
+
+def _check_values(features: pd.DataFrame, labels: pd.Series, label_col: str) -> None:
+    if labels.isna().any():
+        raise DataContractError(
+            f"label column '{label_col}' has {int(labels.isna().sum())} empty values; "
+            "remove those rows or fill in their labels."
+        )
+    missing = features.isna().sum()
+    missing = missing[missing > 0]
+    if len(missing):
+        worst = ", ".join(f"'{c}' ({n})" for c, n in missing.items())
+        raise DataContractError(
+            f"feature columns have missing values: {worst}; impute or remove those rows, "
+            "or leave such columns out with --drop-cols."
+        )
+
+
+def _check_roles(role: np.ndarray, spec: DataSpec) -> None:
+    where = spec.data.name if spec.data is not None else None
+    for name, flag in (("member", "--members"), ("holdout", "--holdout")):
+        if not np.any(role == name):
+            detail = (
+                f"{where} has no rows with {spec.member_col}={'1' if name == 'member' else '0'}"
+                if where
+                else f"the {flag} file has no rows"
+            )
+            raise DataContractError(
+                f"no {'training members' if name == 'member' else 'held-out records'}: {detail}; "
+                "an audit needs both members and held-out records."
+            )
+
+
+def _split_population(role: np.ndarray, share: float, rng: np.random.Generator, seed: int) -> tuple[np.ndarray, str]:
+    holdout = np.flatnonzero(role == "holdout")
+    n_population = round(share * len(holdout))
+    if n_population < 1 or len(holdout) - n_population < 1:
+        raise DataContractError(
+            f"only {len(holdout)} held-out records: too few to set aside a population for the attacker "
+            "and keep some for evaluation; add held-out records or give --population FILE."
+        )
+    chosen = rng.choice(holdout, size=n_population, replace=False)
+    role = role.copy()
+    role[chosen] = "population"
+    return role, f"{share:.0%} of the holdout records, drawn with seed {seed} and left out of evaluation"
+
+
+def _evaluation_indices(role: np.ndarray, balance: bool, rng: np.random.Generator) -> np.ndarray:
+    members = np.flatnonzero(role == "member")
+    holdout = np.flatnonzero(role == "holdout")
+    if balance:
+        n = min(len(members), len(holdout))
+        members = np.sort(rng.choice(members, size=n, replace=False))
+        holdout = np.sort(rng.choice(holdout, size=n, replace=False))
+    return np.concatenate([members, holdout])

@@ -1,0 +1,204 @@
+"""Shadow / reference model families, and the choice of family for a target.
+
+Every family trains K models, each on its own subset (a row of ``masks``) of one shared frame,
+and answers ``predict_proba(frame) -> (K, n, C)`` in the target's class order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from mia_audit.data.labels import label_key
+from mia_audit.errors import ConfigError
+from mia_audit.models.base import TargetModel
+from mia_audit.training.config import FAMILIES
+from mia_audit.training.encoding import FeatureEncoder
+from mia_audit.training.mlp import MLPSpec, train_batched_mlp
+
+
+@dataclass(frozen=True)
+class FamilyChoice:
+    """A concrete family with its settings, and why it was chosen (for the report)."""
+
+    family: str
+    reason: str
+    mlp: MLPSpec = field(default_factory=MLPSpec)
+    n_estimators: int = 100
+    max_depth: int | None = None
+    estimator: Any = None
+
+    def describe(self) -> str:
+        if self.family == "mlp":
+            return f"MLP {self.mlp.hidden} {self.mlp.activation}, {self.mlp.epochs} epochs"
+        if self.family in ("rf", "gbm"):
+            depth = "unlimited" if self.max_depth is None else self.max_depth
+            return f"{self.family} with {self.n_estimators} trees, depth {depth}"
+        if self.family == "clone":
+            return f"clone of the target ({type(self.estimator).__name__})"
+        return self.family
+
+
+class ShadowModels(Protocol):
+    @property
+    def n_models(self) -> int: ...
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+
+def choose_family(
+    requested: str, target: TargetModel, model_path: str | Path | None, mlp: MLPSpec | None = None
+) -> FamilyChoice:
+    """Resolve ``--shadow-family``; ``auto`` copies what can be read off the target."""
+    mlp = mlp or MLPSpec()
+    if requested not in FAMILIES:
+        raise ConfigError(f"unknown --shadow-family '{requested}'; choose from {', '.join(FAMILIES)}.")
+    estimator = getattr(target, "estimator", None)
+    if requested == "clone":
+        if estimator is None:
+            raise ConfigError(
+                "--shadow-family clone needs a scikit-learn target; for ONNX use auto, mlp, logreg, rf or gbm."
+            )
+        return FamilyChoice(
+            "clone", "clone of the scikit-learn target (same estimator and settings)", estimator=estimator
+        )
+    if requested != "auto":
+        return FamilyChoice(requested, f"{requested} as requested", mlp=mlp)
+    if estimator is not None:
+        return FamilyChoice(
+            "clone",
+            f"auto: the target is a scikit-learn {type(estimator).__name__}, so shadows are clones of it",
+            estimator=estimator,
+        )
+    if model_path is not None and str(model_path).lower().endswith(".onnx"):
+        return _from_onnx(model_path, mlp)
+    return FamilyChoice("mlp", "auto: architecture unknown, default MLP", mlp=mlp)
+
+
+def _from_onnx(model_path: str | Path, mlp: MLPSpec) -> FamilyChoice:
+    from dataclasses import replace
+
+    from mia_audit.models.architecture import infer_onnx_architecture
+
+    arch = infer_onnx_architecture(model_path)
+    if arch.family == "mlp" and arch.hidden:
+        spec = replace(mlp, hidden=arch.hidden, activation=arch.activation or mlp.activation)
+        return FamilyChoice("mlp", f"auto: {arch.reason}", mlp=spec)
+    if arch.family in ("rf", "gbm"):
+        return FamilyChoice(
+            arch.family, f"auto: {arch.reason}", n_estimators=arch.n_estimators or 100, max_depth=arch.max_depth
+        )
+    if arch.family == "logreg":
+        return FamilyChoice("logreg", f"auto: {arch.reason}")
+    return FamilyChoice("mlp", f"auto: {arch.reason or 'architecture not readable'}; default MLP", mlp=mlp)
+
+
+def train_shadow_models(
+    choice: FamilyChoice,
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    masks: np.ndarray,
+    classes: Sequence[object],
+    encoder: FeatureEncoder,
+    *,
+    seed: int,
+    device: str = "cpu",
+) -> ShadowModels:
+    """Train ``len(masks)`` models of one family, model k on the rows where ``masks[k]``."""
+    n_classes = len(classes)
+    if choice.family == "mlp":
+        X = encoder.transform(frame)
+        net = train_batched_mlp(X, labels, masks, n_classes, choice.mlp, seed=seed, device=device)
+        return _EncodedModels(encoder, net)
+    if choice.family == "clone":
+        fitted = _fit_parallel(
+            [(choice.estimator, frame.loc[m], _class_values(classes)[labels[m]]) for m in masks], seed
+        )
+        return _SklearnModels(fitted, classes, encoder=None)
+    X = encoder.transform(frame)
+    fitted = _fit_parallel([(_estimator(choice, seed + k), X[m], labels[m]) for k, m in enumerate(masks)], seed)
+    return _SklearnModels(fitted, list(range(n_classes)), encoder=encoder)
+
+
+def _estimator(choice: FamilyChoice, seed: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    if choice.family == "logreg":
+        return LogisticRegression(C=100.0, max_iter=2000)
+    if choice.family == "rf":
+        return RandomForestClassifier(n_estimators=choice.n_estimators, max_depth=choice.max_depth, random_state=seed)
+    if choice.family == "gbm":
+        return HistGradientBoostingClassifier(
+            max_iter=choice.n_estimators, max_depth=choice.max_depth, early_stopping=False, random_state=seed
+        )
+    raise ConfigError(f"unknown shadow family '{choice.family}'")
+
+
+def _fit_one(estimator: Any, X: Any, y: np.ndarray, seed: int) -> Any:
+    import warnings
+
+    from sklearn.base import clone
+
+    model = clone(estimator)
+    params = model.get_params()
+    # Each shadow gets its own seed where the estimator takes one, so shadows differ like retrainings do.
+    seeded = {k: seed for k in params if k == "random_state" or k.endswith("__random_state")}
+    if seeded:
+        model.set_params(**seeded)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(X, y)
+
+
+def _fit_parallel(jobs: list[tuple[Any, Any, np.ndarray]], seed: int) -> list[Any]:
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=min(2, len(jobs)), prefer="threads")(
+        delayed(_fit_one)(est, X, y, seed + k) for k, (est, X, y) in enumerate(jobs)
+    )
+
+
+@dataclass(frozen=True)
+class _EncodedModels:
+    encoder: FeatureEncoder
+    net: Any
+
+    @property
+    def n_models(self) -> int:
+        return int(self.net.n_models)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.net.predict_proba(self.encoder.transform(frame)), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class _SklearnModels:
+    models: list[Any]
+    classes: Sequence[object]
+    encoder: FeatureEncoder | None
+
+    @property
+    def n_models(self) -> int:
+        return len(self.models)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        X = frame if self.encoder is None else self.encoder.transform(frame)
+        out = np.zeros((len(self.models), len(frame), len(self.classes)))
+        position = {label_key(c): i for i, c in enumerate(self.classes)}
+        for k, model in enumerate(self.models):
+            # A shadow whose subset lacked a class has fewer columns: place them by class.
+            columns = [position[label_key(c)] for c in model.classes_]
+            out[k][:, columns] = model.predict_proba(X)
+        return out
+
+
+def _class_values(classes: Sequence[object]) -> np.ndarray:
+    """The target's classes as an array scikit-learn accepts as labels (ints stay ints, text stays text)."""
+    values = np.asarray(list(classes))
+    return values.astype(str) if values.dtype == object else values

@@ -1,0 +1,269 @@
+"""The reference models of LiRA and RMIA: one pool of K models shared by the three attacks.
+
+Design (Carlini et al. 2022, "online" setting): the candidates are the audit's evaluation records
+plus a small calibration slice of the population. Models come in complementary pairs: each pair
+splits the candidates into two random halves and trains one model on each, so every candidate is
+a training member ("IN") of exactly half of the models and OUT of the others. The rest of the
+population is OUT of every model. The split depends only on the seed and the record indices,
+never on which audit records are the target's members.
+
+The halves are about the size of the target's training set (the auditor knows it) when the audit
+records are balanced; when they are fewer, each model is topped up with population records. How
+long an MLP trains is matched to the target: see ``matched_mlp``. The pool keeps, per model and
+record, the logit-scaled confidence (LiRA's statistic) and the true-class probability softened at
+each of RMIA's candidate temperatures (RMIA's).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from mia_audit import signals
+from mia_audit.training.encoding import FeatureEncoder
+from mia_audit.training.families import FamilyChoice, train_shadow_models
+from mia_audit.training.reference_config import ReferenceConfig
+
+# The calibration slice: population records that are IN for half of the models like the audit
+# records, so that attacks needing IN models can set their threshold on known non-members.
+MIN_CALIBRATION = 200
+CALIBRATION_SHARE = 0.1
+MAX_CHECK_ROWS = 500
+_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class ReferenceSplit:
+    """Which records each reference model trains on, and the population's calibration slice."""
+
+    in_mask: np.ndarray  # (K, n_records) bool
+    calibration_idx: np.ndarray
+    check_idx: np.ndarray  # population records for the loss match (OUT of most or all models)
+
+
+@dataclass(frozen=True)
+class ReferencePool:
+    """K reference models' view of every record, and how they were made."""
+
+    logit: np.ndarray  # (K, n_records) logit-scaled true-class confidence
+    p_true: dict[float, np.ndarray]  # per RMIA temperature: (K, n_records) softened true-class probability
+    split: ReferenceSplit
+    choice: FamilyChoice
+    train_size: int
+    epochs: tuple[int, ...] | None
+    matched: int
+    duration_s: float
+
+    @property
+    def in_mask(self) -> np.ndarray:
+        return self.split.in_mask
+
+    @property
+    def n_models(self) -> int:
+        return int(self.in_mask.shape[0])
+
+    def describe(self) -> str:
+        text = f"{self.n_models} reference models ({self.choice.describe()}), {self.train_size} training records each"
+        if self.epochs is None:
+            return text
+        low, high = min(self.epochs), max(self.epochs)
+        span = f"{low}" if low == high else f"{low}–{high}"
+        if self.matched:
+            return f"{text}; trained {span} epochs, {self.matched} stopped once as confident as the target"
+        return f"{text}; trained {span} epochs"
+
+
+def reference_split(
+    n_records: int,
+    eval_idx: np.ndarray,
+    population_idx: np.ndarray,
+    train_size: int,
+    n_models: int,
+    rng: np.random.Generator,
+) -> ReferenceSplit:
+    """Complementary random halves of (audit records ∪ calibration slice), topped up to ``train_size``.
+
+    Candidates are taken in index order, so the split does not depend on how the audit records
+    are ordered (members first or not).
+    """
+    population = np.sort(np.asarray(population_idx))
+    n_calibration = min(len(population) // 2, max(MIN_CALIBRATION, round(CALIBRATION_SHARE * len(eval_idx))))
+    calibration = np.sort(rng.permutation(population)[:n_calibration])
+    rest = np.setdiff1d(population, calibration)
+    candidates = np.union1d(np.asarray(eval_idx), calibration)
+    half = len(candidates) // 2
+    # Far more audit records than twice the target's training set (more holdout than members): each
+    # model keeps a random part of its half, no larger than the target's training set plus its share
+    # of the calibration slice, so that it memorises like the target. Records then are IN for fewer
+    # than half of the models, some for none (LiRA online then estimates their IN mean, see
+    # attacks/reference.fit_gaussians).
+    cap = train_size + n_calibration - n_calibration // 2
+    keep = cap if train_size > 0 and cap < half else len(candidates)
+    top_up = min(max(0, train_size - half), len(rest) // 2)
+    in_mask = np.zeros((n_models, n_records), dtype=bool)
+    for pair in range(0, n_models, 2):
+        order = rng.permutation(candidates)
+        extra = rng.permutation(rest)[: 2 * top_up]
+        in_mask[pair, _part(order[:half], keep, rng)] = True
+        in_mask[pair, extra[:top_up]] = True
+        if pair + 1 < n_models:
+            in_mask[pair + 1, _part(order[half:], keep, rng)] = True
+            in_mask[pair + 1, extra[top_up:]] = True
+    check_from = rest if len(rest) else calibration
+    check = np.sort(rng.permutation(check_from)[:MAX_CHECK_ROWS])
+    return ReferenceSplit(in_mask, calibration, check)
+
+
+def _part(rows: np.ndarray, keep: int, rng: np.random.Generator) -> np.ndarray:
+    return rows if len(rows) <= keep else rng.permutation(rows)[:keep]
+
+
+def population_split(
+    n_records: int, population_idx: np.ndarray, train_size: int, n_models: int, rng: np.random.Generator
+) -> ReferenceSplit:
+    """Offline LiRA's split: each model trains on a random population subset; no audit record is IN.
+
+    A subset has the target's training size where the population allows it, else half the
+    population. Records of the population are IN for some models; the attack reads, per record,
+    only the models that did not train on it.
+    """
+    population = np.sort(np.asarray(population_idx))
+    size = min(train_size, len(population) // 2) if train_size > 0 else len(population) // 2
+    in_mask = np.zeros((n_models, n_records), dtype=bool)
+    for k in range(n_models):
+        in_mask[k, rng.permutation(population)[: max(1, size)]] = True
+    check = np.sort(rng.permutation(population)[:MAX_CHECK_ROWS])
+    return ReferenceSplit(in_mask, np.empty(0, dtype=np.int64), check)
+
+
+def model_matrix(encoder: FeatureEncoder, frame: pd.DataFrame) -> np.ndarray:
+    """The encoder's matrix, with two-valued numeric columns (0/1 flags) kept on a 0–1 scale.
+
+    Standardising a rare one-hot flag multiplies it by up to 1/sqrt(share); a target trained on
+    the flags as given memorises other records than a model trained on the blown-up ones, and
+    reference models must memorise like the target. In the 27-class Adult setting of
+    bench/bench_reference.py (one-hot flags), offline LiRA with 16 population-trained references
+    reached AUC 0.81 with standardised flags and 0.87 with the flags kept.
+    """
+    X = encoder.transform(frame)
+    at = 0
+    for col in encoder.columns:
+        width = encoder._width(col)
+        if col.is_numeric and col.binary and col.low is not None and col.high is not None and col.high > col.low:
+            raw = X[:, at] * (col.std or 1.0) + (col.mean or 0.0)
+            X[:, at] = (raw - col.low) / (col.high - col.low)
+        at += width
+    return X
+
+
+def build_reference_pool(
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    target_probs: np.ndarray,
+    split: ReferenceSplit,
+    choice: FamilyChoice,
+    config: ReferenceConfig,
+    classes: tuple[object, ...],
+    encoder: FeatureEncoder,
+    *,
+    seed: int,
+    device: str = "cpu",
+) -> ReferencePool:
+    """Train the K models of ``split`` and record their logit confidence and true-class probability."""
+    start = time.perf_counter()
+    masks = split.in_mask
+    if choice.family == "mlp":
+        trained = _train_mlps(frame, labels, target_probs, split, choice, config, len(classes), encoder, seed, device)
+    else:
+        models = train_shadow_models(choice, frame, labels, masks, classes, encoder, seed=seed, device=device)
+        trained = _Trained(lambda rows: models.predict_proba(frame.iloc[rows]), choice, None, 0)
+    logit, p_true = _signals(trained.predict, labels, len(masks), config.temperatures())
+    return ReferencePool(
+        logit=logit,
+        p_true=p_true,
+        split=split,
+        choice=trained.choice,
+        train_size=int(masks.sum(axis=1).max()),
+        epochs=trained.epochs,
+        matched=trained.matched,
+        duration_s=time.perf_counter() - start,
+    )
+
+
+@dataclass(frozen=True)
+class _Trained:
+    predict: Callable[[np.ndarray], np.ndarray]  # record indices -> (K, rows, C) probabilities
+    choice: FamilyChoice
+    epochs: tuple[int, ...] | None
+    matched: int
+
+
+def _train_mlps(
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    target_probs: np.ndarray,
+    split: ReferenceSplit,
+    choice: FamilyChoice,
+    config: ReferenceConfig,
+    n_classes: int,
+    encoder: FeatureEncoder,
+    seed: int,
+    device: str,
+) -> _Trained:
+    from mia_audit.training.matched_mlp import (
+        ConfidenceMatch,
+        epoch_budget,
+        predicted_class_confidence,
+        train_matched_mlps,
+    )
+
+    X = model_matrix(encoder, frame)
+    masks = split.in_mask
+    spec = replace(choice.mlp, lr=config.lr)
+    match = None
+    if config.epochs is None:
+        match = ConfidenceMatch(split.check_idx, predicted_class_confidence(target_probs[split.check_idx]))
+    widths = [X.shape[1], *spec.hidden, n_classes]
+    budget = epoch_budget(len(masks), int(masks.sum(axis=1).max()), widths, spec.batch_size)
+    max_epochs = config.epochs or config.max_epochs or budget
+    result = train_matched_mlps(
+        X, labels, masks, n_classes, spec, max_epochs=max_epochs, match=match, seed=seed, device=device
+    )
+    return _Trained(
+        lambda rows: result.net.predict_proba(X[rows]),
+        replace(choice, mlp=replace(spec, epochs=max(result.epochs))),
+        result.epochs,
+        sum(result.matched),
+    )
+
+
+def tempered_true_probability(probs: np.ndarray, labels: np.ndarray, temperature: float) -> np.ndarray:
+    """The true class's probability after softening the output with a temperature: softmax(log p / T)_y.
+
+    Equal to softmax(z / T)_y for the logits z, so it can be computed from probabilities alone.
+    A softened probability keeps apart confident outputs that would both round to 1.
+    """
+    log_p = np.log(np.maximum(probs, signals.PROB_FLOOR)) / temperature
+    log_p -= log_p.max(axis=1, keepdims=True)
+    return np.exp(log_p[np.arange(len(labels)), labels] - np.log(np.exp(log_p).sum(axis=1)))
+
+
+def _signals(
+    predict: Callable[[np.ndarray], np.ndarray], labels: np.ndarray, n_models: int, temperatures: tuple[float, ...]
+) -> tuple[np.ndarray, dict[float, np.ndarray]]:
+    """LiRA's and RMIA's statistics for every model and record, predicting a chunk of records at a time."""
+    n = len(labels)
+    logit = np.empty((n_models, n))
+    p_true = {t: np.empty((n_models, n)) for t in temperatures}
+    for begin in range(0, n, _CHUNK):
+        rows = np.arange(begin, min(n, begin + _CHUNK))
+        probs = np.asarray(predict(rows), dtype=np.float64)
+        for k in range(n_models):
+            logit[k, rows] = signals.logit_confidence(probs[k], labels[rows])
+            for t, values in p_true.items():
+                values[k, rows] = tempered_true_probability(probs[k], labels[rows], t)
+    return logit, p_true
