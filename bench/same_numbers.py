@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+SECONDS = re.compile(r"\d+(?:\.\d+)? s\b")  # durations quoted in notes ("trained in 8.8 s")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_models"
 TARGETS = {
@@ -68,6 +70,8 @@ def differences(before: Any, after: Any, where: str = "") -> list[str]:
         return [d for i, (b, a) in pairs for d in differences(b, a, f"{where}[{i}]")]
     if isinstance(before, float) and isinstance(after, float) and math.isclose(before, after, abs_tol=1e-12):
         return []
+    if isinstance(before, str) and isinstance(after, str):
+        before, after = SECONDS.sub("N s", before), SECONDS.sub("N s", after)
     return [] if before == after else [f"{where}: {before!r} -> {after!r}"]
 
 

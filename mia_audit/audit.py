@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 
 from mia_audit import __version__, signals
-from mia_audit.attacks.base import AttackContext, AttackResult
-from mia_audit.attacks.registry import AttackSpec, plan_attacks
+from mia_audit.attacks.context import AttackContext, AttackOptions
+from mia_audit.attacks.interface import AttackResult, run_attack
+from mia_audit.attacks.registry import auditor_only_ids, plan_attacks
 from mia_audit.data.labels import LabelMapping, label_key, map_labels
-from mia_audit.data.records import AuditData, DataSpec, load_audit_data
+from mia_audit.data.records import AuditData, DataSpec, read_tables, split_audit
+from mia_audit.data.transfer import TransferTable, read_transfer_table
 from mia_audit.errors import ConfigError, ModelDataMismatchError
 from mia_audit.judge.baseline import Baseline, compare_with_baseline
 from mia_audit.judge.distribution import signal_distribution
@@ -27,7 +29,7 @@ from mia_audit.judge.gate import GateConfig, evaluate_gate
 from mia_audit.judge.metrics import compute_attack_metrics
 from mia_audit.judge.mitigations import recommend
 from mia_audit.judge.properties import PropertyInputs, compute_properties
-from mia_audit.judge.risk import AUDITOR_ONLY_ATTACKS, assess_risk, counted_attacks
+from mia_audit.judge.risk import assess_risk, counted_attacks
 from mia_audit.judge.vulnerability import disparate_vulnerability
 from mia_audit.models.base import TargetModel
 from mia_audit.models.family import model_family
@@ -88,9 +90,9 @@ class AuditConfig:
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold_fpr < 0.5:
             raise ConfigError(f"--threshold-fpr must lie in (0, 0.5), got {self.threshold_fpr}.")
-        unknown = sorted(self.risk_include - AUDITOR_ONLY_ATTACKS)
+        unknown = sorted(self.risk_include - auditor_only_ids())
         if unknown:
-            allowed = ", ".join(sorted(AUDITOR_ONLY_ATTACKS))
+            allowed = ", ".join(sorted(auditor_only_ids()))
             raise ConfigError(f"--risk-from takes auditor-only attacks ({allowed}), got {', '.join(unknown)}.")
         if not 1 <= self.boundary_queries <= 100_000:
             raise ConfigError(f"--boundary-queries must lie between 1 and 100000, got {self.boundary_queries}.")
@@ -111,7 +113,7 @@ def audit(
     clock = _Clock.start()
     target = _load_target(model_path, data, config, step)
     measured = _measure(target, config.seed, step)
-    attacks = _run_attacks(target, Path(model_path), config, step)
+    attacks = _run_attacks(target, config, step)
     summary = _model_summary(target.model, model_path, target.records)
     verdict = _judge(attacks, target, measured.utility, summary.family, config)
     exposure = _exposure(attacks.results, verdict.strongest, target, config.include_records)
@@ -151,6 +153,7 @@ class _Target:
     mapping: LabelMapping
     probs: np.ndarray
     eval_is_member: np.ndarray
+    transfer: TransferTable | None = None
 
     @property
     def labels(self) -> np.ndarray:
@@ -170,16 +173,25 @@ def _load_target(model_path: str | Path, data: DataSpec, config: AuditConfig, st
     with step("Loading model and data"):
         model, records = _load_model_and_records(model_path, data, config)
         mapping = map_labels(records.raw_labels, model.classes)
+        transfer = _read_transfer(config)
     with step(f"Querying the target on {len(records.features)} records (one batched pass)"):
         probs = query_target(model, records)
-    return _Target(model, records, mapping, probs, records.is_member[records.eval_idx])
+    return _Target(model, records, mapping, probs, records.is_member[records.eval_idx], transfer)
+
+
+def _read_transfer(config: AuditConfig) -> TransferTable | None:
+    """``--transfer-data``, read with the audit data so that a bad file stops the run before any attack."""
+    if config.transfer_data is None:
+        return None
+    return read_transfer_table(config.transfer_data, config.transfer_label_col)
 
 
 def _load_model_and_records(
     model_path: str | Path, data: DataSpec, config: AuditConfig
 ) -> tuple[TargetModel, AuditData]:
-    """The model and its audit records, reloaded without non-members of classes the model never learned."""
-    records = load_audit_data(data, config.seed)
+    """The model and its audit records, split again without non-members of classes the model never learned."""
+    tables = read_tables(data)
+    records = split_audit(tables, config.seed)
     model = load_model(
         model_path,
         trust_model=config.trust_model,
@@ -188,7 +200,7 @@ def _load_model_and_records(
     )
     unknown = _unlearned_non_member_labels(records, model.classes)
     if unknown:
-        records = load_audit_data(data, config.seed, unknown)
+        records = split_audit(tables, config.seed, unknown)
     return model, records
 
 
@@ -215,47 +227,37 @@ class _Attacks:
     skipped: tuple[SkippedAttack, ...]
 
 
-def _run_attacks(target: _Target, model_path: Path, config: AuditConfig, step: Step) -> _Attacks:
+def _run_attacks(target: _Target, config: AuditConfig, step: Step) -> _Attacks:
     runnable, skipped = plan_attacks(config.attacks, target.model.output_kind, len(target.records.population_idx))
-    # One context for all attacks: they share work through its cache (shadow data, trained shadows).
-    ctx = _attack_context(target, model_path, config)
+    # One context for all attacks: they share attacker-side work through it (shadow data, trained pools).
+    ctx = _attack_context(target, config)
     results: list[AttackResult] = []
-    for number, spec in enumerate(runnable, 1):
-        with step(f"Attack {number}/{len(runnable)} {spec.id}"):
-            results.append(_run_attack(spec, ctx, target.eval_is_member, results))
+    for number, attack in enumerate(runnable, 1):
+        with step(f"Attack {number}/{len(runnable)} {attack.info.id}"):
+            results.append(run_attack(attack, ctx, target.eval_is_member, results))
     reports = tuple(_report(r, target.eval_is_member, target.eval_labels, target.class_names) for r in results)
     return _Attacks(tuple(results), reports, skipped)
 
 
-def _attack_context(target: _Target, model_path: Path, config: AuditConfig) -> AttackContext:
-    records, model = target.records, target.model
+def _attack_context(target: _Target, config: AuditConfig) -> AttackContext:
+    records = target.records
     return AttackContext(
         probs=target.probs,
         labels=target.labels,
         eval_idx=records.eval_idx,
         population_idx=records.population_idx,
         features=records.features,
-        target=model,
-        output_kind=model.output_kind,
-        n_classes=model.n_classes,
+        target=target.model,
         seed=config.seed,
-        threshold_fpr=config.threshold_fpr,
         train_size=records.count("member"),
-        model_path=model_path,
-        shadow=config.shadow,
-        reference=config.reference,
-        boundary_queries=config.boundary_queries,
-        transfer_data=config.transfer_data,
-        transfer_label_col=config.transfer_label_col,
+        options=AttackOptions(
+            threshold_fpr=config.threshold_fpr,
+            shadow=config.shadow,
+            reference=config.reference,
+            boundary_queries=config.boundary_queries,
+            transfer=target.transfer,
+        ),
     )
-
-
-def _run_attack(
-    spec: AttackSpec, ctx: AttackContext, eval_is_member: np.ndarray, earlier: list[AttackResult]
-) -> AttackResult:
-    if spec.run_with_truth is None:
-        return spec.run(ctx)
-    return spec.run_with_truth(ctx, eval_is_member, tuple(earlier))
 
 
 @dataclass(frozen=True)
@@ -495,7 +497,7 @@ def _model_summary(model: TargetModel, path: str | Path, records: AuditData) -> 
         output_kind=model.output_kind.value,
         queries=model.queries,
         classes=tuple(str(c) for c in model.classes),
-        family=model_family(model, path),
+        family=model_family(model),
     )
 
 

@@ -455,11 +455,12 @@ def inspect(
 @app.command("attacks")
 def list_attacks() -> None:
     """List the attacks this version can run, with their ids and families."""
-    from mia_audit.attacks.registry import ATTACKS
+    from mia_audit.attacks.registry import infos
 
-    for spec in ATTACKS:
-        needs = "probabilities" if spec.needs_probabilities else "labels only"
-        typer.echo(f"{spec.id:<28} family={spec.family:<12} needs {needs}")
+    for info in infos():
+        needs = "probabilities" if info.needs_probabilities else "labels only"
+        auditor = "  (auditor only: uses the membership of other records)" if info.auditor_only else ""
+        typer.echo(f"{info.id:<28} family={info.family:<12} needs {needs}{auditor}")
 
 
 def main() -> None:

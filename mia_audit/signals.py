@@ -17,7 +17,6 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import logsumexp, xlogy
 
 FloatArray = npt.NDArray[np.float64]
 Signal = Callable[[npt.ArrayLike, npt.ArrayLike], FloatArray]
@@ -83,6 +82,8 @@ def loss(probs: npt.ArrayLike, labels: npt.ArrayLike) -> FloatArray:
 def entropy(probs: npt.ArrayLike) -> FloatArray:
     """Shannon entropy of each row in nats, with ``0 · log 0 = 0``."""
     p = _check_probs(probs)
+    from scipy.special import xlogy
+
     return np.asarray(0.0 - xlogy(p, p).sum(axis=1), dtype=np.float64)
 
 
@@ -111,6 +112,8 @@ def logit_confidence(probs: npt.ArrayLike, labels: npt.ArrayLike) -> FloatArray:
     _require_two_classes(p)
     true = _true_column_mask(p, y)
     log_p = _safe_log(p)
+    from scipy.special import logsumexp
+
     log_others = logsumexp(np.where(true, -np.inf, log_p), axis=1)
     return np.asarray(log_p[true] - log_others, dtype=np.float64)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import rankdata
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -35,6 +34,8 @@ def check_scores(scores: npt.ArrayLike, is_member: npt.ArrayLike) -> tuple[Float
 
 def auc_from_ranks(s: FloatArray, m: BoolArray) -> float:
     """Mann–Whitney AUC from midranks: P(member score > non-member score) + ½ P(tie)."""
+    from scipy.stats import rankdata
+
     n_pos = int(m.sum())
     n_neg = m.size - n_pos
     rank_sum = float(rankdata(s)[m].sum())

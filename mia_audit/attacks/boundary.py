@@ -4,7 +4,7 @@ attacker's own reference models.
 
 A training record tends to lie farther from the target's decision boundary than a record the model
 never saw, so more of its noisy neighbours keep the true label. For every evaluation record the
-attack sends ``ctx.boundary_queries`` noisy neighbours to the target and measures the share of them
+attack sends ``--boundary-queries`` noisy neighbours to the target and measures the share of them
 whose predicted class (argmax) equals the true label: its *robustness*.
 
 Noise. At noise level ``(sigma, flip)``:
@@ -58,18 +58,23 @@ too) and the threshold is the ``1 - threshold_fpr`` quantile of their scores
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from mia_audit.attacks.base import AttackContext, AttackResult
-from mia_audit.attacks.threshold import population_threshold
+from mia_audit import streams
+from mia_audit.attacks.interface import AttackInfo, AttackOutput
+from mia_audit.attacks.kit import threshold_and_rule
 from mia_audit.stats import auc
-from mia_audit.training.encoding import FeatureEncoder
+from mia_audit.streams import Stream
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mia_audit.attacks.context import AttackContext
+    from mia_audit.training.encoding import FeatureEncoder
 
 SIGMA_GRID = (0.02, 0.04, 0.08, 0.16, 0.32, 0.64)  # × the column's population standard deviation
 FLIP_GRID = (0.0025, 0.01, 0.04)  # per-cell flip / redraw probability of binary and categorical columns
@@ -139,97 +144,124 @@ def combine(correct: np.ndarray, robustness: np.ndarray, difficulty: np.ndarray,
     return correct.astype(np.float64) + (robustness - beta * difficulty + beta) / (1.0 + beta)
 
 
-def run_boundary_attack(ctx: AttackContext, *, weights: Weights | None = None) -> AttackResult:
+@dataclass(frozen=True)
+class BoundaryAttack:
     """Score each evaluation record by its robustness to noise on the target, calibrated by difficulty.
 
     ``weights`` fixes the difficulty weights instead of calibrating them (``Weights()``: plain
     robustness within the gap verdict), e.g. to measure what the calibration adds.
     """
-    start = time.perf_counter()
-    q = max(1, int(ctx.boundary_queries))
-    rng = np.random.default_rng([int(ctx.seed), 0xB0D])
+
+    weights: Weights | None = None
+    info = AttackInfo(
+        "label_only.boundary",
+        "label_only",
+        "Boundary attack: robustness to noise (Choquette-Choo et al. 2021)",
+        frozenset({"predicted label only", "true labels", "population records", "training-set size"}),
+        needs_probabilities=False,
+        needs_population=False,
+    )
+
+    def run(self, ctx: AttackContext) -> AttackOutput:
+        return _run_boundary(ctx, self.weights)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the boundary attack settled before querying: encoding, reference models, noise and weights."""
+
+    encoder: FeatureEncoder
+    refs: References | None
+    calibration: Calibration | None
+    noise: Noise
+    weights: Weights
+    notes: tuple[str, ...]
+
+
+def _plan(ctx: AttackContext, weights: Weights | None, generator: np.random.Generator) -> _Plan:
+    from mia_audit.training.encoding import FeatureEncoder
+
     notes: list[str] = []
     n_population = len(ctx.population_idx)
     if n_population:
-        encoder = FeatureEncoder.fit(ctx.features.iloc[ctx.population_idx])
+        encoder = ctx.encoder()
     else:  # no attacker records: the noise scale falls back on the evaluation records' own columns
         encoder = FeatureEncoder.fit(ctx.features.iloc[ctx.eval_idx])
         notes.append("no population records: column statistics for the noise come from the evaluation records")
-
     refs = _train_references(ctx, encoder) if n_population >= MIN_REFERENCE_RECORDS else None
-    calibration = _calibrate(ctx, encoder, refs, rng) if refs is not None else None
+    calibration = _calibrate(ctx, encoder, refs, generator) if refs is not None else None
     noise = calibration.noise if calibration is not None else DEFAULT_NOISE
     chosen = calibration.weights if calibration is not None else Weights()
     notes.append(_calibration_note(calibration, n_population))
     if weights is not None:
         notes.append(f"difficulty weights fixed by the caller: {weights.correct:g} / {weights.wrong:g}")
         chosen = weights
+    return _Plan(encoder, refs, calibration, noise, chosen, tuple(notes))
 
+
+def _run_boundary(ctx: AttackContext, weights: Weights | None) -> AttackOutput:
+    q = max(1, int(ctx.options.boundary_queries))
+    generator = streams.rng(ctx.seed, Stream.BOUNDARY)
+    plan = _plan(ctx, weights, generator)
+    refs = plan.refs
     # Threshold records: population records that some reference model did not train on.
-    has_out = np.flatnonzero((~refs.in_masks).any(axis=0)) if refs is not None else np.arange(n_population)
+    has_out = np.flatnonzero((~refs.in_masks).any(axis=0)) if refs is not None else np.arange(len(ctx.population_idx))
     n_pop = min(THRESHOLD_RECORDS, len(has_out))
-    rows = np.sort(rng.choice(has_out, size=n_pop, replace=False)) if n_pop else has_out
+    rows = np.sort(generator.choice(has_out, size=n_pop, replace=False)) if n_pop else has_out
     threshold_idx = np.asarray(ctx.population_idx)[rows]
 
     before = ctx.target.queries
-    scores = _scores(ctx, encoder, refs, ctx.eval_idx, None, noise, chosen, q, rng)  # no model saw them
+    scores = _scores(ctx, plan, ctx.eval_idx, None, q, generator)  # no model saw them
     out = ~refs.in_masks[:, rows] if refs is not None else None
-    pop_scores = _scores(ctx, encoder, refs, threshold_idx, out, noise, chosen, q, rng)
+    pop_scores = _scores(ctx, plan, threshold_idx, out, q, generator)
     queries = ctx.target.queries - before
 
-    threshold = population_threshold(pop_scores, ctx.threshold_fpr)
-    if threshold is None:
-        rule = f"no threshold: only {n_pop} population records (at least 20 needed)"
-    else:
-        rule = (
-            f"member if the score reaches the {1 - ctx.threshold_fpr:.0%} quantile of the scores of {n_pop} "
-            f"population records (known non-members; expected false-positive rate {ctx.threshold_fpr:.0%})"
-        )
+    of = f"the scores of {n_pop} population records"
+    threshold, rule = threshold_and_rule(pop_scores, ctx.options.threshold_fpr, of, known_nonmembers=True)
+    signal = "correct classification, then the share of noisy neighbours that keep the true label"
+    if plan.weights.correct or plan.weights.wrong:
+        signal += " calibrated by the reference models' true-class probability"
+    return AttackOutput(
+        scores=scores,
+        threshold=threshold,
+        threshold_rule=rule,
+        assumptions=_assumptions(ctx, plan, q),
+        queries=int(queries),
+        signal=signal,
+        notes=plan.notes,
+    )
+
+
+def _assumptions(ctx: AttackContext, plan: _Plan, q: int) -> tuple[str, ...]:
+    n_population = len(ctx.population_idx)
     assumptions = [
         "sees only the predicted class (label-only access)",
         "knows the true label of each record",
         f"owns {n_population} records from the target's data distribution that were not used for training "
-        f"(for the noise scale{', the reference models' if refs is not None else ''} and the threshold)",
+        f"(for the noise scale{', the reference models' if plan.refs is not None else ''} and the threshold)",
         f"sends {q} queries per record (noisy neighbours)",
     ]
-    if calibration is not None:
+    if plan.calibration is not None:
         assumptions.append(
-            f"trains {calibration.n_models} reference models of an assumed architecture ({calibration.family}) "
-            "on its own records"
+            f"trains {plan.calibration.n_models} reference models of an assumed architecture "
+            f"({plan.calibration.family}) on its own records"
         )
-    signal = "correct classification, then the share of noisy neighbours that keep the true label"
-    if chosen.correct or chosen.wrong:
-        signal += " calibrated by the reference models' true-class probability"
-    return AttackResult(
-        id="label_only.boundary",
-        family="label_only",
-        title="Boundary attack: robustness to noise (Choquette-Choo et al. 2021)",
-        scores=scores,
-        threshold=threshold,
-        threshold_rule=rule,
-        assumptions=tuple(assumptions),
-        queries=int(queries),
-        duration_s=time.perf_counter() - start,
-        signal=signal,
-        notes=tuple(notes),
-    )
+    return tuple(assumptions)
 
 
 def _scores(
     ctx: AttackContext,
-    encoder: FeatureEncoder,
-    refs: References | None,
+    plan: _Plan,
     idx: np.ndarray,
     out: np.ndarray | None,
-    noise: Noise,
-    weights: Weights,
     q: int,
-    rng: np.random.Generator,
+    generator: np.random.Generator,
 ) -> np.ndarray:
     """The score of the records ``idx``: robustness on the target (``q`` queries each), the target's own
     verdict, and the difficulty under the reference models that did not train on them (``out``, ``(K, len(idx))``;
     None: all of them)."""
-    robustness = _robustness(ctx.target, ctx.features, encoder, idx, ctx.labels[idx], noise, q, rng)
+    refs = plan.refs
+    robustness = _robustness(ctx.target, ctx.features, plan.encoder, idx, ctx.labels[idx], plan.noise, q, generator)
     if refs is None:
         difficulty = np.zeros(len(idx))
     elif out is None:
@@ -237,7 +269,7 @@ def _scores(
     else:
         difficulty = (refs.p_true[:, idx] * out).sum(axis=0) / np.maximum(out.sum(axis=0), 1)
     correct = np.argmax(ctx.probs[idx], axis=1) == ctx.labels[idx]
-    return combine(correct, robustness, difficulty, weights)
+    return combine(correct, robustness, difficulty, plan.weights)
 
 
 def _calibration_note(calibration: Calibration | None, n_population: int) -> str:
@@ -261,16 +293,16 @@ def _calibration_note(calibration: Calibration | None, n_population: int) -> str
 
 def _train_references(ctx: AttackContext, encoder: FeatureEncoder) -> References:
     """``REFERENCE_MODELS`` models on random population subsets of the target's training-set size."""
-    from mia_audit.training.families import choose_family, train_shadow_models
+    from mia_audit.training.families import train_shadow_models
 
     population = ctx.features.iloc[ctx.population_idx].reset_index(drop=True)
     n = len(population)
     size = max(1, min(ctx.train_size or n // 2, n // 2))
-    rng = np.random.default_rng([int(ctx.seed), 0xB0D, 1])
+    generator = streams.rng(ctx.seed, Stream.BOUNDARY, 1)
     in_masks = np.zeros((REFERENCE_MODELS, n), dtype=bool)
     for k in range(REFERENCE_MODELS):
-        in_masks[k, rng.permutation(n)[:size]] = True
-    choice = choose_family(ctx.shadow.family, ctx.target, ctx.model_path, ctx.shadow.mlp_for(size))
+        in_masks[k, generator.permutation(n)[:size]] = True
+    choice = ctx.family(ctx.options.shadow.family, ctx.options.shadow.mlp_for(size))
     models = train_shadow_models(
         choice,
         population,
@@ -279,7 +311,7 @@ def _train_references(ctx: AttackContext, encoder: FeatureEncoder) -> References
         ctx.target.classes,
         encoder,
         seed=int(ctx.seed) + 0xB0D,
-        device=ctx.shadow.device,
+        device=ctx.options.shadow.device,
     )
     p_true, correct = _true_class_outputs(models, ctx.features, ctx.labels)
     return References(models, in_masks, p_true, correct, choice.describe())
@@ -353,7 +385,7 @@ def _calibrate(ctx: AttackContext, encoder: FeatureEncoder, refs: References, rn
     noise = max(results, key=lambda k: results[k]) if results else DEFAULT_NOISE
     # The weights are chosen with as many neighbours as the target gets: with fewer, robustness is
     # noisier and the difficulty term would weigh too much.
-    value, weights = evaluate(noise, min(int(ctx.boundary_queries), MAX_BETA_QUERIES))
+    value, weights = evaluate(noise, min(int(ctx.options.boundary_queries), MAX_BETA_QUERIES))
     return Calibration(noise, weights, value, len(models), len(rows), refs.family)
 
 
@@ -461,3 +493,6 @@ def _other_category(freq: np.ndarray, current: np.ndarray, rng: np.random.Genera
     drawn = np.minimum(np.searchsorted(cum, target, side="right"), k - 1)
     drawn = np.where(seen & (drawn == current), -1, drawn)  # only when it is the sole category
     return np.where(own >= cum[-1] - 1e-12, -1, drawn).astype(np.int64)
+
+
+ATTACKS = (BoundaryAttack(),)

@@ -31,25 +31,19 @@ over records around each record's own mean, as Carlini et al. recommend for few 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.stats import norm
 
 from mia_audit import signals
-from mia_audit.attacks.base import AttackContext, AttackResult
-from mia_audit.attacks.threshold import population_threshold
+from mia_audit.attacks.interface import AttackInfo, AttackOutput, FunctionAttack
+from mia_audit.attacks.kit import threshold_and_rule
 from mia_audit.stats import auc
-from mia_audit.training.encoding import FeatureEncoder
-from mia_audit.training.families import choose_family
-from mia_audit.training.reference_pool import (
-    ReferencePool,
-    build_reference_pool,
-    population_split,
-    reference_split,
-    tempered_true_probability,
-)
+
+if TYPE_CHECKING:
+    from mia_audit.attacks.context import AttackContext
+    from mia_audit.training.reference_pool import ReferencePool
 
 # Below this many models per Gaussian the per-record variance is too noisy (Carlini et al.).
 PER_RECORD_VARIANCE_MODELS = 64
@@ -119,12 +113,16 @@ def offline_scores(observed: np.ndarray, mean_out: np.ndarray, sd_out: np.ndarra
 
     Monotone in Φ(z), Carlini et al.'s offline score, but without rounding to 1 far in the upper tail.
     """
+    from scipy.stats import norm
+
     z = (observed - mean_out) / sd_out
     return np.asarray(norm.logcdf(z) - norm.logsf(z), dtype=np.float64)
 
 
 def online_scores(observed: np.ndarray, g: Gaussians) -> np.ndarray:
     """Log likelihood ratio of the target's value under the IN and the OUT Gaussian."""
+    from scipy.stats import norm
+
     return np.asarray(
         norm.logpdf(observed, g.mean_in, g.sd_in) - norm.logpdf(observed, g.mean_out, g.sd_out), dtype=np.float64
     )
@@ -218,61 +216,11 @@ def rmia_ratios(
 ) -> tuple[np.ndarray, RmiaSettings]:
     """Pr(x|θ)/Pr(x) for every record, with the settings tuned on the stand-in."""
     settings = tune_rmia(pool, eval_idx, population_idx, gamma)
+    from mia_audit.training.reference_pool import tempered_true_probability
+
     p_target = tempered_true_probability(target_probs, labels, settings.temperature)
     p_marginal = marginal_probability(pool.p_true[settings.temperature], pool.in_mask, settings.a)
     return _ratio(p_target, p_marginal), settings
-
-
-# -- the pool, once per run -----------------------------------------------------------------------
-
-
-def _encoder(ctx: AttackContext) -> FeatureEncoder:
-    # The same cache entry as the shadow attacks: the encoding fitted on the attacker's population.
-    if "encoder" not in ctx.cache:
-        ctx.cache["encoder"] = FeatureEncoder.fit(ctx.features.iloc[ctx.population_idx])
-    encoder = ctx.cache["encoder"]
-    assert isinstance(encoder, FeatureEncoder)
-    return encoder
-
-
-def reference_pool(ctx: AttackContext) -> ReferencePool:
-    """The run's reference models (trained on first use, then shared by lira.online and rmia)."""
-    return _pool(ctx, offline=False)
-
-
-def offline_pool(ctx: AttackContext) -> ReferencePool:
-    """lira.offline's reference models: trained on population subsets only (first use, then cached)."""
-    return _pool(ctx, offline=True)
-
-
-def _pool(ctx: AttackContext, *, offline: bool) -> ReferencePool:
-    cfg = ctx.reference
-    key = ("offline_pool" if offline else "reference_pool", cfg)
-    if key not in ctx.cache:
-        choice = choose_family(cfg.family, ctx.target, ctx.model_path, cfg.mlp())
-        train_size = ctx.train_size or len(ctx.eval_idx) // 2
-        n = len(ctx.features)
-        if offline:
-            rng = np.random.default_rng([ctx.seed, 6])
-            split = population_split(n, ctx.population_idx, train_size, cfg.n_models, rng)
-        else:
-            rng = np.random.default_rng([ctx.seed, 5])
-            split = reference_split(n, ctx.eval_idx, ctx.population_idx, train_size, cfg.n_models, rng)
-        ctx.cache[key] = build_reference_pool(
-            ctx.features,
-            ctx.labels,
-            ctx.probs,
-            split,
-            choice,
-            cfg,
-            ctx.target.classes,
-            _encoder(ctx),
-            seed=ctx.seed + 1 if offline else ctx.seed,
-            device=ctx.shadow.device,
-        )
-    pool = ctx.cache[key]
-    assert isinstance(pool, ReferencePool)
-    return pool
 
 
 def _assumptions(ctx: AttackContext, pool: ReferencePool, *extra: str) -> tuple[str, ...]:
@@ -295,23 +243,16 @@ def _logit_target(ctx: AttackContext) -> np.ndarray:
 
 
 def _threshold(ctx: AttackContext, scores: np.ndarray, what: str) -> tuple[float | None, str]:
-    threshold = population_threshold(scores, ctx.threshold_fpr)
-    if threshold is None:
-        return None, f"no threshold: only {len(scores)} {what}"
-    rule = (
-        f"member if the score reaches the {1 - ctx.threshold_fpr:.0%} quantile of the same score on "
-        f"{len(scores)} {what} (expected false-positive rate {ctx.threshold_fpr:.0%})"
-    )
-    return threshold, rule
+    of = f"the same score on {len(scores)} {what}"
+    return threshold_and_rule(scores, ctx.options.threshold_fpr, of, too_few=f"no threshold: only {len(scores)} {what}")
 
 
 # -- the attacks ----------------------------------------------------------------------------------
 
 
-def run_lira_offline(ctx: AttackContext) -> AttackResult:
-    start = time.perf_counter()
-    own = ctx.reference.offline_models == "population"
-    pool = offline_pool(ctx) if own else reference_pool(ctx)
+def _run_lira_offline(ctx: AttackContext) -> AttackOutput:
+    own = ctx.options.reference.offline_models == "population"
+    pool = ctx.reference_pool(offline=own)
     g = fit_gaussians(pool.logit, pool.in_mask)
     scores = offline_scores(_logit_target(ctx), g.mean_out, g.sd_out)
     # A population record that every model trained on has no OUT value; it sets no threshold.
@@ -326,33 +267,27 @@ def run_lira_offline(ctx: AttackContext) -> AttackResult:
             "per record, only the reference models that did not train on it (OUT models of the pool shared with "
             "lira.online and rmia, which trained on other audit records; --offline-models population avoids that)"
         )
-    return AttackResult(
-        id="lira.offline",
-        family="reference",
+    return AttackOutput(
         title=f"LiRA offline (Carlini et al. 2022), {pool.n_models} reference models",
         scores=scores[ctx.eval_idx],
         threshold=threshold,
         threshold_rule=rule,
         assumptions=_assumptions(ctx, pool, models),
         queries=0,
-        duration_s=time.perf_counter() - start,
         signal="one-sided OUT-Gaussian test of the logit-scaled confidence",
         notes=_notes(pool, _variance_note(pool, g, in_too=False), shared=not own),
     )
 
 
-def run_lira_online(ctx: AttackContext) -> AttackResult:
-    start = time.perf_counter()
-    pool = reference_pool(ctx)
+def _run_lira_online(ctx: AttackContext) -> AttackOutput:
+    pool = ctx.reference_pool()
     g = fit_gaussians(pool.logit, pool.in_mask)
     scores = online_scores(_logit_target(ctx), g)
     calibration = pool.split.calibration_idx
     threshold, rule = _threshold(
         ctx, scores[calibration], "population records that, like the audit records, are IN for half of the models"
     )
-    return AttackResult(
-        id="lira.online",
-        family="reference",
+    return AttackOutput(
         title=f"LiRA online (Carlini et al. 2022), {pool.n_models} reference models",
         scores=scores[ctx.eval_idx],
         threshold=threshold,
@@ -363,16 +298,14 @@ def run_lira_online(ctx: AttackContext) -> AttackResult:
             TRAINS_ON_AUDIT_RECORDS,
         ),
         queries=0,
-        duration_s=time.perf_counter() - start,
         signal="log likelihood ratio of the logit-scaled confidence, IN vs OUT Gaussian",
         notes=_notes(pool, _variance_note(pool, g, in_too=True)),
     )
 
 
-def run_rmia(ctx: AttackContext) -> AttackResult:
-    start = time.perf_counter()
-    pool = reference_pool(ctx)
-    gamma = ctx.reference.gamma
+def _run_rmia(ctx: AttackContext) -> AttackOutput:
+    pool = ctx.reference_pool()
+    gamma = ctx.options.reference.gamma
     population = ctx.population_idx
     ratio, tuned = rmia_ratios(pool, ctx.probs, ctx.labels, ctx.eval_idx, population, gamma)
     scores = rmia_scores(ratio[ctx.eval_idx], ratio[population], gamma)
@@ -384,9 +317,7 @@ def run_rmia(ctx: AttackContext) -> AttackResult:
         rmia_scores(ratio[calibration], ratio[population], gamma),
         "population records that, like the audit records, are IN for half of the models",
     )
-    return AttackResult(
-        id="rmia",
-        family="reference",
+    return AttackOutput(
         title=f"RMIA (Zarifzadeh et al. 2024), {pool.n_models} reference models",
         scores=scores,
         threshold=threshold,
@@ -398,7 +329,6 @@ def run_rmia(ctx: AttackContext) -> AttackResult:
             f"compares each record with {len(population)} population records z",
         ),
         queries=0,
-        duration_s=time.perf_counter() - start,
         signal=f"share of population records z with LR(x, z) ≥ γ = {gamma:g}",
         notes=_notes(
             pool,
@@ -416,8 +346,8 @@ def run_rmia(ctx: AttackContext) -> AttackResult:
 def _stand_in_note(ctx: AttackContext, tuned: RmiaSettings) -> str:
     chosen = (
         "given"
-        if ctx.reference.temperature is not None
-        else "chosen from " + ", ".join(f"{t:g}" for t in ctx.reference.temperatures())
+        if ctx.options.reference.temperature is not None
+        else "chosen from " + ", ".join(f"{t:g}" for t in ctx.options.reference.temperatures())
     )
     auc_text = "" if tuned.stand_in_auc is None else f" (its AUC there {tuned.stand_in_auc:.3f})"
     return (
@@ -436,3 +366,19 @@ def _variance_note(pool: ReferencePool, g: Gaussians, *, in_too: bool) -> str:
             f"{PER_RECORD_VARIANCE_MODELS} models per-record variances are too noisy (Carlini et al.)"
         )
     return f"per-record variances ({pool.n_models} ≥ {PER_RECORD_VARIANCE_MODELS} models)"
+
+
+_KNOWS = frozenset(
+    {"output probabilities", "true labels", "population records", "architecture", "training-set size"}
+)
+_ONLINE_KNOWS = _KNOWS | {"audit records (unlabelled)"}
+
+ATTACKS = (
+    FunctionAttack(
+        AttackInfo("lira.offline", "reference", "LiRA offline (Carlini et al. 2022)", _KNOWS), _run_lira_offline
+    ),
+    FunctionAttack(
+        AttackInfo("lira.online", "reference", "LiRA online (Carlini et al. 2022)", _ONLINE_KNOWS), _run_lira_online
+    ),
+    FunctionAttack(AttackInfo("rmia", "reference", "RMIA (Zarifzadeh et al. 2024)", _ONLINE_KNOWS), _run_rmia),
+)

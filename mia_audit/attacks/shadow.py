@@ -9,140 +9,42 @@ evaluation records' membership; attack models are fitted on shadow outputs only.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mia_audit import signals
-from mia_audit.attacks.base import AttackContext, AttackResult
-from mia_audit.training.encoding import FeatureEncoder
-from mia_audit.training.families import FamilyChoice, choose_family, train_shadow_models
-from mia_audit.training.mlp import MLPSpec
-from mia_audit.training.shadow_data import ShadowData, make_shadow_data
+from mia_audit.attacks.interface import AttackInfo, AttackOutput, FunctionAttack
+
+if TYPE_CHECKING:
+    from mia_audit.attacks.context import AttackContext
+    from mia_audit.training.mlp import MLPSpec
+    from mia_audit.training.shadow_data import ShadowData
+    from mia_audit.training.shadow_pool import ShadowPool
 
 MIN_CLASS_ROWS = 40
-LOG_FLOOR = 1e-45
 COMBINED_FAMILIES = ("mlp", "logreg", "rf")
-
-
-@dataclass(frozen=True)
-class ShadowPool:
-    """K trained shadows, their known in/out split, and their outputs on every shadow record."""
-
-    data: ShadowData
-    choice: FamilyChoice
-    in_masks: np.ndarray
-    out_masks: np.ndarray
-    probs: np.ndarray
-    train_size: int
-    duration_s: float
-
-    def rows(self, models: range | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Attack training rows: (posteriors, true labels, in=1/out=0) over the chosen shadows."""
-        probs, labels, member = [], [], []
-        for k in models if models is not None else range(len(self.in_masks)):
-            for mask, flag in ((self.in_masks[k], 1), (self.out_masks[k], 0)):
-                probs.append(self.probs[k, mask])
-                labels.append(self.data.labels[mask])
-                member.append(np.full(int(mask.sum()), flag))
-        return np.vstack(probs), np.concatenate(labels), np.concatenate(member)
-
-
-def shadow_data(ctx: AttackContext) -> ShadowData:
-    """The attacker's shadow training records, made once per run."""
-    cache = ctx.cache
-    if "shadow_data" not in cache:
-        cfg = ctx.shadow
-        population = ctx.features.iloc[ctx.population_idx].reset_index(drop=True)
-        n_records = len(population) if cfg.data in ("population", "noisy") else 2 * max(ctx.train_size, 1)
-        cache["shadow_data"] = make_shadow_data(
-            cfg.data,
-            population,
-            ctx.population_labels,
-            ctx.target,
-            n_records,
-            np.random.default_rng([ctx.seed, 1]),
-            noise=cfg.noise,
-            query_budget=cfg.synthesis_budget,
-        )
-    data = cache["shadow_data"]
-    assert isinstance(data, ShadowData)
-    return data
-
-
-def _encoder(ctx: AttackContext) -> FeatureEncoder:
-    cache = ctx.cache
-    if "encoder" not in cache:
-        cache["encoder"] = FeatureEncoder.fit(ctx.features.iloc[ctx.population_idx])
-    encoder = cache["encoder"]
-    assert isinstance(encoder, FeatureEncoder)
-    return encoder
-
-
-def shadow_pool(ctx: AttackContext, choice: FamilyChoice, n_models: int) -> ShadowPool:
-    """Train ``n_models`` shadows of one family on random halves of the shadow data (cached)."""
-    key = ("pool", choice.family, choice.describe(), n_models)
-    cache = ctx.cache
-    if key in cache:
-        pool = cache[key]
-        assert isinstance(pool, ShadowPool)
-        return pool
-    data = shadow_data(ctx)
-    start = time.perf_counter()
-    n = len(data.features)
-    # Shadows imitate the target's training-set size (the auditor knows it) when the data allow.
-    size = max(1, min(ctx.train_size, n // 2))
-    rng = np.random.default_rng([ctx.seed, 2, n_models])
-    in_masks = np.zeros((n_models, n), dtype=bool)
-    out_masks = np.zeros((n_models, n), dtype=bool)
-    for k in range(n_models):
-        order = rng.permutation(n)
-        in_masks[k, order[:size]] = True
-        out_masks[k, order[size : 2 * size]] = True
-    models = train_shadow_models(
-        choice,
-        data.features,
-        data.labels,
-        in_masks,
-        ctx.target.classes,
-        _encoder(ctx),
-        seed=ctx.seed,
-        device=ctx.shadow.device,
-    )
-    pool = ShadowPool(
-        data=data,
-        choice=choice,
-        in_masks=in_masks,
-        out_masks=out_masks,
-        probs=models.predict_proba(data.features),
-        train_size=size,
-        duration_s=time.perf_counter() - start,
-    )
-    cache[key] = pool
-    return pool
+_KNOWS = frozenset({"output probabilities", "true labels", "population records", "architecture", "training-set size"})
 
 
 def _shadow_mlp(ctx: AttackContext) -> MLPSpec:
-    n_train = min(ctx.train_size, len(shadow_data(ctx).features) // 2)
-    return ctx.shadow.mlp_for(max(n_train, 1))
+    n_train = min(ctx.train_size, len(ctx.shadow_data().features) // 2)
+    return ctx.options.shadow.mlp_for(max(n_train, 1))
 
 
-def _main_choice(ctx: AttackContext) -> FamilyChoice:
-    cache = ctx.cache
-    if "choice" not in cache:
-        cache["choice"] = choose_family(ctx.shadow.family, ctx.target, ctx.model_path, _shadow_mlp(ctx))
-    choice = cache["choice"]
-    assert isinstance(choice, FamilyChoice)
-    return choice
+def _main_pool(ctx: AttackContext) -> ShadowPool:
+    """The K shadows of ``--shadow-family`` that shadow.shokri, shadow.one and the calibrated attacks share."""
+    cfg = ctx.options.shadow
+    return ctx.shadow_pool(ctx.family(cfg.family, _shadow_mlp(ctx)), cfg.n_models)
 
 
 # -- attack features and models -------------------------------------------------------------------
 
 
 def log_posteriors(probs: np.ndarray) -> np.ndarray:
-    return np.log(np.clip(probs, LOG_FLOOR, 1.0))
+    return np.log(np.clip(probs, signals.PROB_FLOOR, 1.0))
 
 
 def top3_features(probs: np.ndarray) -> np.ndarray:
@@ -150,7 +52,7 @@ def top3_features(probs: np.ndarray) -> np.ndarray:
     return log_posteriors(signals.top_k(probs, 3))
 
 
-def _fit_predict_linear(X_train: np.ndarray, y_train: np.ndarray, X_eval: np.ndarray) -> np.ndarray:
+def fit_predict_linear(X_train: np.ndarray, y_train: np.ndarray, X_eval: np.ndarray) -> np.ndarray:
     """A logistic attack model: with one shadow's few rows it transfers to the target better than trees."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -173,7 +75,7 @@ def compact_features(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     others = probs.copy()
     others[rows, labels] = -1.0
     return np.column_stack(
-        [np.log(np.clip(true_p, LOG_FLOOR, 1.0)), np.log(np.clip(others.max(axis=1), LOG_FLOOR, 1.0))]
+        [np.log(np.clip(true_p, signals.PROB_FLOOR, 1.0)), np.log(np.clip(others.max(axis=1), signals.PROB_FLOOR, 1.0))]
     )
 
 
@@ -209,7 +111,7 @@ def per_class_attack(
         if rows.sum() < MIN_CLASS_ROWS or member.min() == member.max():
             thin.append(int(c))
             continue
-        scores[target_rows] = _fit_predict_linear(
+        scores[target_rows] = fit_predict_linear(
             compact_features(train_probs[rows], train_labels[rows]),
             member,
             compact_features(eval_probs[target_rows], eval_labels[target_rows]),
@@ -217,7 +119,7 @@ def per_class_attack(
         per_class += 1
     if thin:
         target_rows = np.isin(eval_labels, thin)
-        scores[target_rows] = _fit_predict_linear(
+        scores[target_rows] = fit_predict_linear(
             compact_features(train_probs, train_labels),
             train_member,
             compact_features(eval_probs[target_rows], eval_labels[target_rows]),
@@ -236,16 +138,13 @@ def _queries(ctx: AttackContext, data: ShadowData) -> int:
 # -- the attacks ----------------------------------------------------------------------------------
 
 
-def run_shokri(ctx: AttackContext) -> AttackResult:
-    start = time.perf_counter()
-    choice = _main_choice(ctx)
-    pool = shadow_pool(ctx, choice, ctx.shadow.n_models)
+def _run_shokri(ctx: AttackContext) -> AttackOutput:
+    pool = _main_pool(ctx)
+    choice = pool.choice
     probs, labels, member = pool.rows()
     fit = per_class_attack(probs, labels, member, ctx.eval_probs, ctx.eval_labels)
     n_models = len(pool.in_masks)
-    return AttackResult(
-        id="shadow.shokri",
-        family="shadow",
+    return AttackOutput(
         title=f"Shadow models, one attack model per class (Shokri et al. 2017), k = {n_models}",
         scores=fit.scores,
         threshold=0.5,
@@ -257,7 +156,6 @@ def run_shokri(ctx: AttackContext) -> AttackResult:
             f"knows the training-set size: each of the {n_models} shadows trains on {pool.train_size} records",
         ),
         queries=_queries(ctx, pool.data),
-        duration_s=time.perf_counter() - start,
         signal="attack-model P(member)",
         notes=(
             f"{fit.per_class} per-class logistic attack models on the true-class and top other log posteriors; "
@@ -268,16 +166,12 @@ def run_shokri(ctx: AttackContext) -> AttackResult:
     )
 
 
-def run_one_shadow(ctx: AttackContext) -> AttackResult:
-    start = time.perf_counter()
-    choice = _main_choice(ctx)
-    pool = shadow_pool(ctx, choice, ctx.shadow.n_models)
+def _run_one_shadow(ctx: AttackContext) -> AttackOutput:
+    pool = _main_pool(ctx)
+    choice = pool.choice
     probs, _, member = pool.rows(range(1))
-    scores = _fit_predict_linear(top3_features(probs), member, top3_features(ctx.eval_probs))
-    return AttackResult(
-        id="shadow.one",
-        family="shadow",
-        title="One shadow model, top-3 posteriors (ML-Leaks adversary 1)",
+    scores = fit_predict_linear(top3_features(probs), member, top3_features(ctx.eval_probs))
+    return AttackOutput(
         scores=scores,
         threshold=0.5,
         threshold_rule="member if the attack model, trained on one shadow's outputs, gives P(member) ≥ 0.5",
@@ -288,29 +182,26 @@ def run_one_shadow(ctx: AttackContext) -> AttackResult:
             "class-agnostic logistic attack model on the three largest posteriors (log scale)",
         ),
         queries=_queries(ctx, pool.data),
-        duration_s=time.perf_counter() - start,
         signal="attack-model P(member)",
     )
 
 
-def run_combined(ctx: AttackContext) -> AttackResult:
-    start = time.perf_counter()
+def _run_combined(ctx: AttackContext) -> AttackOutput:
+    from mia_audit.training.families import FamilyChoice
+
     parts_x, parts_y, described = [], [], []
-    data = shadow_data(ctx)
+    data = ctx.shadow_data()
     for family in COMBINED_FAMILIES:
         choice = FamilyChoice(family, f"{family} (combining attack)", mlp=_shadow_mlp(ctx))
-        pool = shadow_pool(ctx, choice, 1)
+        pool = ctx.shadow_pool(choice, 1)
         probs, labels, member = pool.rows()
         parts_x.append(compact_features(probs, labels))
         parts_y.append(member)
         described.append(choice.describe())
-    scores = _fit_predict_linear(
+    scores = fit_predict_linear(
         np.vstack(parts_x), np.concatenate(parts_y), compact_features(ctx.eval_probs, ctx.eval_labels)
     )
-    return AttackResult(
-        id="shadow.combined",
-        family="shadow",
-        title="Combined shadows of several families (ML-Leaks combining attack)",
+    return AttackOutput(
         scores=scores,
         threshold=0.5,
         threshold_rule="member if the attack model, trained on the pooled shadows' outputs, gives P(member) ≥ 0.5",
@@ -321,7 +212,6 @@ def run_combined(ctx: AttackContext) -> AttackResult:
             "class-agnostic logistic attack model on the true class's and the largest other log posterior",
         ),
         queries=_queries(ctx, data),
-        duration_s=time.perf_counter() - start,
         signal="attack-model P(member)",
     )
 
@@ -359,19 +249,15 @@ def class_thresholds(scores: np.ndarray, labels: np.ndarray, member: np.ndarray,
     return out
 
 
-def make_calibrated_attack(attack_id: str) -> Callable[[AttackContext], AttackResult]:
+def _calibrated(attack_id: str) -> Callable[[AttackContext], AttackOutput]:
     signal_name, score_fn = CALIBRATED_SIGNALS[attack_id]
 
-    def run(ctx: AttackContext) -> AttackResult:
-        start = time.perf_counter()
-        pool = shadow_pool(ctx, _main_choice(ctx), ctx.shadow.n_models)
+    def run(ctx: AttackContext) -> AttackOutput:
+        pool = _main_pool(ctx)
         probs, labels, member = pool.rows()
         thresholds = class_thresholds(score_fn(probs, labels), labels, member, ctx.n_classes)
         target = score_fn(ctx.eval_probs, ctx.eval_labels)
-        return AttackResult(
-            id=attack_id,
-            family="shadow",
-            title=f"Class-dependent {signal_name} threshold calibrated on shadows (Song & Mittal 2021)",
+        return AttackOutput(
             scores=target - thresholds[ctx.eval_labels],
             threshold=0.0,
             threshold_rule=f"member if the {signal_name} passes its class's threshold, chosen on shadow in/out records",
@@ -381,7 +267,6 @@ def make_calibrated_attack(attack_id: str) -> Callable[[AttackContext], AttackRe
                 f"thresholds per class from {len(pool.in_masks)} shadows: {pool.choice.reason}",
             ),
             queries=_queries(ctx, pool.data),
-            duration_s=time.perf_counter() - start,
             signal=f"{signal_name} minus its class threshold",
         )
 
@@ -420,18 +305,14 @@ def risk_scores(
     return out
 
 
-def run_risk_score(ctx: AttackContext) -> AttackResult:
-    start = time.perf_counter()
-    pool = shadow_pool(ctx, _main_choice(ctx), ctx.shadow.n_models)
+def _run_risk_score(ctx: AttackContext) -> AttackOutput:
+    pool = _main_pool(ctx)
     probs, labels, member = pool.rows()
     score_fn = CALIBRATED_SIGNALS["calibrated.modified_entropy"][1]
     scores = risk_scores(
         score_fn(probs, labels), labels, member, score_fn(ctx.eval_probs, ctx.eval_labels), ctx.eval_labels
     )
-    return AttackResult(
-        id="shadow.risk_score",
-        family="shadow",
-        title="Privacy risk score: P(member | modified entropy, class) from shadows (Song & Mittal 2021)",
+    return AttackOutput(
         scores=scores,
         threshold=0.5,
         threshold_rule="member if the estimated probability of membership is at least ½",
@@ -441,6 +322,41 @@ def run_risk_score(ctx: AttackContext) -> AttackResult:
             f"per-class in/out histograms from {len(pool.in_masks)} shadows: {pool.choice.reason}",
         ),
         queries=_queries(ctx, pool.data),
-        duration_s=time.perf_counter() - start,
         signal="privacy risk score",
     )
+
+
+_NO_LABEL = _KNOWS - {"true labels"}
+_NO_ARCHITECTURE = _KNOWS - {"architecture"}
+
+
+def _info(attack_id: str, title: str, knows: frozenset[str] = _KNOWS) -> AttackInfo:
+    return AttackInfo(attack_id, "shadow", title, knows)
+
+
+ATTACKS = (
+    FunctionAttack(
+        _info("shadow.shokri", "Shadow models, one attack model per class (Shokri et al. 2017)"), _run_shokri
+    ),
+    FunctionAttack(
+        _info("shadow.one", "One shadow model, top-3 posteriors (ML-Leaks adversary 1)", _NO_LABEL), _run_one_shadow
+    ),
+    FunctionAttack(
+        _info("shadow.combined", "Combined shadows of several families (ML-Leaks combining attack)", _NO_ARCHITECTURE),
+        _run_combined,
+    ),
+    *(
+        FunctionAttack(
+            _info(attack_id, f"Class-dependent {name} threshold calibrated on shadows (Song & Mittal 2021)"),
+            _calibrated(attack_id),
+        )
+        for attack_id, (name, _) in CALIBRATED_SIGNALS.items()
+    ),
+    FunctionAttack(
+        _info(
+            "shadow.risk_score",
+            "Privacy risk score: P(member | modified entropy, class) from shadows (Song & Mittal 2021)",
+        ),
+        _run_risk_score,
+    ),
+)

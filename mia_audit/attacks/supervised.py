@@ -16,25 +16,26 @@ earlier scores use no membership label, and the stacked model is cross-fitted li
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mia_audit import signals
-from mia_audit.attacks.base import AttackContext, AttackResult
+from mia_audit.attacks.interface import AttackInfo, AttackOutput, AttackResult
+from mia_audit.streams import Stream, rng
 
-AUDITOR_FAMILIES = frozenset({"supervised"})
+if TYPE_CHECKING:
+    from mia_audit.attacks.context import AttackContext
 
 N_FOLDS = 5
-LOG_FLOOR = 1e-45
 FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 def supervised_features(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Sorted log posteriors (top 10), the loss, and the label one-hot."""
     k = min(10, probs.shape[1])
-    sorted_log = np.log(np.clip(signals.top_k(probs, k), LOG_FLOOR, 1.0))
+    sorted_log = np.log(np.clip(signals.top_k(probs, k), signals.PROB_FLOOR, 1.0))
     loss = signals.loss(probs, labels)
     one_hot = np.zeros((len(labels), probs.shape[1]))
     one_hot[np.arange(len(labels)), labels] = 1.0
@@ -45,7 +46,7 @@ def stacked_scores(earlier: Sequence[AttackResult], n: int) -> tuple[np.ndarray,
     """The earlier realistic attacks' scores as columns of ranks in (0, 1], and their ids."""
     from scipy.stats import rankdata
 
-    used = [r for r in earlier if r.family not in AUDITOR_FAMILIES and len(r.scores) == n]
+    used = [r for r in earlier if r.family != SupervisedAttack.info.family and len(r.scores) == n]
     columns = []
     for result in used:
         scores = np.nan_to_num(np.asarray(result.scores, dtype=np.float64), nan=-np.inf)
@@ -87,30 +88,38 @@ def _boosting(seed: int) -> FitPredict:
     return fit_predict
 
 
-def run_supervised(ctx: AttackContext, is_member: np.ndarray, earlier: Sequence[AttackResult] = ()) -> AttackResult:
-    start = time.perf_counter()
-    stacked, stacked_ids = stacked_scores(earlier, len(ctx.eval_idx))
-    X = np.column_stack([supervised_features(ctx.eval_probs, ctx.eval_labels), stacked])
-    folds = fold_assignment(is_member, N_FOLDS, np.random.default_rng([ctx.seed, 5]))
-    scores = cross_fit(X, is_member.astype(int), folds, _boosting(ctx.seed))
-    return AttackResult(
-        id="supervised",
-        family="supervised",
-        title="Auditor's supervised attack: cross-fitted on the audit's own membership labels",
-        scores=scores,
-        threshold=0.5,
-        threshold_rule=f"member if P(member) ≥ 0.5 from a model fitted on the other {N_FOLDS - 1} folds",
-        assumptions=(
-            "USES KNOWLEDGE NO REAL ATTACKER HAS: the membership of the other evaluation records",
-            "sees the output probabilities and the true labels",
-            f"{N_FOLDS}-fold cross-fitting: no record is scored by a model that saw it",
-            "an upper estimate of what the outputs reveal; left out of the risk level by default",
-        ),
-        queries=len(ctx.eval_idx),
-        duration_s=time.perf_counter() - start,
-        signal="cross-fitted P(member)",
-        notes=(
-            "features: sorted log posteriors, loss, label one-hot"
-            + (f", and the scores of {', '.join(stacked_ids)} (as ranks)" if stacked_ids else ""),
-        ),
+class SupervisedAttack:
+    info = AttackInfo(
+        "supervised",
+        "supervised",
+        "Auditor's supervised attack: cross-fitted on the audit's own membership labels",
+        frozenset({"output probabilities", "true labels", "membership of other records"}),
+        needs_population=False,
+        auditor_only=True,
     )
+
+    def run(self, ctx: AttackContext, is_member: np.ndarray, earlier: Sequence[AttackResult] = ()) -> AttackOutput:
+        stacked, stacked_ids = stacked_scores(earlier, len(ctx.eval_idx))
+        X = np.column_stack([supervised_features(ctx.eval_probs, ctx.eval_labels), stacked])
+        folds = fold_assignment(is_member, N_FOLDS, rng(ctx.seed, Stream.SUPERVISED_FOLDS))
+        scores = cross_fit(X, is_member.astype(int), folds, _boosting(ctx.seed))
+        return AttackOutput(
+            scores=scores,
+            threshold=0.5,
+            threshold_rule=f"member if P(member) ≥ 0.5 from a model fitted on the other {N_FOLDS - 1} folds",
+            assumptions=(
+                "USES KNOWLEDGE NO REAL ATTACKER HAS: the membership of the other evaluation records",
+                "sees the output probabilities and the true labels",
+                f"{N_FOLDS}-fold cross-fitting: no record is scored by a model that saw it",
+                "an upper estimate of what the outputs reveal; left out of the risk level by default",
+            ),
+            queries=len(ctx.eval_idx),
+            signal="cross-fitted P(member)",
+            notes=(
+                "features: sorted log posteriors, loss, label one-hot"
+                + (f", and the scores of {', '.join(stacked_ids)} (as ranks)" if stacked_ids else ""),
+            ),
+        )
+
+
+ATTACKS = (SupervisedAttack(),)

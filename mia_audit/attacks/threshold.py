@@ -7,90 +7,87 @@ a percentile of the target's outputs on data the attacker owns. Evaluation recor
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mia_audit import signals
-from mia_audit.attacks.base import AttackContext, AttackResult
+from mia_audit.attacks.interface import AttackInfo, AttackOutput
+from mia_audit.attacks.kit import threshold_and_rule
 
-MIN_POPULATION = 20
+if TYPE_CHECKING:
+    from mia_audit.attacks.context import AttackContext
+
+_KNOWS = frozenset({"output probabilities", "population records"})
 
 
 @dataclass(frozen=True)
-class ThresholdSignal:
-    attack_id: str
-    title: str
+class ThresholdAttack:
+    """Member if one signal of the output passes the quantile of the same signal on population records."""
+
+    info: AttackInfo
     signal: str
     score: Callable[[np.ndarray, np.ndarray], np.ndarray]
 
+    def run(self, ctx: AttackContext) -> AttackOutput:
+        scores = self.score(ctx.eval_probs, ctx.eval_labels)
+        population = self.score(ctx.population_probs, ctx.population_labels)
+        n_pop = len(ctx.population_idx)
+        fpr = ctx.options.threshold_fpr
+        threshold, rule = threshold_and_rule(population, fpr, f"the attacker's {n_pop} population records")
+        uses_label = "true labels" in self.info.knows
+        assumptions = (
+            "black-box query access to the target's output probabilities",
+            "knows the true label of each record" if uses_label else "does not need the true label",
+            f"owns {n_pop} records from the target's data distribution that were not used for training",
+            "no shadow models, no knowledge of the architecture",
+        )
+        return AttackOutput(
+            scores=np.asarray(scores, dtype=np.float64),
+            threshold=threshold,
+            threshold_rule=rule,
+            assumptions=assumptions,
+            queries=0,
+            signal=self.signal,
+        )
 
-THRESHOLD_SIGNALS: tuple[ThresholdSignal, ...] = (
-    ThresholdSignal(
+
+def _attack(
+    attack_id: str, title: str, signal: str, score: Callable[[np.ndarray, np.ndarray], np.ndarray], *, label: bool
+) -> ThresholdAttack:
+    knows = _KNOWS | {"true labels"} if label else _KNOWS
+    return ThresholdAttack(AttackInfo(attack_id, "threshold", title, frozenset(knows)), signal, score)
+
+
+ATTACKS = (
+    _attack(
         "threshold.loss",
         "Loss threshold (Yeom et al. 2018)",
         "cross-entropy loss",
         lambda p, y: -signals.loss(p, y),
+        label=True,
     ),
-    ThresholdSignal(
+    _attack(
         "threshold.confidence",
         "Maximum-posterior threshold (ML-Leaks adversary 3)",
         "maximum posterior",
         lambda p, y: signals.max_confidence(p),
+        label=False,
     ),
-    ThresholdSignal(
+    _attack(
         "threshold.entropy",
         "Prediction-entropy threshold (ML-Leaks adversary 3)",
         "prediction entropy",
         lambda p, y: -signals.entropy(p),
+        label=False,
     ),
-    ThresholdSignal(
+    _attack(
         "threshold.modified_entropy",
         "Modified-entropy threshold (Song & Mittal 2021)",
         "modified entropy",
         lambda p, y: -signals.modified_entropy(p, y),
+        label=True,
     ),
 )
-
-
-def population_threshold(population_scores: np.ndarray, fpr: float) -> float | None:
-    """The score that a share ``fpr`` of the attacker's non-member records reach or exceed."""
-    if len(population_scores) < MIN_POPULATION:
-        return None
-    return float(np.quantile(population_scores, 1.0 - fpr, method="higher"))
-
-
-def run_threshold_attack(spec: ThresholdSignal, ctx: AttackContext) -> AttackResult:
-    start = time.perf_counter()
-    scores = spec.score(ctx.eval_probs, ctx.eval_labels)
-    population = spec.score(ctx.population_probs, ctx.population_labels)
-    threshold = population_threshold(population, ctx.threshold_fpr)
-    n_pop = len(ctx.population_idx)
-    if threshold is None:
-        rule = f"no threshold: only {n_pop} population records (at least {MIN_POPULATION} needed)"
-    else:
-        rule = (
-            f"member if the score reaches the {1 - ctx.threshold_fpr:.0%} quantile of the attacker's "
-            f"{n_pop} population records (expected false-positive rate {ctx.threshold_fpr:.0%})"
-        )
-    uses_label = spec.attack_id in ("threshold.loss", "threshold.modified_entropy")
-    assumptions = (
-        "black-box query access to the target's output probabilities",
-        "knows the true label of each record" if uses_label else "does not need the true label",
-        f"owns {n_pop} records from the target's data distribution that were not used for training",
-        "no shadow models, no knowledge of the architecture",
-    )
-    return AttackResult(
-        id=spec.attack_id,
-        family="threshold",
-        title=spec.title,
-        scores=np.asarray(scores, dtype=np.float64),
-        threshold=threshold,
-        threshold_rule=rule,
-        assumptions=assumptions,
-        queries=0,
-        duration_s=time.perf_counter() - start,
-        signal=spec.signal,
-    )

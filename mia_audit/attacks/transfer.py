@@ -5,10 +5,10 @@ trains shadow models on *other* datasets, with known in/out halves, and an attac
 sorted top posteriors only: those features are class-agnostic, so an attack model learnt on one
 task carries over to a target of another task and another class count.
 
-Corpus. Without ``ctx.transfer_data`` the built-in corpus is used: scikit-learn's bundled
+Corpus. Without ``--transfer-data`` the built-in corpus is used: scikit-learn's bundled
 ``digits`` (10 classes) and ``wine`` (3 classes) plus generated ``make_classification`` tasks of
 2, 10, 30 and 100 classes with label noise (so shadows have something to memorise). Nothing is
-downloaded or cached on disk. With ``ctx.transfer_data`` that one table is used instead.
+downloaded or cached on disk. With ``--transfer-data`` that one table is used instead.
 
 Shadows. Each dataset is split into two random halves and two MLPs (hidden (128,), no weight decay,
 trained long enough to memorise) are trained on them with one batched ``train_batched_mlp`` call:
@@ -47,22 +47,22 @@ the loss attack (0.86–0.93) there; on generated many-class data the gap is sma
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from mia_audit import signals
-from mia_audit.attacks.base import AttackContext, AttackResult
-from mia_audit.attacks.shadow import _fit_predict_linear
-from mia_audit.data.records import read_table
-from mia_audit.errors import ConfigError, DataContractError
+from mia_audit.attacks.interface import AttackInfo, AttackOutput, FunctionAttack
+from mia_audit.attacks.shadow import fit_predict_linear
+from mia_audit.errors import DataContractError
 from mia_audit.stats import auc
-from mia_audit.training.encoding import FeatureEncoder
-from mia_audit.training.mlp import MLPSpec, train_batched_mlp
+from mia_audit.streams import Stream, rng
+from mia_audit.training.mlp import MLPSpec
 
-LABEL_CANDIDATES = ("label", "target", "y", "class")
+if TYPE_CHECKING:
+    from mia_audit.attacks.context import AttackContext
+    from mia_audit.data.transfer import TransferTable
 SHADOW_SPEC = MLPSpec(hidden=(128,), epochs=60, batch_size=128, lr=3e-3)
 ROWS_PER_DATASET = 800  # attack rows per corpus dataset (members and non-members together)
 MIN_STEPS = 1500  # for small datasets (halves under SMALL_HALF rows), which are cheap to train
@@ -121,34 +121,12 @@ def builtin_corpus(seed: int) -> list[CorpusTask]:
     return tasks
 
 
-def _find_label_col(frame: pd.DataFrame, label_col: str | None, path: object) -> str:
-    if label_col is not None:
-        if label_col not in frame.columns:
-            raise ConfigError(
-                f"transfer data {path} has no label column '{label_col}'; "
-                f"its columns are {', '.join(map(str, frame.columns[:20]))}. Check --transfer-label-col."
-            )
-        return label_col
-    lower = {str(c).lower(): str(c) for c in frame.columns}
-    for name in LABEL_CANDIDATES:
-        if name in lower:
-            return lower[name]
-    raise ConfigError(
-        f"transfer data {path} has none of the label columns {', '.join(LABEL_CANDIDATES)}; "
-        "name its label column with --transfer-label-col."
-    )
-
-
-def user_corpus(ctx: AttackContext) -> tuple[list[CorpusTask], str]:
-    """The user's own dataset (``ctx.transfer_data``) as one shadow task, and how to describe it."""
-    assert ctx.transfer_data is not None
-    path = ctx.transfer_data
-    frame = read_table(path, "transfer data")
-    col = _find_label_col(frame, ctx.transfer_label_col, path)
-    frame = frame[frame[col].notna()].reset_index(drop=True)
+def user_corpus(table: TransferTable, seed: int) -> tuple[list[CorpusTask], str]:
+    """The user's own dataset (``--transfer-data``) as one shadow task, and how to describe it."""
+    path, frame, col = table.path, table.frame, table.label_col
     n_read = len(frame)
     if n_read > MAX_USER_ROWS:
-        keep = np.sort(np.random.default_rng([ctx.seed, 32]).choice(n_read, MAX_USER_ROWS, replace=False))
+        keep = np.sort(rng(seed, Stream.TRANSFER_SUBSAMPLE).choice(n_read, MAX_USER_ROWS, replace=False))
         frame = frame.iloc[keep].reset_index(drop=True)
     if len(frame) < MIN_USER_ROWS:
         raise DataContractError(
@@ -161,6 +139,8 @@ def user_corpus(ctx: AttackContext) -> tuple[list[CorpusTask], str]:
     features = frame.drop(columns=[col])
     if features.shape[1] == 0:
         raise DataContractError(f"transfer data {path} has no feature column besides the label '{col}'.")
+    from mia_audit.training.encoding import FeatureEncoder
+
     X = FeatureEncoder.fit(features).transform(features)
     task = CorpusTask(path.name, X, y.astype(np.int64), len(classes))
     sub = f" (subsampled to {len(frame)})" if n_read > len(frame) else ""
@@ -189,9 +169,9 @@ class ShadowRows:
 
 def _shadow_rows(task: CorpusTask, seed: int, index: int) -> ShadowRows:
     """Two shadows on swapped halves of ``task``; balanced in/out attack rows of the transfer feature."""
-    rng = np.random.default_rng([seed, 33, index])
+    generator = rng(seed, Stream.TRANSFER_SHADOWS, index)
     n = len(task.y)
-    order = rng.permutation(n)
+    order = generator.permutation(n)
     half = n // 2
     masks = np.zeros((2, n), dtype=bool)
     masks[0, order[:half]] = True
@@ -200,13 +180,15 @@ def _shadow_rows(task: CorpusTask, seed: int, index: int) -> ShadowRows:
     min_steps = MIN_STEPS if half < SMALL_HALF else 0
     epochs = max(SHADOW_SPEC.epochs, -(-min_steps // -(-half // SHADOW_SPEC.batch_size)))
     spec = replace(SHADOW_SPEC, epochs=epochs)
+    from mia_audit.training.mlp import train_batched_mlp
+
     models = train_batched_mlp(task.X, task.y, masks, task.n_classes, spec, seed=seed * 1000 + index)
     probs = models.predict_proba(task.X)
     feats, member = [], []
     per_side = max(1, min(half, ROWS_PER_DATASET // 4))
     for k in range(2):
         for mask, flag in ((masks[k], 1), (masks[1 - k], 0)):
-            rows = rng.choice(np.flatnonzero(mask), per_side, replace=False)
+            rows = generator.choice(np.flatnonzero(mask), per_side, replace=False)
             feats.append(transfer_feature(probs[k, rows]))
             member.append(np.full(per_side, flag))
     check_auc, check_floor = _cross_shadow_check(probs, masks)
@@ -234,7 +216,7 @@ def _cross_shadow_check(probs: np.ndarray, masks: np.ndarray) -> tuple[float, fl
     both = masks[0] | masks[1]
     feats = [transfer_feature(probs[k, both]) for k in range(2)]
     member = [masks[k, both].astype(np.int64) for k in range(2)]
-    scores = [_fit_predict_linear(feats[1 - k], member[1 - k], feats[k]) for k in range(2)]
+    scores = [fit_predict_linear(feats[1 - k], member[1 - k], feats[k]) for k in range(2)]
     pooled = auc(np.concatenate(scores), np.concatenate(member))
     n1 = int(sum(m.sum() for m in member))
     n0 = int(sum(len(m) for m in member)) - n1
@@ -252,11 +234,11 @@ def _train_corpus(ctx: AttackContext, tasks: list[CorpusTask]) -> list[ShadowRow
     return [_shadow_rows(task, ctx.seed, i) for i, task in enumerate(tasks)]
 
 
-def run_transfer_attack(ctx: AttackContext) -> AttackResult:
-    start = time.perf_counter()
+def _run_transfer(ctx: AttackContext) -> AttackOutput:
     notes: list[str] = []
-    if ctx.transfer_data is not None:
-        tasks, described = user_corpus(ctx)
+    table = ctx.options.transfer
+    if table is not None:
+        tasks, described = user_corpus(table, ctx.seed)
         parts = _train_corpus(ctx, tasks)
         if not any(p.transfers for p in parts):
             # Its shadows' members are no more confident than their non-members: an attack model fitted
@@ -269,7 +251,7 @@ def run_transfer_attack(ctx: AttackContext) -> AttackResult:
                 "errors), so an attack model trained on it would rank at random or backwards"
             )
             tasks = builtin_corpus(ctx.seed)
-            described = _describe_builtin(tasks) + f" (in place of {ctx.transfer_data.name})"
+            described = _describe_builtin(tasks) + f" (in place of {table.name})"
             parts = _train_corpus(ctx, tasks)
     else:
         tasks = builtin_corpus(ctx.seed)
@@ -295,10 +277,7 @@ def run_transfer_attack(ctx: AttackContext) -> AttackResult:
             "feature's ranking (more confident = more likely a member) and the 0.5 threshold is not meaningful"
         )
     checks = ", ".join(f"{t.name} {p.check_auc:.3f}" for t, p in used)
-    return AttackResult(
-        id="transfer",
-        family="transfer",
-        title="Data transfer: shadow trained on another dataset (ML-Leaks adversary 2)",
+    return AttackOutput(
         scores=scores,
         threshold=0.5,
         threshold_rule="member if the attack model, trained on shadows of another dataset only, gives P(member) ≥ 0.5",
@@ -309,7 +288,6 @@ def run_transfer_attack(ctx: AttackContext) -> AttackResult:
             "does not need the true label",
         ),
         queries=len(ctx.eval_idx),
-        duration_s=time.perf_counter() - start,
         signal="attack-model P(member)",
         notes=(
             described,
@@ -319,3 +297,17 @@ def run_transfer_attack(ctx: AttackContext) -> AttackResult:
             *notes,
         ),
     )
+
+
+ATTACKS = (
+    FunctionAttack(
+        AttackInfo(
+            "transfer",
+            "transfer",
+            "Data transfer: shadow trained on another dataset (ML-Leaks adversary 2)",
+            frozenset({"output probabilities", "another dataset"}),
+            needs_population=False,
+        ),
+        _run_transfer,
+    ),
+)

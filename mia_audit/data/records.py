@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -167,76 +167,117 @@ def _list(columns: list[str], limit: int = 12) -> str:
     return shown + (f", … ({len(columns)} in all)" if len(columns) > limit else "")
 
 
-def load_audit_data(spec: DataSpec, seed: int, unknown_labels: frozenset[str] = frozenset()) -> AuditData:
-    """Read the audit records as the data contract says and split them for the audit.
+_Frame = tuple[pd.DataFrame, np.ndarray, str]  # one file's records, their roles, and the file's name
 
-    Non-member records whose label is in ``unknown_labels`` (classes the model never learned, so
-    no attack can score them) are left out before the split, with a note.
+
+@dataclass(frozen=True, eq=False)
+class Tables:
+    """The audit files, read once and checked, with every record in file order; not yet split.
+
+    ``split_audit`` turns them into ``AuditData`` as often as needed (e.g. again without records
+    of classes the model never learned) without reading the files again.
     """
+
+    spec: DataSpec
+    files: dict[str, str]  # by name, the files read, and their SHA-256
+    sha256: dict[str, str]
+    label_col: str
+    # Per record, in file order:
+    features: pd.DataFrame
+    labels: pd.Series
+    role: np.ndarray
+    source: np.ndarray
+    row_index: np.ndarray
+    sensitive: np.ndarray | None = None
+
+
+def read_tables(spec: DataSpec) -> Tables:
+    """Read the audit records as the data contract says and check their columns and values."""
     _check_sources(spec)
+    frames, files = _read_frames(spec)
+    reference_cols = list(frames[0][0].columns)
+    label_col = detect_label_col(reference_cols, spec.label_col)
+    feature_cols = _feature_columns(reference_cols, label_col, spec)
+    _check_same_columns(frames, [*feature_cols, label_col])
+    sensitive = _sensitive_values(frames, spec, label_col)
+    features = pd.concat([f[feature_cols] for f, _, _ in frames], ignore_index=True)
+    labels = pd.concat([f[label_col] for f, _, _ in frames], ignore_index=True)
+    _check_values(features, labels, label_col)
+    return Tables(
+        spec=spec,
+        files=files,
+        sha256={name: sha256_of(path) for name, path in files.items()},
+        label_col=label_col,
+        features=features,
+        labels=labels,
+        role=np.concatenate([r for _, r, _ in frames]).astype("U10"),
+        source=np.concatenate([np.full(len(f), n) for f, _, n in frames]).astype(str),
+        row_index=np.concatenate([np.arange(len(f)) for f, _, _ in frames]),
+        sensitive=sensitive,
+    )
+
+
+def _read_frames(spec: DataSpec) -> tuple[list[_Frame], dict[str, str]]:
+    """Each audit file's records with their roles, and the files read, by name."""
     files: dict[str, str] = {}
-    frames: list[tuple[pd.DataFrame, np.ndarray, str]] = []
+    frames: list[_Frame] = []
     if spec.data is not None:
-        frame = read_table(spec.data, "data")
+        frames.append(_read_data_file(spec.data, spec.member_col))
         files["data"] = str(spec.data)
-        if spec.member_col not in frame.columns:
-            raise DataContractError(
-                f"membership column '{spec.member_col}' not found in {spec.data.name}; columns are: "
-                f"{_list(list(frame.columns))}. Name it with --member-col, or give --members and --holdout."
-            )
-        member = parse_membership(frame[spec.member_col], spec.member_col)
-        frame = frame.drop(columns=[spec.member_col])
-        roles = np.where(member, "member", "holdout")
-        frames.append((frame, roles, "data"))
     else:
         assert spec.members is not None and spec.holdout is not None
         for path, file_role, name in (
             (spec.members, "member", "members"),
             (spec.holdout, "holdout", "holdout"),
         ):
-            frame = read_table(path, name)
+            frames.append(_read_role_file(path, file_role, name, spec.member_col))
             files[name] = str(path)
-            frame = frame.drop(columns=[spec.member_col], errors="ignore")
-            frames.append((frame, np.full(len(frame), file_role, dtype=object), name))
     if spec.population is not None:
-        frame = read_table(spec.population, "population")
+        frames.append(_read_role_file(spec.population, "population", "population", spec.member_col))
         files["population"] = str(spec.population)
-        frame = frame.drop(columns=[spec.member_col], errors="ignore")
-        frames.append((frame, np.full(len(frame), "population", dtype=object), "population"))
+    return frames, files
 
-    reference_cols = list(frames[0][0].columns)
-    label_col = detect_label_col(reference_cols, spec.label_col)
-    feature_cols = _feature_columns(reference_cols, label_col, spec)
+
+def _read_data_file(path: Path, member_col: str) -> _Frame:
+    """The --data file: members and holdout in one, told apart by the membership column."""
+    frame = read_table(path, "data")
+    if member_col not in frame.columns:
+        raise DataContractError(
+            f"membership column '{member_col}' not found in {path.name}; columns are: "
+            f"{_list(list(frame.columns))}. Name it with --member-col, or give --members and --holdout."
+        )
+    member = parse_membership(frame[member_col], member_col)
+    frame = frame.drop(columns=[member_col])
+    return frame, np.where(member, "member", "holdout"), "data"
+
+
+def _read_role_file(path: Path, file_role: str, name: str, member_col: str) -> _Frame:
+    """A file whose records all have one role (members, holdout or population)."""
+    frame = read_table(path, name)
+    frame = frame.drop(columns=[member_col], errors="ignore")
+    return frame, np.full(len(frame), file_role, dtype=object), name
+
+
+def _check_same_columns(frames: list[_Frame], needed: list[str]) -> None:
     for frame, _, name in frames[1:]:
-        missing = [c for c in [*feature_cols, label_col] if c not in frame.columns]
+        missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise DataContractError(
                 f"{name} file lacks columns {_list(missing)} that the {frames[0][2]} file has; "
                 "all audit files need the same feature and label columns."
             )
 
-    sensitive = _sensitive_values(frames, spec, label_col)
-    features = pd.concat([f[feature_cols] for f, _, _ in frames], ignore_index=True)
-    labels = pd.concat([f[label_col] for f, _, _ in frames], ignore_index=True)
-    role = np.concatenate([r for _, r, _ in frames]).astype("U10")
-    source = np.concatenate([np.full(len(f), n) for f, _, n in frames]).astype(str)
-    row_index = np.concatenate([np.arange(len(f)) for f, _, _ in frames])
-    _check_values(features, labels, label_col)
-    notes: list[str] = []
-    if unknown_labels:
-        from mia_audit.data.labels import label_key
 
-        drop = np.array([label_key(v) in unknown_labels for v in labels]) & (role != "member")
-        keep = ~drop
-        features, labels = features[keep].reset_index(drop=True), labels[keep].reset_index(drop=True)
-        role, source, row_index = role[keep], source[keep], row_index[keep]
-        sensitive = None if sensitive is None else sensitive[keep]
-        notes.append(
-            f"{int(drop.sum())} non-member records are left out: their labels "
-            f"({', '.join(sorted(unknown_labels))}) are classes the model never learned."
-        )
+def split_audit(tables: Tables, seed: int, drop_labels: frozenset[str] = frozenset()) -> AuditData:
+    """Split the records read for the audit: population for the attacker, (balanced) evaluation set.
+
+    Non-member records whose label is in ``drop_labels`` (classes the model never learned, so
+    no attack can score them) are left out before the split, with a note. ``tables`` is not changed.
+    """
+    spec = tables.spec
+    kept, notes = _without_labels(tables, drop_labels)
+    role = kept.role
     _check_roles(role, spec)
-
     rng = np.random.default_rng(seed)
     if spec.population is None:
         role, population_source = _split_population(role, spec.population_share, rng, seed)
@@ -250,31 +291,69 @@ def load_audit_data(spec: DataSpec, seed: int, unknown_labels: frozenset[str] = 
             "so 0.5 is the chance baseline."
         )
     return AuditData(
-        features=features,
-        raw_labels=labels.to_numpy(),
+        features=kept.features,
+        raw_labels=kept.labels.to_numpy(),
         role=role,
-        source=source,
-        row_index=row_index,
-        label_col=label_col,
-        files=files,
-        sha256={name: sha256_of(path) for name, path in files.items()},
+        source=kept.source,
+        row_index=kept.row_index,
+        label_col=kept.label_col,
+        files=dict(kept.files),
+        sha256=dict(kept.sha256),
         population_source=population_source,
         eval_idx=eval_idx,
         population_idx=np.flatnonzero(role == "population"),
         balanced=spec.balance,
         notes=tuple(notes),
-        sensitive=sensitive,
+        sensitive=kept.sensitive,
         sensitive_col=spec.sensitive_col,
     )
+
+
+def _without_labels(tables: Tables, drop_labels: frozenset[str]) -> tuple[Tables, list[str]]:
+    """A copy of ``tables`` without the non-members labelled ``drop_labels``, and the note saying so."""
+    if not drop_labels:
+        return _copy_records(tables, slice(None)), []
+    from mia_audit.data.labels import label_key
+
+    drop = np.array([label_key(v) in drop_labels for v in tables.labels]) & (tables.role != "member")
+    note = (
+        f"{int(drop.sum())} non-member records are left out: their labels "
+        f"({', '.join(sorted(drop_labels))}) are classes the model never learned."
+    )
+    return _copy_records(tables, ~drop), [note]
+
+
+def _copy_records(tables: Tables, keep: np.ndarray | slice) -> Tables:
+    """The records selected by ``keep`` (a boolean mask, or every record), in new frames and arrays."""
+    if isinstance(keep, slice):
+        features, labels = tables.features.copy(), tables.labels.copy()
+    else:
+        features, labels = tables.features[keep].reset_index(drop=True), tables.labels[keep].reset_index(drop=True)
+    return replace(
+        tables,
+        features=features,
+        labels=labels,
+        role=tables.role[keep].copy(),
+        source=tables.source[keep].copy(),
+        row_index=tables.row_index[keep].copy(),
+        sensitive=None if tables.sensitive is None else tables.sensitive[keep].copy(),
+    )
+
+
+def load_audit_data(spec: DataSpec, seed: int, drop_labels: frozenset[str] = frozenset()) -> AuditData:
+    """Read the audit records as the data contract says and split them for the audit.
+
+    The same as ``split_audit(read_tables(spec), seed, drop_labels)``; read the tables once with
+    ``read_tables`` to split them more than once.
+    """
+    return split_audit(read_tables(spec), seed, drop_labels)
 
 
 MAX_SENSITIVE_GROUPS = 50
 MISSING_GROUP = "(missing)"
 
 
-def _sensitive_values(
-    frames: list[tuple[pd.DataFrame, np.ndarray, str]], spec: DataSpec, label_col: str
-) -> np.ndarray | None:
+def _sensitive_values(frames: list[_Frame], spec: DataSpec, label_col: str) -> np.ndarray | None:
     """The --sensitive-col value of every record as text, whether or not the model takes the column.
 
     The member and holdout files must hold the column; a population file may lack it (its records

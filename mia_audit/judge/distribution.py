@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mia_audit.attacks.base import AttackResult
+from mia_audit.attacks.interface import AttackResult
 from mia_audit.result import SignalDistribution
 
 N_BINS = 30

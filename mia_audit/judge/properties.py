@@ -367,31 +367,30 @@ def _class_properties(inputs: PropertyInputs) -> dict[str, PropertyValue]:
     )
     out: dict[str, PropertyValue] = {}
     present = int((shares > 0).sum())
+
+    def share(index: int, text: str) -> PropertyValue:
+        """Class ``index``'s share of the training records, as a data property."""
+        return PropertyValue(float(shares[index]), text, basis, DATA)
+
     if k == 2:
         minority = float(shares.min())
         state = "one class only" if present < 2 else _balance_word(minority)
-        out["class_balance"] = PropertyValue(
-            float(shares[1]),
+        out["class_balance"] = share(
+            1,
             f"{shares[1]:.1%} of the training records are class '{inputs.class_names[1]}' and {shares[0]:.1%} "
             f"'{inputs.class_names[0]}' ({state}; 50% is balanced). {study}",
-            basis,
-            DATA,
         )
     elif k > 2:
         small, large = int(np.argmin(shares)), int(np.argmax(shares))
-        out["smallest_class_share"] = PropertyValue(
-            float(shares[small]),
+        out["smallest_class_share"] = share(
+            small,
             f"The rarest class, '{inputs.class_names[small]}', holds {shares[small]:.1%} of the training records "
             f"(an even split would give {1 / k:.1%} each). {study}",
-            basis,
-            DATA,
         )
-        out["largest_class_share"] = PropertyValue(
-            float(shares[large]),
+        out["largest_class_share"] = share(
+            large,
             f"The most common class, '{inputs.class_names[large]}', holds {shares[large]:.1%} of the training "
             f"records; {present} of the model's {k} classes occur among them.",
-            basis,
-            DATA,
         )
     entropy = normalised_label_entropy(y, k)
     out["label_entropy"] = PropertyValue(

@@ -12,12 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from mia_audit.attacks.registry import auditor_only_ids
 from mia_audit.judge.metrics import clopper_pearson
 from mia_audit.result import RISK_LEVELS, AttackReport, Risk, RiskRule
-
-# Attacks that use knowledge no real attacker has stay out of the level unless asked for.
-AUDITOR_ONLY_ATTACKS = frozenset({"supervised"})
-
 
 RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(
@@ -65,7 +62,9 @@ def attack_level(report: AttackReport) -> tuple[str, str | None]:
 
 
 def counted_attacks(attacks: Sequence[AttackReport], include: frozenset[str] = frozenset()) -> list[AttackReport]:
-    return [a for a in attacks if a.id not in AUDITOR_ONLY_ATTACKS or a.id in include]
+    # Attacks that use knowledge no real attacker has stay out of the level unless asked for.
+    auditor_only = auditor_only_ids()
+    return [a for a in attacks if a.id not in auditor_only or a.id in include]
 
 
 def _strength(report: AttackReport) -> tuple[int, float, float]:

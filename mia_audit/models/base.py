@@ -6,10 +6,13 @@ import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from mia_audit.models.architecture import InferredArchitecture
 
 
 class OutputKind(str, Enum):
@@ -67,6 +70,14 @@ class TargetModel(Protocol):
 
     @property
     def info(self) -> ModelInfo: ...
+
+    @property
+    def estimator(self) -> Any:
+        """The fitted scikit-learn estimator, for targets that are one (None otherwise)."""
+
+    @property
+    def architecture(self) -> InferredArchitecture | None:
+        """The family and sizes read off the model's graph (None where there is no graph to read)."""
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray: ...
 

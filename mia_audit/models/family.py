@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from mia_audit.models.base import TargetModel
@@ -31,14 +30,11 @@ def _final_step(estimator: Any) -> Any:
     return steps[-1][1] if steps else estimator
 
 
-def model_family(model: TargetModel, path: str | Path) -> str:
+def model_family(model: TargetModel) -> str:
     """``mlp``, ``linear``, ``forest``, ``boosting``, ``tree``, ``svm``, ``knn``, ``naive_bayes`` or ``unknown``."""
     estimator = getattr(model, "estimator", None)
     if estimator is not None:
         name = type(_final_step(estimator)).__name__
         return next((family for key, family in _SKLEARN_FAMILIES if key in name), "unknown")
-    if str(path).lower().endswith(".onnx"):
-        from mia_audit.models.architecture import infer_onnx_architecture
-
-        return _ONNX_FAMILIES.get(infer_onnx_architecture(path).family, "unknown")
-    return "unknown"
+    architecture = model.architecture
+    return "unknown" if architecture is None else _ONNX_FAMILIES.get(architecture.family, "unknown")

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from mia_audit.errors import InputFileError, ModelDataMismatchError, ModelLoadError
+from mia_audit.models.architecture import InferredArchitecture
 from mia_audit.models.base import (
     ModelInfo,
     OutputKind,
@@ -120,8 +121,22 @@ class OnnxModel:
         self._classes, self._class_source = self._initial_classes()
         self._kind, self._kind_settled = self._initial_kind()
         self._queries = 0
+        self._architecture: InferredArchitecture | None = None
 
     # -- the TargetModel protocol ------------------------------------------------------------
+
+    @property
+    def estimator(self) -> None:
+        return None
+
+    @property
+    def architecture(self) -> InferredArchitecture:
+        """Read from the graph on first use, then kept: shadow, reference and advice share one reading."""
+        if self._architecture is None:
+            from mia_audit.models.architecture import infer_onnx_architecture
+
+            self._architecture = infer_onnx_architecture(self._path)
+        return self._architecture
 
     @property
     def classes(self) -> tuple[object, ...]:

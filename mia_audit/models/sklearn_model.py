@@ -151,6 +151,11 @@ class SklearnModel:
         return self._estimator
 
     @property
+    def architecture(self) -> None:
+        """A scikit-learn target is cloned, not read: see ``estimator``."""
+        return None
+
+    @property
     def info(self) -> ModelInfo:
         import sklearn
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -16,6 +15,7 @@ import pandas as pd
 
 from mia_audit.data.labels import label_key
 from mia_audit.errors import ConfigError
+from mia_audit.models.architecture import InferredArchitecture
 from mia_audit.models.base import TargetModel
 from mia_audit.training.config import FAMILIES
 from mia_audit.training.encoding import FeatureEncoder
@@ -51,9 +51,7 @@ class ShadowModels(Protocol):
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray: ...
 
 
-def choose_family(
-    requested: str, target: TargetModel, model_path: str | Path | None, mlp: MLPSpec | None = None
-) -> FamilyChoice:
+def choose_family(requested: str, target: TargetModel, mlp: MLPSpec | None = None) -> FamilyChoice:
     """Resolve ``--shadow-family``; ``auto`` copies what can be read off the target."""
     mlp = mlp or MLPSpec()
     if requested not in FAMILIES:
@@ -75,17 +73,15 @@ def choose_family(
             f"auto: the target is a scikit-learn {type(estimator).__name__}, so shadows are clones of it",
             estimator=estimator,
         )
-    if model_path is not None and str(model_path).lower().endswith(".onnx"):
-        return _from_onnx(model_path, mlp)
-    return FamilyChoice("mlp", "auto: architecture unknown, default MLP", mlp=mlp)
+    arch = target.architecture
+    if arch is None:
+        return FamilyChoice("mlp", "auto: architecture unknown, default MLP", mlp=mlp)
+    return _from_graph(arch, mlp)
 
 
-def _from_onnx(model_path: str | Path, mlp: MLPSpec) -> FamilyChoice:
+def _from_graph(arch: InferredArchitecture, mlp: MLPSpec) -> FamilyChoice:
     from dataclasses import replace
 
-    from mia_audit.models.architecture import infer_onnx_architecture
-
-    arch = infer_onnx_architecture(model_path)
     if arch.family == "mlp" and arch.hidden:
         spec = replace(mlp, hidden=arch.hidden, activation=arch.activation or mlp.activation)
         return FamilyChoice("mlp", f"auto: {arch.reason}", mlp=spec)

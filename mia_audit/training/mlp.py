@@ -191,14 +191,8 @@ def train_batched_mlp(
     kernel, which made training 5–50× slower in our measurements. The thread count is restored afterwards,
     and a model does not depend on the grouping.
     """
-    import torch
-
-    X, y, masks = _check_inputs(X, y, masks, n_classes)
-    dev = _resolve_device(device)
-    K, d = masks.shape[0], X.shape[1]
-    plan = _Plan.build(masks, spec, seed)
-    X_t = torch.from_numpy(X).to(dev)
-    y_t = torch.from_numpy(y).to(dev)
+    X_t, y_t, plan, dev = _prepare(X, y, masks, n_classes, spec, seed, device)
+    K, d = plan.n_models, X_t.shape[1]
 
     def train(group: np.ndarray) -> list[tuple[torch.Tensor, torch.Tensor]]:
         return _train_group(X_t, y_t, plan, [int(k) for k in group], spec, n_classes, dev)
@@ -215,6 +209,18 @@ def train_batched_mlp(
             with ThreadPoolExecutor(max_workers=n_groups, thread_name_prefix="batched-mlp") as pool:
                 results = list(pool.map(train, groups))
     return _stacked(spec, d, n_classes, results)
+
+
+def _prepare(
+    X: np.ndarray, y: np.ndarray, masks: np.ndarray, n_classes: int, spec: MLPSpec, seed: int, device: str
+) -> tuple[torch.Tensor, torch.Tensor, _Plan, torch.device]:
+    """What both trainers start from: the checked features and labels on the device, the plan, the device."""
+    import torch
+
+    X, y, masks = _check_inputs(X, y, masks, n_classes)
+    dev = _resolve_device(device)
+    plan = _Plan.build(masks, spec, seed)
+    return torch.from_numpy(X).to(dev), torch.from_numpy(y).to(dev), plan, dev
 
 
 def _train_group(
@@ -296,12 +302,8 @@ def train_looped_mlp(
     import torch
     import torch.nn.functional as F
 
-    X, y, masks = _check_inputs(X, y, masks, n_classes)
-    dev = _resolve_device(device)
-    K, d = masks.shape[0], X.shape[1]
-    plan = _Plan.build(masks, spec, seed)
-    X_t = torch.from_numpy(X).to(dev)
-    y_t = torch.from_numpy(y).to(dev)
+    X_t, y_t, plan, dev = _prepare(X, y, masks, n_classes, spec, seed, device)
+    K, d = plan.n_models, X_t.shape[1]
 
     trained: list[torch.nn.Sequential] = []
     for k in range(K):
@@ -370,6 +372,10 @@ class _Plan:
         n_max = max(len(r) for r in rows)
         batch = min(spec.batch_size, n_max)
         return cls(np.random.SeedSequence(seed).spawn(len(rows)), rows, batch, -(-n_max // batch))
+
+    @property
+    def n_models(self) -> int:
+        return len(self.rows)
 
     def _seed(self, k: int, purpose: int) -> int:
         # Three independent 63-bit seeds per model: initial weights, row shuffling, dropout masks.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from mia_audit import signals
 from mia_audit.training.encoding import FeatureEncoder
 from mia_audit.training.families import FamilyChoice, train_shadow_models
 from mia_audit.training.reference_config import ReferenceConfig
+
+if TYPE_CHECKING:
+    from mia_audit.training.matched_mlp import ConfidenceMatch
 
 # The calibration slice: population records that are IN for half of the models like the audit
 # records, so that attacks needing IN models can set their threshold on known non-members.
@@ -177,7 +181,9 @@ def build_reference_pool(
     start = time.perf_counter()
     masks = split.in_mask
     if choice.family == "mlp":
-        trained = _train_mlps(frame, labels, target_probs, split, choice, config, len(classes), encoder, seed, device)
+        X = model_matrix(encoder, frame)
+        match = _confidence_match(target_probs, split.check_idx) if config.epochs is None else None
+        trained = _train_mlps(X, labels, masks, match, choice, config, len(classes), seed=seed, device=device)
     else:
         models = train_shadow_models(choice, frame, labels, masks, classes, encoder, seed=seed, device=device)
         trained = _Trained(lambda rows: models.predict_proba(frame.iloc[rows]), choice, None, 0)
@@ -202,31 +208,29 @@ class _Trained:
     matched: int
 
 
+def _confidence_match(target_probs: np.ndarray, check_idx: np.ndarray) -> ConfidenceMatch:
+    """What the reference MLPs' training length is matched to: the target's confidence on ``check_idx``."""
+    from mia_audit.training.matched_mlp import ConfidenceMatch, predicted_class_confidence
+
+    return ConfidenceMatch(check_idx, predicted_class_confidence(target_probs[check_idx]))
+
+
 def _train_mlps(
-    frame: pd.DataFrame,
+    X: np.ndarray,
     labels: np.ndarray,
-    target_probs: np.ndarray,
-    split: ReferenceSplit,
+    masks: np.ndarray,
+    match: ConfidenceMatch | None,
     choice: FamilyChoice,
     config: ReferenceConfig,
     n_classes: int,
-    encoder: FeatureEncoder,
+    *,
     seed: int,
     device: str,
 ) -> _Trained:
-    from mia_audit.training.matched_mlp import (
-        ConfidenceMatch,
-        epoch_budget,
-        predicted_class_confidence,
-        train_matched_mlps,
-    )
+    """Train the reference MLPs on ``X`` (the model matrix), as long as ``config`` or ``match`` says."""
+    from mia_audit.training.matched_mlp import epoch_budget, train_matched_mlps
 
-    X = model_matrix(encoder, frame)
-    masks = split.in_mask
     spec = replace(choice.mlp, lr=config.lr)
-    match = None
-    if config.epochs is None:
-        match = ConfidenceMatch(split.check_idx, predicted_class_confidence(target_probs[split.check_idx]))
     widths = [X.shape[1], *spec.hidden, n_classes]
     budget = epoch_budget(len(masks), int(masks.sum(axis=1).max()), widths, spec.batch_size)
     max_epochs = config.epochs or config.max_epochs or budget

@@ -297,83 +297,137 @@ def synthesize_model_based(
     ``query_budget`` (the last round then queries only as many chains as the budget still allows),
     so the target answers at most ``query_budget`` queries.
     """
-    cfg = settings or HillClimb()
-    wanted = np.asarray(wanted, dtype=np.int64)
-    n, d, n_classes = len(wanted), len(encoder.columns), target.n_classes
-    k_max = cfg.k_max if cfg.k_max is not None else max(1, d // 2)
-    floor = 1.0 / n_classes
-    adaptive = cfg.conf_min is None
-    threshold = np.full(n_classes, default_conf_min(n_classes) if adaptive else float(cfg.conf_min or 0.0))
-
-    x = encoder.random_codes(n, rng)
-    x_star = x.copy()
-    best = np.zeros(n)
-    rejects = np.zeros(n, dtype=np.int64)
-    k = np.full(n, k_max, dtype=np.int64)
-    steps = np.zeros(n, dtype=np.int64)
-    restarts = np.zeros(n, dtype=np.int64)
-    open_ = np.ones(n, dtype=bool)
-    accepted = np.zeros(n, dtype=bool)
-    confidence = np.full(n, np.nan)
-    posteriors = np.zeros((n, target.n_classes))
-    used_threshold = np.full(n, np.nan)
-    spent = rounds = failed_total = 0
+    chains = _Chains.start(encoder, target.n_classes, np.asarray(wanted, dtype=np.int64), settings or HillClimb(), rng)
+    spent = rounds = 0
     start = target.queries
-
-    while open_.any() and spent < query_budget:
-        idx = np.flatnonzero(open_)[: query_budget - spent]
-        probs = np.asarray(target.predict_proba(encoder.decode(x[idx])), dtype=np.float64)
+    while chains.open_.any() and spent < query_budget:
+        idx = np.flatnonzero(chains.open_)[: query_budget - spent]
+        probs = np.asarray(target.predict_proba(encoder.decode(chains.x[idx])), dtype=np.float64)
         spent += idx.size
         rounds += 1
-        c = wanted[idx]
+        live = chains.score(idx, probs, rng)
+        chains.restart_failed(live, encoder, rng)
+        chains.propose(live, encoder, rng)
+    return chains.synthesis(target.queries - start, rounds)
+
+
+@dataclass
+class _Chains:
+    """Every hill-climbing chain of ``synthesize_model_based``, one per wanted record, changed round by round.
+
+    ``x`` is each chain's current proposal, ``x_star`` its best record so far (scoring ``best`` for
+    the wanted class), ``k`` how many features the next proposal redraws; ``threshold`` is the
+    confidence a record needs, per class (lowered for hard classes when ``adaptive``).
+    """
+
+    cfg: HillClimb
+    k_max: int
+    adaptive: bool
+    threshold: np.ndarray
+    wanted: np.ndarray
+    x: np.ndarray
+    x_star: np.ndarray
+    best: np.ndarray
+    rejects: np.ndarray
+    k: np.ndarray
+    steps: np.ndarray
+    restarts: np.ndarray
+    open_: np.ndarray
+    accepted: np.ndarray
+    confidence: np.ndarray
+    posteriors: np.ndarray
+    used_threshold: np.ndarray
+    failed_total: int = 0
+
+    @classmethod
+    def start(
+        cls, encoder: FeatureEncoder, n_classes: int, wanted: np.ndarray, cfg: HillClimb, rng: np.random.Generator
+    ) -> _Chains:
+        """One chain per wanted record, each at a random record."""
+        n, d = len(wanted), len(encoder.columns)
+        k_max = cfg.k_max if cfg.k_max is not None else max(1, d // 2)
+        adaptive = cfg.conf_min is None
+        x = encoder.random_codes(n, rng)
+        return cls(
+            cfg=cfg,
+            k_max=k_max,
+            adaptive=adaptive,
+            threshold=np.full(n_classes, default_conf_min(n_classes) if adaptive else float(cfg.conf_min or 0.0)),
+            wanted=wanted,
+            x=x,
+            x_star=x.copy(),
+            best=np.zeros(n),
+            rejects=np.zeros(n, dtype=np.int64),
+            k=np.full(n, k_max, dtype=np.int64),
+            steps=np.zeros(n, dtype=np.int64),
+            restarts=np.zeros(n, dtype=np.int64),
+            open_=np.ones(n, dtype=bool),
+            accepted=np.zeros(n, dtype=bool),
+            confidence=np.full(n, np.nan),
+            posteriors=np.zeros((n, n_classes)),
+            used_threshold=np.full(n, np.nan),
+        )
+
+    def score(self, idx: np.ndarray, probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Accept, keep as best, or reject the proposals of chains ``idx``; return the chains still climbing."""
+        c = self.wanted[idx]
         y_c = probs[np.arange(idx.size), c]
-        steps[idx] += 1
-        improved = y_c >= best[idx]
-        confident = improved & (y_c > threshold[c]) & (probs.argmax(axis=1) == c)
+        self.steps[idx] += 1
+        improved = y_c >= self.best[idx]
+        confident = improved & (y_c > self.threshold[c]) & (probs.argmax(axis=1) == c)
         take = confident & (rng.random(idx.size) <= y_c)
 
         done = idx[take]
-        accepted[done], open_[done] = True, False
-        confidence[done], used_threshold[done] = y_c[take], threshold[c[take]]
-        posteriors[done] = probs[take]
+        self.accepted[done], self.open_[done] = True, False
+        self.confidence[done], self.used_threshold[done] = y_c[take], self.threshold[c[take]]
+        self.posteriors[done] = probs[take]
 
         keep = improved & ~take
-        x_star[idx[keep]], best[idx[keep]], rejects[idx[keep]] = x[idx[keep]], y_c[keep], 0
+        self.x_star[idx[keep]], self.best[idx[keep]], self.rejects[idx[keep]] = self.x[idx[keep]], y_c[keep], 0
         lost = idx[~improved]
-        rejects[lost] += 1
-        halve = lost[rejects[lost] > cfg.rej_max]
-        k[halve] = np.maximum(cfg.k_min, np.ceil(k[halve] / 2).astype(np.int64))
-        rejects[halve] = 0
+        self.rejects[lost] += 1
+        halve = lost[self.rejects[lost] > self.cfg.rej_max]
+        self.k[halve] = np.maximum(self.cfg.k_min, np.ceil(self.k[halve] / 2).astype(np.int64))
+        self.rejects[halve] = 0
+        return idx[~take]
 
-        live = idx[~take]
-        failed = live[steps[live] >= cfg.iter_max]
-        if failed.size:
-            failed_total += failed.size
-            if adaptive:
-                hard = np.unique(wanted[failed])
-                threshold[hard] = floor + (threshold[hard] - floor) / 2
-            restarts[failed] += 1
-            open_[failed[restarts[failed] > cfg.max_restarts]] = False
-            again = failed[open_[failed]]
-            x_star[again] = encoder.random_codes(again.size, rng)
-            best[again], rejects[again], k[again], steps[again] = 0.0, 0, k_max, 0
-            x[again] = x_star[again]
-        climbing = live[steps[live] > 0]
+    def restart_failed(self, live: np.ndarray, encoder: FeatureEncoder, rng: np.random.Generator) -> None:
+        """Restart from a new random record the chains of ``live`` that used up ``iter_max`` queries, or close them."""
+        failed = live[self.steps[live] >= self.cfg.iter_max]
+        if not failed.size:
+            return
+        self.failed_total += failed.size
+        if self.adaptive:
+            floor = 1.0 / len(self.threshold)
+            hard = np.unique(self.wanted[failed])
+            self.threshold[hard] = floor + (self.threshold[hard] - floor) / 2
+        self.restarts[failed] += 1
+        self.open_[failed[self.restarts[failed] > self.cfg.max_restarts]] = False
+        again = failed[self.open_[failed]]
+        self.x_star[again] = encoder.random_codes(again.size, rng)
+        self.best[again], self.rejects[again], self.k[again], self.steps[again] = 0.0, 0, self.k_max, 0
+        self.x[again] = self.x_star[again]
+
+    def propose(self, live: np.ndarray, encoder: FeatureEncoder, rng: np.random.Generator) -> None:
+        """The next proposal of each chain of ``live`` that is climbing: its best record with k features redrawn."""
+        climbing = live[self.steps[live] > 0]
         if climbing.size:
-            x[climbing] = encoder.randomize_codes(x_star[climbing], k[climbing], rng)
+            self.x[climbing] = encoder.randomize_codes(self.x_star[climbing], self.k[climbing], rng)
 
-    return Synthesis(
-        codes=x[accepted],
-        labels=wanted[accepted],
-        posteriors=posteriors[accepted],
-        confidence=confidence[accepted],
-        threshold=used_threshold[accepted],
-        queries=target.queries - start,
-        chains_started=n + int(restarts.sum()),
-        chains_failed=failed_total,
-        rounds=rounds,
-        budget_exhausted=bool(open_.any()),
-    )
+    def synthesis(self, queries: int, rounds: int) -> Synthesis:
+        accepted = self.accepted
+        return Synthesis(
+            codes=self.x[accepted],
+            labels=self.wanted[accepted],
+            posteriors=self.posteriors[accepted],
+            confidence=self.confidence[accepted],
+            threshold=self.used_threshold[accepted],
+            queries=queries,
+            chains_started=len(self.wanted) + int(self.restarts.sum()),
+            chains_failed=self.failed_total,
+            rounds=rounds,
+            budget_exhausted=bool(self.open_.any()),
+        )
 
 
 def _queries(n: int) -> str:

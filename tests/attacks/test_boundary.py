@@ -15,18 +15,19 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from mia_audit.attacks import boundary
-from mia_audit.attacks.base import AttackContext, AttackResult
 from mia_audit.attacks.boundary import (
     MIN_REFERENCE_RECORDS,
     THRESHOLD_RECORDS,
+    BoundaryAttack,
     Noise,
     Weights,
     _other_category,
     _perturb,
     combine,
-    run_boundary_attack,
 )
-from mia_audit.attacks.label_only import run_gap_attack
+from mia_audit.attacks.context import AttackContext, AttackOptions
+from mia_audit.attacks.interface import AttackResult, run_attack
+from mia_audit.attacks.label_only import GapAttack
 from mia_audit.judge.metrics import auc
 from mia_audit.models.base import OutputKind, TargetModel
 from mia_audit.models.loader import load_model
@@ -46,7 +47,6 @@ def _context(
     q: int,
     seed: int = 0,
     train_size: int = 0,
-    model_path: Path | None = None,
 ) -> AttackContext:
     """The first ``n_eval`` records are evaluated; the rest are the attacker's population."""
     probs = target.predict_proba(features)
@@ -59,12 +59,9 @@ def _context(
         population_idx=np.arange(n_eval, len(features)),
         features=features,
         target=target,
-        output_kind=target.output_kind,
-        n_classes=target.n_classes,
         seed=seed,
-        boundary_queries=q,
+        options=AttackOptions(boundary_queries=q),
         train_size=train_size,
-        model_path=model_path,
     )
 
 
@@ -83,14 +80,14 @@ def forest_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[AttackContext
 
 @pytest.fixture(scope="module")
 def forest_result(forest_case: tuple[AttackContext, np.ndarray]) -> AttackResult:
-    return run_boundary_attack(forest_case[0])
+    return run_attack(BoundaryAttack(), forest_case[0])
 
 
 def test_boundary_beats_gap_on_an_overfitted_forest(
     forest_case: tuple[AttackContext, np.ndarray], forest_result: AttackResult
 ) -> None:
     ctx, is_member = forest_case
-    gap = run_gap_attack(ctx)
+    gap = run_attack(GapAttack(), ctx)
     result = forest_result
     gap_auc, boundary_auc = auc(gap.scores, is_member), auc(result.scores, is_member)
     assert boundary_auc >= gap_auc + 0.05, (gap_auc, boundary_auc)
@@ -115,7 +112,7 @@ def test_difficulty_calibration_adds_to_plain_robustness(
     """Without the reference models' difficulty term the same robustness ranks members worse."""
     ctx, is_member = forest_case
     calibrated = forest_result
-    plain = run_boundary_attack(ctx, weights=Weights())
+    plain = run_attack(BoundaryAttack(Weights()), ctx)
     assert auc(calibrated.scores, is_member) > auc(plain.scores, is_member) + 0.02
 
 
@@ -126,15 +123,15 @@ def test_queries_are_counted_exactly_and_scores_are_reproducible(tmp_path: Path)
     q = 7
     ctx = _context(target, frame, y, n_eval=50, q=q)
     before = target.queries
-    first = run_boundary_attack(ctx)
+    first = run_attack(BoundaryAttack(), ctx)
     # Reference models are the attacker's own: only the neighbours of 50 evaluation records and of the
     # population records that set the threshold reach the target.
     assert target.queries - before == first.queries == (50 + min(THRESHOLD_RECORDS, 250)) * q
     assert f"sends {q} queries per record" in " ".join(first.assumptions)
-    second = run_boundary_attack(ctx)
+    second = run_attack(BoundaryAttack(), ctx)
     np.testing.assert_array_equal(first.scores, second.scores)
     assert first.threshold == second.threshold and first.threshold is not None
-    other = run_boundary_attack(_context(target, frame, y, n_eval=50, q=q, seed=1))
+    other = run_attack(BoundaryAttack(), _context(target, frame, y, n_eval=50, q=q, seed=1))
     assert not np.array_equal(first.scores, other.scores)
 
 
@@ -143,7 +140,7 @@ def test_small_population_has_no_reference_models_and_no_threshold(tmp_path: Pat
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(4)])
     target = _save(DecisionTreeClassifier(random_state=0).fit(frame, y), tmp_path / "tree.pkl")
     ctx = _context(target, frame, y, n_eval=50, q=4)
-    result = run_boundary_attack(ctx)
+    result = run_attack(BoundaryAttack(), ctx)
     assert result.queries == (50 + 10) * 4
     assert result.threshold is None and "only 10 population records" in result.threshold_rule
     assert any(f"fewer than {MIN_REFERENCE_RECORDS}" in n and "no reference models" in n for n in result.notes)
@@ -182,7 +179,7 @@ def test_mixed_int_float_string_frame_through_a_one_hot_pipeline(tmp_path: Path)
     frame, labels, pipe = _mixed_case(tmp_path)
     recording = _Recording(_save(pipe, tmp_path / "pipe.pkl"))
     ctx = _context(recording, frame, labels, n_eval=200, q=12)  # type: ignore[arg-type]
-    result = run_boundary_attack(ctx)
+    result = run_attack(BoundaryAttack(), ctx)
     assert result.queries == (200 + 200) * 12
     assert np.all((result.scores >= 0.0) & (result.scores <= 2.0))
     sent = pd.concat(recording.frames[1:], ignore_index=True)  # frames[0] is the context's own query
@@ -241,11 +238,11 @@ def test_label_only_onnx_target_gets_reference_models_of_its_architecture(tmp_pa
     assert target.output_kind is OutputKind.LABELS
     rows = np.r_[0:150, 150:300, 300:700]  # 150 members, 150 non-members, then the population
     frame = pd.DataFrame(X[rows], columns=[f"x{i}" for i in range(8)])
-    ctx = _context(target, frame, y[rows], n_eval=300, q=20, train_size=150, model_path=path)
-    result = run_boundary_attack(ctx)
+    ctx = _context(target, frame, y[rows], n_eval=300, q=20, train_size=150)
+    result = run_attack(BoundaryAttack(), ctx)
     assert "MLP (32,)" in " ".join(result.notes)  # the hidden width read off the ONNX graph
     is_member = np.arange(300) < 150
-    assert auc(result.scores, is_member) > auc(run_gap_attack(ctx).scores, is_member)
+    assert auc(result.scores, is_member) > auc(run_attack(GapAttack(), ctx).scores, is_member)
 
 
 def test_calibration_searches_only_the_noise_the_data_can_take(
@@ -264,7 +261,7 @@ def test_calibration_searches_only_the_noise_the_data_can_take(
 
     monkeypatch.setattr(boundary, "_robustness_of_models", spy)
     monkeypatch.setattr(boundary, "SIGMA_GRID", (0.05, 0.5))
-    result = run_boundary_attack(ctx)
+    result = run_attack(BoundaryAttack(), ctx)
     assert all(level.flip == 0.0 for level in tried)
     sigmas = {level.sigma for level in tried}
     assert {0.05, 0.5} <= sigmas and len(sigmas) == 4  # the grid, then √2 either side of its best

@@ -320,8 +320,8 @@ def test_same_seed_same_scores_whatever_the_membership_labels(tmp_path: Path) ->
 
 
 def test_selection_by_family_and_prefix() -> None:
-    assert [s.id for s in resolve_selection(("reference",))] == list(REFERENCE_IDS)
-    assert [s.id for s in resolve_selection(("lira",))] == ["lira.offline", "lira.online"]
+    assert [a.info.id for a in resolve_selection(("reference",))] == list(REFERENCE_IDS)
+    assert [a.info.id for a in resolve_selection(("lira",))] == ["lira.offline", "lira.online"]
 
 
 @pytest.mark.parametrize(

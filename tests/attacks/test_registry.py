@@ -8,7 +8,7 @@ from mia_audit.models.base import OutputKind
 
 
 def ids(requested: tuple[str, ...]) -> list[str]:
-    return [s.id for s in resolve_selection(requested)]
+    return [a.info.id for a in resolve_selection(requested)]
 
 
 def test_selection_by_id_family_and_prefix() -> None:
@@ -32,11 +32,11 @@ def test_selection_by_id_family_and_prefix() -> None:
 
 def test_label_only_targets_skip_probability_attacks_with_a_reason() -> None:
     runnable, skipped = plan_attacks(("threshold", "label_only"), OutputKind.LABELS, 100)
-    assert [s.id for s in runnable] == [s for s in ids(("label_only",))]
+    assert [a.info.id for a in runnable] == [s for s in ids(("label_only",))]
     assert all("only labels" in s.reason for s in skipped) and len(skipped) == 4
 
 
 def test_attacks_needing_a_population_are_skipped_without_one() -> None:
     runnable, skipped = plan_attacks(("threshold.loss", "label_only.gap"), OutputKind.PROBABILITIES, 0)
-    assert [s.id for s in runnable] == ["label_only.gap"]
+    assert [a.info.id for a in runnable] == ["label_only.gap"]
     assert skipped[0].id == "threshold.loss" and "population" in skipped[0].reason

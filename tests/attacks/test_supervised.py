@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from e2e_data import overfit_case
 
-from mia_audit.attacks.base import AttackContext, AttackResult
-from mia_audit.attacks.supervised import cross_fit, fold_assignment, run_supervised, supervised_features
+from mia_audit.attacks.context import AttackContext
+from mia_audit.attacks.interface import AttackResult, run_attack
+from mia_audit.attacks.supervised import SupervisedAttack, cross_fit, fold_assignment, supervised_features
 from mia_audit.audit import AuditConfig, audit
 from mia_audit.data.records import DataSpec
 from mia_audit.errors import ConfigError
 from mia_audit.judge.metrics import auc
-from mia_audit.models.base import OutputKind
 
 
 def test_no_record_is_scored_by_a_model_that_saw_it() -> None:
@@ -85,14 +85,12 @@ def test_earlier_attacks_scores_are_stacked_so_the_estimate_is_not_below_them() 
         population_idx=np.arange(0),
         features=pd.DataFrame({"x": np.zeros(n)}),
         target=None,  # type: ignore[arg-type]  # the supervised attack only reads the outputs
-        output_kind=OutputKind.PROBABILITIES,
-        n_classes=3,
         seed=0,
     )
     strong = _earlier("rmia", "reference", is_member + rng.normal(0, 0.7, n))
     auditor = _earlier("supervised", "supervised", is_member.astype(float))  # never stacked
-    alone = run_supervised(ctx, is_member)
-    stacked = run_supervised(ctx, is_member, (strong, auditor))
+    alone = run_attack(SupervisedAttack(), ctx, is_member)
+    stacked = run_attack(SupervisedAttack(), ctx, is_member, (strong, auditor))
     assert abs(auc(alone.scores, is_member) - 0.5) < 1e-9
     assert auc(stacked.scores, is_member) >= auc(strong.scores, is_member) - 0.02
     assert stacked.notes[0].endswith("and the scores of rmia (as ranks)")

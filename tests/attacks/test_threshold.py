@@ -3,9 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mia_audit.attacks.base import AttackContext
-from mia_audit.attacks.threshold import THRESHOLD_SIGNALS, population_threshold, run_threshold_attack
-from mia_audit.models.base import OutputKind
+from mia_audit.attacks.context import AttackContext
+from mia_audit.attacks.interface import run_attack
+from mia_audit.attacks.kit import population_threshold
+from mia_audit.attacks.threshold import ATTACKS
 
 
 def test_population_threshold_is_the_upper_quantile_of_known_non_members() -> None:
@@ -26,8 +27,6 @@ def _context(eval_probs: np.ndarray, pop_probs: np.ndarray, labels: np.ndarray) 
         population_idx=np.arange(n_eval, len(probs)),
         features=pd.DataFrame({"x": np.zeros(len(probs))}),
         target=None,  # type: ignore[arg-type]  # threshold attacks only read the outputs
-        output_kind=OutputKind.PROBABILITIES,
-        n_classes=2,
         seed=0,
     )
 
@@ -39,16 +38,16 @@ def test_scores_are_oriented_higher_means_member() -> None:
     p = rng.uniform(0.5, 0.9, 50)
     pop = np.column_stack([p, 1 - p])
     ctx = _context(eval_probs, pop, np.zeros(52, dtype=int))
-    for spec in THRESHOLD_SIGNALS:
-        result = run_threshold_attack(spec, ctx)
-        assert result.scores[0] > result.scores[1], spec.attack_id
+    for attack in ATTACKS:
+        result = run_attack(attack, ctx)
+        assert result.scores[0] > result.scores[1], attack.info.id
         assert result.threshold is not None and "50 population records" in result.threshold_rule
         # The population's most member-like 10% reach the threshold, by construction.
-        pop_scores = spec.score(pop, np.zeros(50, dtype=int))
+        pop_scores = attack.score(pop, np.zeros(50, dtype=int))
         assert np.mean(pop_scores >= result.threshold) <= 0.12
 
 
 def test_no_threshold_without_enough_population() -> None:
     ctx = _context(np.array([[0.9, 0.1]]), np.array([[0.5, 0.5]] * 5), np.zeros(6, dtype=int))
-    result = run_threshold_attack(THRESHOLD_SIGNALS[0], ctx)
+    result = run_attack(ATTACKS[0], ctx)
     assert result.threshold is None and "only 5 population records" in result.threshold_rule

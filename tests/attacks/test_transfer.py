@@ -8,17 +8,20 @@ import pandas as pd
 import pytest
 
 from mia_audit import signals
-from mia_audit.attacks.base import AttackContext, AttackResult
+from mia_audit.attacks.context import AttackContext, AttackOptions
+from mia_audit.attacks.interface import AttackResult, run_attack
 from mia_audit.attacks.transfer import (
+    ATTACKS,
     _cross_shadow_check,
     _shadow_rows,
-    run_transfer_attack,
     transfer_feature,
     user_corpus,
 )
+from mia_audit.data.transfer import read_transfer_table
 from mia_audit.errors import ConfigError
 from mia_audit.judge.metrics import auc
-from mia_audit.models.base import OutputKind
+
+TRANSFER = ATTACKS[0]
 
 
 @cache
@@ -43,7 +46,14 @@ def _overfit_target(n_classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarr
     return probs, y[rows], member
 
 
-def _context(probs: np.ndarray, labels: np.ndarray, seed: int = 0, **kw: object) -> AttackContext:
+def _context(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    seed: int = 0,
+    transfer_data: Path | None = None,
+    transfer_label_col: str | None = None,
+) -> AttackContext:
+    table = None if transfer_data is None else read_transfer_table(transfer_data, transfer_label_col)
     return AttackContext(
         probs=probs,
         labels=labels,
@@ -51,17 +61,15 @@ def _context(probs: np.ndarray, labels: np.ndarray, seed: int = 0, **kw: object)
         population_idx=np.arange(0),
         features=pd.DataFrame({"x": np.zeros(len(probs))}),
         target=None,  # type: ignore[arg-type]  # the transfer attack only reads the outputs
-        output_kind=OutputKind.PROBABILITIES,
-        n_classes=probs.shape[1],
         seed=seed,
-        **kw,  # type: ignore[arg-type]
+        options=AttackOptions(transfer=table),
     )
 
 
 @cache
 def _builtin_result(n_classes: int) -> AttackResult:
     probs, labels, _ = _overfit_target(n_classes)
-    return run_transfer_attack(_context(probs, labels))
+    return run_attack(TRANSFER, _context(probs, labels))
 
 
 def test_builtin_corpus_transfers_to_a_target_of_another_task_and_class_count() -> None:
@@ -95,7 +103,7 @@ def two_class_corpus_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[A
     """A small two-class user corpus against a five-class target."""
     path = _user_csv(tmp_path_factory.mktemp("corpus"))
     probs, labels, member = _overfit_target(5)
-    return run_transfer_attack(_context(probs, labels, transfer_data=path, transfer_label_col="outcome")), member
+    return run_attack(TRANSFER, _context(probs, labels, transfer_data=path, transfer_label_col="outcome")), member
 
 
 def test_user_corpus_whose_shadows_do_not_leak_is_replaced_by_the_builtin_corpus(
@@ -127,7 +135,7 @@ def test_user_corpus_whose_shadows_leak_is_used(tmp_path: Path) -> None:
     path = tmp_path / "noisy6.csv"
     pd.DataFrame(X, columns=[f"v{i}" for i in range(10)]).assign(label=y).to_csv(path, index=False)
     probs, labels, member = _overfit_target(5)
-    result = run_transfer_attack(_context(probs, labels, transfer_data=path))
+    result = run_attack(TRANSFER, _context(probs, labels, transfer_data=path))
     assert result.notes[0].startswith("user corpus noisy6.csv: 600 records, 6 classes")
     assert not any("not used" in n for n in result.notes)
     assert "log p(1) − log(p(2) + p(3))" in result.notes[1] and "noisy6.csv" in result.notes[1]
@@ -151,8 +159,7 @@ def test_cross_shadow_check_tells_signal_from_noise() -> None:
 
 def test_user_corpus_label_column_is_detected(tmp_path: Path) -> None:
     path = _user_csv(tmp_path, label="Target")
-    probs, labels, _ = _overfit_target(5)
-    tasks, described = user_corpus(_context(probs, labels, transfer_data=path))
+    tasks, described = user_corpus(read_transfer_table(path, None), 0)
     assert "label column 'Target'" in described and "2 classes" in described
     assert len(tasks) == 1 and tasks[0].n_classes == 2 and tasks[0].X.shape == (400, 5)  # x1, x2, colour one-hot
 
@@ -161,17 +168,16 @@ def test_missing_label_column_is_a_one_line_config_error(tmp_path: Path) -> None
     path = _user_csv(tmp_path)
     probs, labels, _ = _overfit_target(5)
     with pytest.raises(ConfigError) as err:
-        run_transfer_attack(_context(probs, labels, transfer_data=path, transfer_label_col="nope"))
+        run_attack(TRANSFER, _context(probs, labels, transfer_data=path, transfer_label_col="nope"))
     assert "'nope'" in str(err.value) and "\n" not in str(err.value)
     with pytest.raises(ConfigError) as err:
-        run_transfer_attack(_context(probs, labels, transfer_data=path))
+        run_attack(TRANSFER, _context(probs, labels, transfer_data=path))
     assert "--transfer-label-col" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_same_seed_same_shadow_rows(tmp_path: Path) -> None:
     path = _user_csv(tmp_path)
-    probs, labels, _ = _overfit_target(5)
-    (task,), _ = user_corpus(_context(probs, labels, transfer_data=path, transfer_label_col="outcome"))
+    (task,), _ = user_corpus(read_transfer_table(path, "outcome"), 0)
     a, b = (_shadow_rows(task, 3, 0) for _ in range(2))
     np.testing.assert_array_equal(a.X, b.X)
     np.testing.assert_array_equal(a.member, b.member)
@@ -205,5 +211,5 @@ def test_saturated_target_is_ranked_the_right_way_round() -> None:
     logits[:, 0] = logits[:, 1:].max(axis=1) + gap
     probs = _float32_softmax(logits).astype(np.float64)
     member = np.r_[np.ones(n), np.zeros(n)].astype(int)
-    result = run_transfer_attack(_context(probs, np.zeros(2 * n, dtype=np.int64)))
+    result = run_attack(TRANSFER, _context(probs, np.zeros(2 * n, dtype=np.int64)))
     assert auc(result.scores, member) > 0.95

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mia_audit.data.records import DataSpec, load_audit_data, parse_membership
+from mia_audit.data import records
+from mia_audit.data.records import AuditData, DataSpec, load_audit_data, parse_membership, read_tables, split_audit
 from mia_audit.errors import DataContractError, InputFileError
 
 
@@ -78,6 +79,42 @@ def test_drop_and_feature_cols(data_csv: Path) -> None:
     assert load_audit_data(DataSpec(data=data_csv, drop_cols=("city",)), 0).feature_cols == ("age", "income")
     spec = DataSpec(data=data_csv, feature_cols=("income", "age"))
     assert load_audit_data(spec, 0).feature_cols == ("income", "age")
+
+
+def _assert_same(a: AuditData, b: AuditData) -> None:
+    pd.testing.assert_frame_equal(a.features, b.features, check_exact=True)
+    for name in ("raw_labels", "role", "source", "row_index", "eval_idx", "population_idx", "sensitive"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert (a.notes, a.files, a.sha256, a.population_source) == (b.notes, b.files, b.sha256, b.population_source)
+
+
+def test_split_of_one_read_equals_loading_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = _frame(60, 80).assign(label=np.tile(["a", "b", "c", "d"], 35))
+    frame[frame.member == 1].drop(columns="member").to_csv(tmp_path / "m.csv", index=False)
+    frame[frame.member == 0].drop(columns="member").to_csv(tmp_path / "h.csv", index=False)
+    frame.iloc[:30].drop(columns=["member", "city"]).to_csv(tmp_path / "p.csv", index=False)
+    reads: list[str] = []
+    read_table = records.read_table
+
+    def counting(path: Path, what: str) -> pd.DataFrame:
+        reads.append(what)
+        return read_table(path, what)
+
+    monkeypatch.setattr(records, "read_table", counting)
+    for population in (None, tmp_path / "p.csv"):
+        spec = DataSpec(
+            members=tmp_path / "m.csv", holdout=tmp_path / "h.csv", population=population, drop_cols=("city",)
+        )
+        reads.clear()
+        tables = read_tables(spec)
+        assert reads == ["members", "holdout"] + ["population"] * (population is not None)  # each file once
+        drop = frozenset({"b", "d"})
+        dropped = split_audit(tables, seed=5, drop_labels=drop)
+        assert "non-member records are left out" in dropped.notes[0]
+        assert set(dropped.raw_labels[dropped.role != "member"]) == {"a", "c"}
+        _assert_same(dropped, load_audit_data(spec, 5, drop))
+        # Splitting again, without dropping, finds the tables as they were read.
+        _assert_same(split_audit(tables, seed=5), load_audit_data(spec, 5))
 
 
 def test_input_file_is_not_modified(data_csv: Path) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mia_audit.attacks.base import AttackResult
+from mia_audit.attacks.interface import AttackResult
 from mia_audit.judge.distribution import display_scale, signal_distribution
 
 

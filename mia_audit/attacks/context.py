@@ -1,0 +1,181 @@
+"""The attacker's view of an audit, and the attacker-side work its attacks share.
+
+``probs`` and ``labels`` cover every record (evaluation and population) and come from the one batched
+query of the target. ``eval_idx`` are the records to score; ``population_idx`` are the attacker's own
+records, known not to be training members. The evaluation membership is not here: only auditor-only
+attacks receive it, as an argument.
+
+Work that several attacks need (the feature encoding, shadow data, the shadow and reference pools) is
+built on first use and kept for the run in ``shared``; the typed methods below are the only way in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar, cast
+
+import numpy as np
+import pandas as pd
+
+from mia_audit.models.base import OutputKind, TargetModel
+from mia_audit.streams import Stream, rng
+from mia_audit.training.config import ShadowConfig
+from mia_audit.training.reference_config import ReferenceConfig
+
+if TYPE_CHECKING:
+    from mia_audit.data.transfer import TransferTable
+    from mia_audit.training.encoding import FeatureEncoder
+    from mia_audit.training.families import FamilyChoice
+    from mia_audit.training.mlp import MLPSpec
+    from mia_audit.training.reference_pool import ReferencePool
+    from mia_audit.training.shadow_data import ShadowData
+    from mia_audit.training.shadow_pool import ShadowPool
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AttackOptions:
+    """The settings attacks read (declared for the user in ``mia_audit.options``)."""
+
+    threshold_fpr: float = 0.1
+    shadow: ShadowConfig = field(default_factory=ShadowConfig)
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+    boundary_queries: int = 100
+    transfer: TransferTable | None = None
+
+
+class SharedWork:
+    """Items built once per run and shared between attacks; never the membership of evaluation records."""
+
+    def __init__(self) -> None:
+        self._items: dict[Hashable, object] = {}
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        if key not in self._items:
+            self._items[key] = build()
+        return cast(T, self._items[key])
+
+
+@dataclass(frozen=True)
+class AttackContext:
+    probs: np.ndarray
+    labels: np.ndarray
+    eval_idx: np.ndarray
+    population_idx: np.ndarray
+    features: pd.DataFrame
+    target: TargetModel
+    seed: int = 0
+    train_size: int = 0
+    options: AttackOptions = field(default_factory=AttackOptions)
+    shared: SharedWork = field(default_factory=SharedWork, repr=False, compare=False)
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.probs.shape[1])
+
+    @property
+    def output_kind(self) -> OutputKind:
+        return self.target.output_kind
+
+    @property
+    def eval_probs(self) -> np.ndarray:
+        return self.probs[self.eval_idx]
+
+    @property
+    def eval_labels(self) -> np.ndarray:
+        return self.labels[self.eval_idx]
+
+    @property
+    def population_probs(self) -> np.ndarray:
+        return self.probs[self.population_idx]
+
+    @property
+    def population_labels(self) -> np.ndarray:
+        return self.labels[self.population_idx]
+
+    # -- shared attacker-side work ---------------------------------------------------------------
+
+    def encoder(self) -> FeatureEncoder:
+        """The feature encoding, fitted on the attacker's population records."""
+        from mia_audit.training.encoding import FeatureEncoder
+
+        return self.shared.get("encoder", lambda: FeatureEncoder.fit(self.features.iloc[self.population_idx]))
+
+    def family(self, requested: str, mlp: MLPSpec) -> FamilyChoice:
+        """``--shadow-family``/``--reference-family`` resolved against the target (auto reads its architecture)."""
+        from mia_audit.training.families import choose_family
+
+        return choose_family(requested, self.target, mlp)
+
+    def shadow_data(self) -> ShadowData:
+        """The shadow models' training records (``--shadow-data``), made once per run."""
+        return self.shared.get("shadow_data", self._make_shadow_data)
+
+    def shadow_pool(self, choice: FamilyChoice, n_models: int) -> ShadowPool:
+        """``n_models`` shadows of one family on random halves of the shadow data."""
+        key = ("shadow_pool", choice.family, choice.describe(), n_models)
+        return self.shared.get(key, lambda: self._build_shadow_pool(choice, n_models))
+
+    def reference_pool(self, *, offline: bool = False) -> ReferencePool:
+        """The reference models of lira.* and rmia; ``offline``: lira.offline's population-only pool."""
+        return self.shared.get(("reference_pool", offline), lambda: self._build_reference_pool(offline))
+
+    def _make_shadow_data(self) -> ShadowData:
+        from mia_audit.training.shadow_data import make_shadow_data
+
+        cfg = self.options.shadow
+        population = self.features.iloc[self.population_idx].reset_index(drop=True)
+        n_records = len(population) if cfg.data in ("population", "noisy") else 2 * max(self.train_size, 1)
+        return make_shadow_data(
+            cfg.data,
+            population,
+            self.population_labels,
+            self.target,
+            n_records,
+            rng(self.seed, Stream.SHADOW_DATA),
+            noise=cfg.noise,
+            query_budget=cfg.synthesis_budget,
+        )
+
+    def _build_shadow_pool(self, choice: FamilyChoice, n_models: int) -> ShadowPool:
+        from mia_audit.training.shadow_pool import build_shadow_pool
+
+        return build_shadow_pool(
+            self.shadow_data(),
+            choice,
+            n_models,
+            self.train_size,
+            rng(self.seed, Stream.SHADOW_SPLITS, n_models),
+            self.target.classes,
+            self.encoder(),
+            seed=self.seed,
+            device=self.options.shadow.device,
+        )
+
+    def _build_reference_pool(self, offline: bool) -> ReferencePool:
+        from mia_audit.training.reference_pool import build_reference_pool, population_split, reference_split
+
+        cfg = self.options.reference
+        choice = self.family(cfg.family, cfg.mlp())
+        train_size = self.train_size or len(self.eval_idx) // 2
+        n = len(self.features)
+        if offline:
+            generator = rng(self.seed, Stream.OFFLINE_SPLITS)
+            split = population_split(n, self.population_idx, train_size, cfg.n_models, generator)
+        else:
+            generator = rng(self.seed, Stream.REFERENCE_SPLITS)
+            split = reference_split(n, self.eval_idx, self.population_idx, train_size, cfg.n_models, generator)
+        return build_reference_pool(
+            self.features,
+            self.labels,
+            self.probs,
+            split,
+            choice,
+            cfg,
+            self.target.classes,
+            self.encoder(),
+            seed=self.seed + 1 if offline else self.seed,
+            device=self.options.shadow.device,
+        )

@@ -1,0 +1,158 @@
+"""What an attack declares, what it returns, and the two shapes of attack.
+
+An attack module holds one or more attacks and a module-level ``ATTACKS`` tuple. Each attack is an
+object with ``info`` (its :class:`AttackInfo`: id, family, title, what the attacker is assumed to
+know) and a ``run`` method:
+
+* a :class:`RealisticAttack` runs on the :class:`~mia_audit.attacks.context.AttackContext` alone: the
+  target's outputs, the records' features and labels, the attacker's own population records and the
+  shared attacker-side work. The evaluation records' membership is not in the context, so a
+  realistic attack cannot see it;
+* an :class:`AuditorAttack` (``info.auditor_only``) is also handed the evaluation membership and
+  the results of the attacks that ran before it, in its signature, where a reader sees it.
+
+Both return an :class:`AttackOutput`: scores and how to read them, never a metric. The pipeline adds
+the id, family and title from ``info`` and the duration, measures the scores, and judges them.
+This module imports nothing heavy, so that listing the attacks is fast.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, cast
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from mia_audit.attacks.context import AttackContext
+
+# What an attacker may be assumed to have; an attack's ``knows`` names a subset (the report's matrix).
+KNOWLEDGE = (
+    "output probabilities",
+    "predicted label only",
+    "true labels",
+    "population records",
+    "another dataset",
+    "architecture",
+    "training-set size",
+    "audit records (unlabelled)",
+    "membership of other records",
+)
+
+
+@dataclass(frozen=True)
+class AttackInfo:
+    """An attack's identity and the knowledge it assumes; known before anything runs."""
+
+    id: str
+    family: str
+    title: str
+    knows: frozenset[str]
+    needs_probabilities: bool = True
+    needs_population: bool = True
+    auditor_only: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = self.knows - set(KNOWLEDGE)
+        if unknown:
+            raise ValueError(f"{self.id}: unknown knowledge {sorted(unknown)}; use the names in KNOWLEDGE")
+
+
+@dataclass(frozen=True)
+class AttackOutput:
+    """One attack's verdict on the evaluation records (in ``ctx.eval_idx`` order), higher = more likely member.
+
+    ``threshold`` is the attack's own decision rule (score >= threshold means member), chosen without the
+    evaluation records' membership; ``threshold_rule`` says how. ``title`` replaces ``info.title`` when the
+    run adds a detail (the number of shadow models). ``queries`` counts the target queries it made or read.
+    """
+
+    scores: np.ndarray
+    threshold: float | None
+    threshold_rule: str
+    assumptions: tuple[str, ...]
+    queries: int
+    signal: str | None = None
+    notes: tuple[str, ...] = ()
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class AttackResult:
+    """An attack's output with its identity and duration, as the judge and the report read it."""
+
+    id: str
+    family: str
+    title: str
+    scores: np.ndarray
+    threshold: float | None
+    threshold_rule: str
+    assumptions: tuple[str, ...]
+    queries: int
+    duration_s: float
+    signal: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def of(cls, info: AttackInfo, output: AttackOutput, duration_s: float) -> AttackResult:
+        return cls(
+            id=info.id,
+            family=info.family,
+            title=output.title or info.title,
+            scores=np.asarray(output.scores, dtype=np.float64),
+            threshold=output.threshold,
+            threshold_rule=output.threshold_rule,
+            assumptions=output.assumptions,
+            queries=output.queries,
+            duration_s=duration_s,
+            signal=output.signal,
+            notes=output.notes,
+        )
+
+
+class RealisticAttack(Protocol):
+    """An attack a real adversary could run: it never sees the evaluation membership."""
+
+    @property
+    def info(self) -> AttackInfo: ...
+
+    def run(self, ctx: AttackContext) -> AttackOutput: ...
+
+
+class AuditorAttack(Protocol):
+    """An attack only the auditor can run: it is handed the evaluation membership (``info.auditor_only``)."""
+
+    @property
+    def info(self) -> AttackInfo: ...
+
+    def run(self, ctx: AttackContext, is_member: np.ndarray, earlier: Sequence[AttackResult]) -> AttackOutput: ...
+
+
+@dataclass(frozen=True)
+class FunctionAttack:
+    """A realistic attack made of its ``info`` and a function of the context."""
+
+    info: AttackInfo
+    function: Callable[[AttackContext], AttackOutput]
+
+    def run(self, ctx: AttackContext) -> AttackOutput:
+        return self.function(ctx)
+
+
+Attack = RealisticAttack | AuditorAttack
+
+
+def run_attack(
+    attack: Attack, ctx: AttackContext, is_member: np.ndarray | None = None, earlier: Sequence[AttackResult] = ()
+) -> AttackResult:
+    """Run and time one attack; only an auditor-only attack is handed the evaluation membership."""
+    start = time.perf_counter()
+    if attack.info.auditor_only:
+        if is_member is None:
+            raise TypeError(f"{attack.info.id} is auditor-only: pass the evaluation membership")
+        output = cast(AuditorAttack, attack).run(ctx, is_member, tuple(earlier))
+    else:
+        output = cast(RealisticAttack, attack).run(ctx)
+    return AttackResult.of(attack.info, output, time.perf_counter() - start)
