@@ -6,26 +6,25 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from mia_audit import __version__, signals
 from mia_audit.attacks.context import AttackContext, AttackOptions
 from mia_audit.attacks.interface import AttackResult, run_attack
-from mia_audit.attacks.registry import auditor_only_ids, plan_attacks
+from mia_audit.attacks.registry import plan_attacks
 from mia_audit.data.labels import LabelMapping, label_key, map_labels
 from mia_audit.data.records import AuditData, DataSpec, read_tables, split_audit
 from mia_audit.data.transfer import TransferTable, read_transfer_table
-from mia_audit.errors import ConfigError, ModelDataMismatchError
+from mia_audit.errors import ModelDataMismatchError
 from mia_audit.judge.baseline import Baseline, compare_with_baseline
 from mia_audit.judge.distribution import signal_distribution
 from mia_audit.judge.epsilon import split_half_epsilon
 from mia_audit.judge.exposure import most_exposed
-from mia_audit.judge.gate import GateConfig, evaluate_gate
+from mia_audit.judge.gate import evaluate_gate
 from mia_audit.judge.metrics import compute_attack_metrics
 from mia_audit.judge.mitigations import recommend
 from mia_audit.judge.properties import PropertyInputs, compute_properties
@@ -34,6 +33,8 @@ from mia_audit.judge.vulnerability import disparate_vulnerability
 from mia_audit.models.base import TargetModel
 from mia_audit.models.family import model_family
 from mia_audit.models.loader import load_model
+from mia_audit.options import AuditConfig as AuditConfig
+from mia_audit.options import describe
 from mia_audit.result import (
     AttackReport,
     AuditResult,
@@ -54,8 +55,6 @@ from mia_audit.result import (
     ToolInfo,
     Utility,
 )
-from mia_audit.training.config import ShadowConfig
-from mia_audit.training.reference_config import ReferenceConfig
 
 Step = Callable[[str], AbstractContextManager[None]]
 
@@ -63,41 +62,6 @@ Step = Callable[[str], AbstractContextManager[None]]
 @contextlib.contextmanager
 def _quiet_step(_: str) -> Iterator[None]:
     yield
-
-
-@dataclass(frozen=True)
-class AuditConfig:
-    """Everything that shapes an audit besides the model and the data files."""
-
-    attacks: tuple[str, ...] | None = None
-    seed: int = 0
-    threshold_fpr: float = 0.1
-    trust_model: bool = False
-    batch_size: int = 4096
-    gate: GateConfig = field(default_factory=GateConfig)
-    shadow: ShadowConfig = field(default_factory=ShadowConfig)
-    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
-    risk_include: frozenset[str] = frozenset()
-    boundary_queries: int = 100
-    transfer_data: Path | None = None
-    transfer_label_col: str | None = None
-    # Show the feature values of the most exposed records in the report (off: indices only).
-    include_records: bool = False
-    # An earlier report the gate compares with (--baseline), and where the gate settings came from.
-    baseline: Baseline | None = None
-    config_source: dict[str, object] | None = None
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.threshold_fpr < 0.5:
-            raise ConfigError(f"--threshold-fpr must lie in (0, 0.5), got {self.threshold_fpr}.")
-        unknown = sorted(self.risk_include - auditor_only_ids())
-        if unknown:
-            allowed = ", ".join(sorted(auditor_only_ids()))
-            raise ConfigError(f"--risk-from takes auditor-only attacks ({allowed}), got {', '.join(unknown)}.")
-        if not 1 <= self.boundary_queries <= 100_000:
-            raise ConfigError(f"--boundary-queries must lie between 1 and 100000, got {self.boundary_queries}.")
-        if self.batch_size < 1:
-            raise ConfigError(f"--batch-size must be positive, got {self.batch_size}.")
 
 
 def audit(
@@ -137,7 +101,7 @@ class _Clock:
             duration_s=round(time.perf_counter() - self.t0, 3),
             seed=config.seed,
             command=command,
-            config=_config_dict(config, data),
+            config=describe(config, data),
         )
 
 
@@ -516,40 +480,3 @@ def _data_summary(records: AuditData, is_member: np.ndarray) -> DataSummary:
         eval_nonmembers=int((~is_member).sum()),
         balanced=records.balanced,
     )
-
-
-def _as_json(value: Any) -> Any:
-    """Tuples as lists, as report.json stores them, so a report re-rendered from it reads the same."""
-    if isinstance(value, dict):
-        return {k: _as_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_as_json(v) for v in value]
-    return value
-
-
-def _config_dict(config: AuditConfig, data: DataSpec) -> dict[str, object]:
-    gate = asdict(config.gate)
-    shadow = _as_json(asdict(config.shadow))
-    return {
-        "shadow": shadow,
-        "reference": asdict(config.reference),
-        "attacks": list(config.attacks) if config.attacks else "all",
-        "seed": config.seed,
-        "threshold_fpr": config.threshold_fpr,
-        "trust_model": config.trust_model,
-        "batch_size": config.batch_size,
-        "gate": gate,
-        "risk_include": sorted(config.risk_include),
-        "boundary_queries": config.boundary_queries,
-        "include_records": config.include_records,
-        "baseline": config.baseline.path if config.baseline else None,
-        "config_source": config.config_source,
-        "transfer_data": str(config.transfer_data) if config.transfer_data else None,
-        "population_share": data.population_share,
-        "balance": data.balance,
-        "member_col": data.member_col,
-        "label_col": data.label_col,
-        "drop_cols": list(data.drop_cols),
-        "sensitive_col": data.sensitive_col,
-        "feature_cols": list(data.feature_cols) if data.feature_cols else None,
-    }

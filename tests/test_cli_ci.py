@@ -199,7 +199,7 @@ def test_verbose_shows_assumptions_notes_and_sources(case: AuditCase, tmp_path: 
     result = _scan(case, tmp_path, "--verbose", "--max-auc", "0.99")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "Settings: max_auc from command line" in out and "config file: none" in out
+    assert "max_auc from command line" in out and "config file: none" in out
     assert "threshold.loss — " in out and "assumes: " in out and "threshold: " in out
     assert "Gate rule max_auc: limit 0.9900" in out and "passed" in out
     plain = _scan(case, tmp_path, "--max-auc", "0.99")

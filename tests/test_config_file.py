@@ -10,17 +10,9 @@ from e2e_data import AuditCase, overfit_case
 from typer.testing import CliRunner
 
 from mia_audit.cli import app
-from mia_audit.config_file import (
-    ALLOWED_KEYS,
-    FileSettings,
-    Settings,
-    find_pyproject,
-    load_settings,
-    merge,
-    parse_tpr_limits,
-    resolve,
-)
+from mia_audit.config_file import ConfigTable, find_pyproject, load_table, settings
 from mia_audit.errors import ConfigError, InputFileError
+from mia_audit.options import FILE_KEYS, Settings, parse_tpr_limits
 
 runner = CliRunner()
 
@@ -48,18 +40,35 @@ seed = 7
 """
 
 
+def _settings(cwd: Path, config: Path | None = None, given: dict[str, object] | None = None) -> Settings:
+    """Settings as the CLI resolves them, with ``given`` as typed on the command line."""
+    given = given or {}
+    return settings(given, set(given), config, cwd)
+
+
 def test_reads_every_key_from_pyproject(tmp_path: Path) -> None:
     path = _project(tmp_path, PYPROJECT)
-    loaded = load_settings(None, tmp_path)
-    assert loaded.path == path
-    assert loaded.settings == Settings(
-        fail_on="high",
-        max_auc=0.8,
-        max_tpr_at_fpr={"0.01": 0.2, "0.001": 0.05},
-        max_epsilon=2.5,
-        attacks=("threshold", "label_only.gap"),
-        seed=7,
+    loaded = _settings(tmp_path)
+    assert loaded.file == path
+    assert loaded["fail_on"] == "high" and loaded["max_auc"] == 0.8 and loaded["max_epsilon"] == 2.5
+    assert loaded["max_tpr_at_fpr"] == {"0.01": 0.2, "0.001": 0.05}
+    assert loaded["attacks"] == ("threshold", "label_only.gap") and loaded["seed"] == 7
+
+
+def test_every_option_of_scan_is_a_key(tmp_path: Path) -> None:
+    """Not only the gate: shadow, reference, data and output options too, with paths relative to the file."""
+    body = (
+        "[tool.mia-audit]\nshadow-models = 4\nreference_family = \"logreg\"\nboundary_queries = 7\n"
+        'members = "data/train.csv"\nformats = ["json"]\nbalance = false\ndevice = "cpu"\n'
     )
+    path = _project(tmp_path, body)
+    loaded = _settings(tmp_path)
+    assert loaded["shadow_models"] == 4 and loaded["reference_family"] == "logreg"
+    assert loaded["members"] == path.parent / "data/train.csv" and loaded["formats"] == ("json",)
+    config, spec = loaded.build()
+    assert config.shadow.n_models == 4 and config.reference.family == "logreg" and config.boundary_queries == 7
+    assert spec.balance is False and spec.members == path.parent / "data/train.csv"
+    assert set(FILE_KEYS) >= {"out", "seed", "threshold_fpr", "sensitive_col", "transfer_data", "baseline"}
 
 
 def test_search_goes_up_to_the_repository_root(tmp_path: Path) -> None:
@@ -77,76 +86,67 @@ def test_search_stops_at_the_repository_root(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     _project(repo, '[project]\nname = "x"\n')
     assert find_pyproject(repo) is None
-    assert load_settings(None, repo) == FileSettings(None)
+    assert load_table(None, repo) == ConfigTable(None)
 
 
 def test_config_file_with_keys_at_the_top_level(tmp_path: Path) -> None:
     path = _project(
         tmp_path, 'fail-on = "medium"\nmax_tpr_at_fpr = { "1e-2" = 0.1 }\nattacks = "threshold,rmia"\n', "gate.toml"
     )
-    settings = load_settings(path).settings
-    assert settings.fail_on == "medium"
-    assert settings.max_tpr_at_fpr == {"0.01": 0.1}
-    assert settings.attacks == ("threshold", "rmia")
+    loaded = _settings(tmp_path, path)
+    assert loaded["fail_on"] == "medium"
+    assert loaded["max_tpr_at_fpr"] == {"0.01": 0.1}
+    assert loaded["attacks"] == ("threshold", "rmia")
 
 
 def test_config_file_may_be_a_pyproject(tmp_path: Path) -> None:
     path = _project(tmp_path, PYPROJECT, "other.toml")
-    assert load_settings(path).settings.max_auc == 0.8
+    assert _settings(tmp_path, path)["max_auc"] == 0.8
 
 
 def test_explicit_config_replaces_the_search(tmp_path: Path) -> None:
     _project(tmp_path, PYPROJECT)
     other = _project(tmp_path / "ci", "max_auc = 0.6\n", "gate.toml")
-    loaded = load_settings(other, tmp_path)
-    assert loaded.path == other and loaded.settings == Settings(max_auc=0.6)
+    loaded = _settings(tmp_path, other)
+    assert loaded.file == other and loaded["max_auc"] == 0.6 and loaded["fail_on"] is None
 
 
 def test_command_line_wins_and_tpr_limits_merge_per_fpr(tmp_path: Path) -> None:
-    file = FileSettings(
-        tmp_path / "pyproject.toml",
-        Settings(fail_on="high", max_auc=0.8, max_tpr_at_fpr={"0.01": 0.2, "0.001": 0.05}, seed=7),
-    )
-    cli = Settings(max_auc=0.9, max_tpr_at_fpr={"0.01": 0.3})
-    resolved = merge(cli, file)
-    assert resolved.settings.fail_on == "high"
-    assert resolved.settings.max_auc == 0.9
-    assert resolved.settings.max_tpr_at_fpr == {"0.01": 0.3, "0.001": 0.05}
-    assert resolved.settings.seed == 7 and resolved.settings.max_epsilon is None
-    assert resolved.sources == {
-        "fail_on": "file",
-        "max_auc": "command line",
-        "max_tpr_at_fpr": "file, command line",
-        "max_epsilon": "default",
-        "attacks": "default",
-        "seed": "file",
-    }
-    assert resolved.source_dict()["file"] == str(tmp_path / "pyproject.toml")
-    gate = resolved.gate()
+    path = _project(tmp_path, PYPROJECT)
+    resolved = _settings(tmp_path, given={"max_auc": 0.9, "max_tpr_at_fpr": ["0.01=0.3"]})
+    assert resolved["fail_on"] == "high"
+    assert resolved["max_auc"] == 0.9
+    assert resolved["max_tpr_at_fpr"] == {"0.01": 0.3, "0.001": 0.05}
+    assert resolved["seed"] == 7 and resolved["max_epsilon"] == 2.5
+    sources = resolved.sources
+    assert sources["fail_on"] == "file" and sources["max_auc"] == "command line"
+    assert sources["max_tpr_at_fpr"] == "file, command line" and sources["shadow_models"] == "default"
+    assert resolved.source_dict()["file"] == str(path)
+    gate = resolved.build()[0].gate
     assert gate.max_auc == 0.9 and gate.fail_on == "high"
 
 
 def test_nothing_configured_anywhere(tmp_path: Path) -> None:
     _project(tmp_path, '[project]\nname = "x"\n')
-    resolved = resolve(Settings(), None, tmp_path)
-    assert resolved.file is None and not resolved.gate().configured
+    resolved = _settings(tmp_path)
+    assert resolved.file is None and not resolved.build()[0].gate.configured
     assert set(resolved.sources.values()) == {"default"}
 
 
 def test_unknown_key_is_named_with_the_allowed_ones(tmp_path: Path) -> None:
     _project(tmp_path, "[tool.mia-audit]\nmax_acu = 0.7\n")
     with pytest.raises(ConfigError) as exc:
-        load_settings(None, tmp_path)
+        load_table(None, tmp_path)
     message = str(exc.value)
     assert "'max_acu'" in message and "pyproject.toml [tool.mia-audit]" in message
-    for key in ALLOWED_KEYS:
+    for key in FILE_KEYS:
         assert key in message
 
 
 def test_bad_toml_gives_the_line_number(tmp_path: Path) -> None:
     _project(tmp_path, '[tool.mia-audit]\nfail_on = "high"\nmax_auc = \n')
     with pytest.raises(ConfigError, match=r"not valid TOML: .*line 3") as exc:
-        load_settings(None, tmp_path)
+        load_table(None, tmp_path)
     assert "\n" not in str(exc.value)
 
 
@@ -163,26 +163,30 @@ def test_bad_toml_gives_the_line_number(tmp_path: Path) -> None:
         ('max_tpr_at_fpr = { "0.01" = 2 }', "between 0 and 1"),
         ("max_tpr_at_fpr = { 0.01 = 0.2 }", "quote the FPR keys"),
         ("attacks = 3", "attacks must be a list"),
-        ("seed = -1", "seed must be a non-negative integer"),
-        ("seed = 1.5", "seed must be a non-negative integer"),
+        ("seed = -1", "seed must not be negative"),
+        ("seed = 1.5", "seed must be an integer"),
         ("max_auc = 0.7\nmax-auc = 0.8", "given twice"),
+        ('shadow_family = "xgb"', "shadow_family must be one of"),
+        ("shadow_models = 0", "shadow_models must lie between 1 and 1024"),
+        ('balance = "no"', "balance must be true or false"),
+        ('formats = ["json", "docx"]', "unknown .*formats docx"),
     ],
 )
 def test_bad_values_are_config_errors(tmp_path: Path, body: str, fragment: str) -> None:
     _project(tmp_path, f"[tool.mia-audit]\n{body}\n")
     with pytest.raises(ConfigError, match=fragment):
-        load_settings(None, tmp_path)
+        _settings(tmp_path)
 
 
 def test_config_file_with_a_tool_table_but_not_ours(tmp_path: Path) -> None:
     path = _project(tmp_path, "[tool.ruff]\nline-length = 100\n", "cfg.toml")
     with pytest.raises(ConfigError, match=r"no \[tool.mia-audit\]"):
-        load_settings(path)
+        load_table(path)
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="config file not found"):
-        load_settings(tmp_path / "nope.toml")
+        load_table(tmp_path / "nope.toml")
 
 
 def test_tpr_limits_from_the_command_line() -> None:

@@ -1,0 +1,576 @@
+"""Every option of ``mia-audit scan``, declared once.
+
+An :class:`Option` has its key (the ``[tool.mia-audit]`` key and the name in ``run.config``), its flag,
+help, default, kind, checks, and the field of the audit configuration it sets (``lands``). The CLI
+builds its parameters from :data:`OPTIONS`; the config file accepts every key (``config_file``); the
+audit configuration is built from resolved :class:`Settings`, and ``run.config`` in report.json is read
+back through the same declarations (:func:`describe`). Errors name the flag on the command line and
+the key in a file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from mia_audit.attacks.registry import auditor_only_ids
+from mia_audit.errors import ConfigError
+from mia_audit.judge.gate import GateConfig
+from mia_audit.result import FPR_LEVELS, RISK_LEVELS
+from mia_audit.training.config import DATA_SOURCES, FAMILIES, ShadowConfig
+from mia_audit.training.reference_config import OFFLINE_MODELS, ReferenceConfig
+
+if TYPE_CHECKING:
+    from mia_audit.data.records import DataSpec
+    from mia_audit.judge.baseline import Baseline
+
+Kind = Literal["str", "int", "float", "bool", "path", "list", "tpr_limits"]
+FROM_FILE, FROM_COMMAND_LINE, FROM_DEFAULT = "file", "command line", "default"
+FORMATS = ("json", "html", "pdf", "csv")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A condition on a number, and how to say it: ``ok(value)``; "must lie between 1 and 10"."""
+
+    ok: Callable[[float], bool]
+    says: str
+
+
+def between(low: float, high: float, *, strict: bool = False) -> Check:
+    if strict:
+        return Check(lambda v: low < v < high, f"must lie strictly between {low:g} and {high:g}")
+    return Check(lambda v: low <= v <= high, f"must lie between {low:g} and {high:g}")
+
+
+POSITIVE = Check(lambda v: v >= 1, "must be positive")
+NOT_NEGATIVE = Check(lambda v: v >= 0, "must not be negative")
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    help: str
+    default: Any = None
+    kind: Kind = "str"
+    panel: str = "Audit"
+    flag: str = ""  # default: --key-with-dashes; a bool may name both sides, "--balance/--no-balance"
+    short: str | None = None
+    choices: tuple[str, ...] = ()
+    check: Check | None = None
+    lands: str | None = None  # "section.field" of the audit configuration; None: used by the CLI itself
+    cli_only: bool = False  # not a [tool.mia-audit] key, not in run.config
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        flag = self.flag or "--" + self.key.replace("_", "-")
+        return (flag, self.short) if self.short else (flag,)
+
+    @property
+    def display(self) -> str:
+        """The flag as a person types it (the ``--no-x`` side for a flag that is on by default)."""
+        first = self.flags[0]
+        return first.split("/")[-1] if "/" in first and self.default is True else first.split("/")[0]
+
+    def validate(self, value: Any, where: str) -> Any:
+        """``value`` as this option's Python value, or a ``ConfigError`` that starts with ``where``."""
+        if value is None or (self.kind in ("list", "tpr_limits") and not value):
+            return self.default
+        if self.choices and value not in self.choices:
+            raise ConfigError(f"{where} must be one of {', '.join(self.choices)}, got {value!r}.")
+        if self.check is not None and isinstance(value, (int, float)) and not self.check.ok(value):
+            raise ConfigError(f"{where} {self.check.says}, got {value!r}.")
+        return value
+
+
+def _panel(name: str, *options: Option) -> tuple[Option, ...]:
+    return tuple(replace(o, panel=name) for o in options)
+
+
+OPTIONS: tuple[Option, ...] = (
+    *_panel(
+        "Data",
+        Option("data", "Audit records with a membership column (CSV or Parquet).", kind="path", lands="data.data"),
+        Option("members", "Training members (use with --holdout).", kind="path", lands="data.members"),
+        Option("holdout", "Held-out records, not used for training.", kind="path", lands="data.holdout"),
+        Option("population", "Extra non-member records for the attacker.", kind="path", lands="data.population"),
+        Option("member_col", "Membership column in --data (1 = member).", "member", lands="data.member_col"),
+        Option("label_col", "Label column (default: label/target/y/class).", lands="data.label_col"),
+        Option("drop_cols", "Columns to leave out, comma-separated.", (), "list", lands="data.drop_cols"),
+        Option(
+            "feature_cols", "Feature columns in model order, comma-separated.", None, "list", lands="data.feature_cols"
+        ),
+        Option(
+            "sensitive_col",
+            "Column of a sensitive attribute (e.g. sex) for fairness and per-group exposure; a model feature, "
+            "or a column left out with --drop-cols.",
+            lands="data.sensitive_col",
+        ),
+        Option(
+            "population_share",
+            "Share of the holdout given to the attacker when no --population.",
+            0.5,
+            "float",
+            check=between(0, 1, strict=True),
+            lands="data.population_share",
+        ),
+        Option(
+            "balance",
+            "Evaluate on as many non-members as members (--no-balance: on all of them).",
+            True,
+            "bool",
+            flag="--balance/--no-balance",
+            lands="data.balance",
+        ),
+    ),
+    *_panel(
+        "Model",
+        Option(
+            "trust_model",
+            "Allow pickle/joblib and untrusted skops types (runs code from the file).",
+            False,
+            "bool",
+            lands="audit.trust_model",
+        ),
+        Option("batch_size", "Records per query batch.", 4096, "int", check=POSITIVE, lands="audit.batch_size"),
+        Option("device", "Device for attack models that train: cpu or cuda.", "cpu", lands="shadow.device"),
+    ),
+    *_panel(
+        "Attacks",
+        Option(
+            "attacks", "Attack ids or families, comma-separated (default: all).", None, "list", lands="audit.attacks"
+        ),
+        Option("seed", "Seed for every random choice.", 0, "int", check=NOT_NEGATIVE, lands="audit.seed"),
+        Option(
+            "threshold_fpr",
+            "False-positive rate the threshold attacks aim for on population records.",
+            0.1,
+            "float",
+            check=between(0, 0.5, strict=True),
+            lands="audit.threshold_fpr",
+        ),
+        Option(
+            "risk_from",
+            "Also base the risk level on these auditor-only attacks (e.g. supervised).",
+            (),
+            "list",
+            lands="audit.risk_include",
+        ),
+        Option(
+            "boundary_queries",
+            "Target queries per record for label_only.boundary.",
+            100,
+            "int",
+            check=between(1, 100_000),
+            lands="audit.boundary_queries",
+        ),
+        Option(
+            "transfer_data",
+            "Another dataset for the data-transfer attack (default: built-in corpus).",
+            kind="path",
+            lands="audit.transfer_data",
+        ),
+        Option("transfer_label_col", "Label column of --transfer-data.", lands="audit.transfer_label_col"),
+    ),
+    *_panel(
+        "Shadow models",
+        Option(
+            "shadow_family",
+            "Shadow models: auto, mlp, logreg, rf, gbm or clone (auto copies the target where it can).",
+            "auto",
+            choices=FAMILIES,
+            lands="shadow.family",
+        ),
+        Option(
+            "shadow_data",
+            "Shadow training data: population, noisy, marginal or model (hill-climbing synthesis).",
+            "population",
+            choices=DATA_SOURCES,
+            lands="shadow.data",
+        ),
+        Option(
+            "shadow_models", "Number of shadow models k.", 16, "int", check=between(1, 1024), lands="shadow.n_models"
+        ),
+        Option(
+            "shadow_noise",
+            "Share of features redrawn for --shadow-data noisy.",
+            0.1,
+            "float",
+            check=between(0, 1, strict=True),
+            lands="shadow.noise",
+        ),
+        Option("shadow_epochs", "Training epochs of MLP shadows.", None, "int", check=POSITIVE, lands="shadow.epochs"),
+        Option(
+            "synthesis_budget",
+            "Target queries allowed for --shadow-data model.",
+            None,
+            "int",
+            check=POSITIVE,
+            lands="shadow.synthesis_budget",
+        ),
+    ),
+    *_panel(
+        "Reference models",
+        Option(
+            "reference_models",
+            "Reference models K for lira.offline, lira.online and rmia.",
+            16,
+            "int",
+            check=between(2, 1024),
+            lands="reference.n_models",
+        ),
+        Option(
+            "reference_epochs",
+            "Training epochs of MLP reference models (default: until as confident as the target).",
+            None,
+            "int",
+            check=POSITIVE,
+            lands="reference.epochs",
+        ),
+        Option(
+            "reference_family",
+            "Reference models of lira.* and rmia: auto, mlp, logreg, rf, gbm or clone (auto copies the target).",
+            "auto",
+            choices=FAMILIES,
+            lands="reference.family",
+        ),
+        Option(
+            "offline_models",
+            "lira.offline's models: shared (OUT models of the lira.online/rmia pool) or population "
+            "(its own, trained on population records only).",
+            "shared",
+            choices=OFFLINE_MODELS,
+            lands="reference.offline_models",
+        ),
+    ),
+    *_panel(
+        "CI gate",
+        Option(
+            "fail_on",
+            "Exit 1 when the risk level reaches this: low/medium/high/critical.",
+            choices=RISK_LEVELS,
+            lands="gate.fail_on",
+        ),
+        Option(
+            "max_auc",
+            "Exit 1 when any attack's AUC exceeds this.",
+            None,
+            "float",
+            check=between(0, 1),
+            lands="gate.max_auc",
+        ),
+        Option(
+            "max_tpr_at_fpr",
+            "Exit 1 when any attack's TPR at an FPR exceeds a limit: FPR=LIMIT, e.g. 0.01=0.2 (repeatable).",
+            {},
+            "tpr_limits",
+            lands="gate.max_tpr_at_fpr",
+        ),
+        Option(
+            "max_epsilon",
+            "Exit 1 when any attack's ε lower bound exceeds this.",
+            None,
+            "float",
+            check=NOT_NEGATIVE,
+            lands="gate.max_epsilon",
+        ),
+        Option(
+            "baseline",
+            "An earlier report.json: exit 1 when the strongest attack got worse beyond the intervals.",
+            kind="path",
+            lands="audit.baseline",
+        ),
+    ),
+    *_panel(
+        "Output",
+        Option("out", "Folder for report.json/html/pdf and records.csv.", Path("mia-audit-report"), "path"),
+        Option("formats", "Outputs to write: json,html,pdf,csv (default: all).", FORMATS, "list", flag="--format"),
+        Option("json_out", "Also write the JSON to this path; '-' for stdout.", flag="--json"),
+        Option("junit", "Also write the gate as JUnit XML to this file.", kind="path"),
+        Option(
+            "include_records",
+            "Show the feature values of the most exposed records in the report (off: indices only).",
+            False,
+            "bool",
+            lands="audit.include_records",
+        ),
+        Option(
+            "config",
+            "TOML file with settings (default: [tool.mia-audit] of the nearest pyproject.toml).",
+            kind="path",
+            cli_only=True,
+        ),
+        Option("quiet", "Only errors and the verdict.", False, "bool", short="-q", cli_only=True),
+        Option(
+            "verbose",
+            "Also each attack's assumptions and notes, and the gate's sources.",
+            False,
+            "bool",
+            short="-v",
+            cli_only=True,
+        ),
+        Option("debug", "Show tracebacks of internal errors.", False, "bool", cli_only=True),
+    ),
+)
+
+BY_KEY = {option.key: option for option in OPTIONS}
+FILE_KEYS = tuple(option.key for option in OPTIONS if not option.cli_only)
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Everything that shapes an audit besides the model and the data files (built from :data:`OPTIONS`)."""
+
+    attacks: tuple[str, ...] | None = None
+    seed: int = 0
+    threshold_fpr: float = 0.1
+    trust_model: bool = False
+    batch_size: int = 4096
+    gate: GateConfig = field(default_factory=GateConfig)
+    shadow: ShadowConfig = field(default_factory=ShadowConfig)
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+    risk_include: frozenset[str] = frozenset()
+    boundary_queries: int = 100
+    transfer_data: Path | None = None
+    transfer_label_col: str | None = None
+    # Show the feature values of the most exposed records in the report (off: indices only).
+    include_records: bool = False
+    # An earlier report the gate compares with (--baseline).
+    baseline: Baseline | None = None
+    # Where each setting came from (command line, file, default) and the file, for run.config.
+    config_source: dict[str, object] | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold_fpr < 0.5:
+            raise ConfigError(f"--threshold-fpr must lie in (0, 0.5), got {self.threshold_fpr}.")
+        unknown = sorted(self.risk_include - auditor_only_ids())
+        if unknown:
+            allowed = ", ".join(sorted(auditor_only_ids()))
+            raise ConfigError(f"--risk-from takes auditor-only attacks ({allowed}), got {', '.join(unknown)}.")
+        if not 1 <= self.boundary_queries <= 100_000:
+            raise ConfigError(f"--boundary-queries must lie between 1 and 100000, got {self.boundary_queries}.")
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be positive, got {self.batch_size}.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option's resolved value, where it came from, and the config file read (if any)."""
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, str]
+    file: Path | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def source_dict(self) -> dict[str, object]:
+        return {"file": str(self.file) if self.file else None, "settings": dict(self.sources)}
+
+    def build(self) -> tuple[AuditConfig, DataSpec]:
+        """The audit configuration and the data spec these settings describe."""
+        from mia_audit.data.records import DataSpec
+
+        sections: dict[str, dict[str, Any]] = {"audit": {}, "shadow": {}, "reference": {}, "gate": {}, "data": {}}
+        for option in OPTIONS:
+            if option.lands:
+                section, name = option.lands.split(".")
+                sections[section][name] = _to_core(option.key, self.values[option.key])
+        audit = sections["audit"]
+        config = AuditConfig(
+            **audit,
+            shadow=ShadowConfig(**sections["shadow"]),
+            reference=ReferenceConfig(**sections["reference"]),
+            gate=GateConfig(**sections["gate"]),
+            config_source=self.source_dict(),
+        )
+        return config, DataSpec(**sections["data"])
+
+
+def _to_core(key: str, value: Any) -> Any:
+    """An option's value as its configuration field holds it."""
+    if key == "baseline":
+        from mia_audit.judge.baseline import load_baseline
+
+        return load_baseline(value) if value is not None else None
+    if key == "risk_from":
+        return frozenset(value)
+    if key == "attacks":
+        return tuple(value) if value and "all" not in value else None
+    if key in ("drop_cols", "feature_cols") and value is not None:
+        return tuple(value)
+    if key == "max_tpr_at_fpr":
+        return dict(value)
+    return value
+
+
+def describe(config: AuditConfig, data: DataSpec) -> dict[str, object]:
+    """``run.config``: every option that shapes the audit, read back from the configuration, as JSON."""
+    sections: dict[str, Any] = {
+        "audit": config,
+        "shadow": config.shadow,
+        "reference": config.reference,
+        "gate": config.gate,
+        "data": data,
+    }
+    out: dict[str, object] = {}
+    for option in OPTIONS:
+        if option.lands:
+            section, name = option.lands.split(".")
+            out[option.key] = _as_json(getattr(sections[section], name))
+    out["config_source"] = config.config_source
+    return out
+
+
+def _as_json(value: Any) -> Any:
+    from mia_audit.judge.baseline import Baseline
+
+    if isinstance(value, Baseline):
+        return value.path
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (frozenset, set)):
+        return sorted(value)
+    if isinstance(value, (list, tuple)):
+        return [_as_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _as_json(v) for k, v in value.items()}
+    return value
+
+
+# -- reading values from the command line and from a file ------------------------------------------
+
+
+def split_list(values: Any) -> tuple[str, ...]:
+    """``a,b`` or repeated (or a TOML list), or both, as one tuple."""
+    items = [values] if isinstance(values, str) else list(values or [])
+    return tuple(p.strip() for v in items for p in str(v).split(",") if p.strip())
+
+
+def fpr_key(fpr: str, what: str) -> str:
+    """``"0.01"`` and spellings of the same number (``"1e-2"``) as the key the reports use."""
+    try:
+        number = float(fpr)
+    except ValueError:
+        number = float("nan")
+    for level in FPR_LEVELS:
+        if number == float(level):
+            return level
+    raise ConfigError(f"{what}: FPR '{fpr}' is not one of {', '.join(FPR_LEVELS)}.")
+
+
+def parse_tpr_limits(values: Any, where: str = "--max-tpr-at-fpr") -> dict[str, float]:
+    """``0.01=0.2`` strings (command line) or a ``{"0.01" = 0.2}`` table (file) as ``{"0.01": 0.2}``."""
+    if isinstance(values, dict):
+        return _tpr_table(values, where)
+    limits: dict[str, float] = {}
+    for value in split_list(values):
+        fpr, sep, limit = value.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            limits[fpr_key(fpr.strip(), where)] = _limit(float(limit), f"{where} {fpr.strip()}")
+        except ValueError:
+            raise ConfigError(
+                f"{where} takes FPR=LIMIT with FPR one of {', '.join(FPR_LEVELS)}, e.g. 0.01=0.2; got '{value}'."
+            ) from None
+    return limits
+
+
+def _tpr_table(value: dict[str, Any], where: str) -> dict[str, float]:
+    limits: dict[str, float] = {}
+    for fpr, limit in value.items():
+        if isinstance(limit, dict):
+            # An unquoted key 0.01 is a dotted key in TOML: {"0": {"01": ...}}.
+            raise ConfigError(f'{where}: quote the FPR keys, e.g. "0.01" = 0.2 (not 0.01 = 0.2).')
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+            raise ConfigError(f"{where}.{fpr} must be a number, got {limit!r}.")
+        limits[fpr_key(fpr, where)] = _limit(float(limit), f'{where}."{fpr}"')
+    return limits
+
+
+def _limit(number: float, where: str) -> float:
+    if not 0.0 <= number <= 1.0 or math.isnan(number):
+        raise ConfigError(f"{where} must lie between 0 and 1, got {number}.")
+    return number
+
+
+def from_command_line(option: Option, value: Any) -> Any:
+    """A value Typer parsed for ``option``, checked; the error names the flag."""
+    where = option.display
+    if option.kind == "tpr_limits":
+        return parse_tpr_limits(value or (), where)
+    if option.kind == "list":
+        value = split_list(value) or None
+        if option.key == "formats" and value:
+            _check_formats(value, where)
+    return option.validate(value, where)
+
+
+def from_file(option: Option, value: Any, where: str, base: Path) -> Any:
+    """A TOML value for ``option``, checked and typed; relative paths are relative to the file's folder."""
+    where = f"{where}: {option.key}"
+    expected = _PYTHON_TYPES.get(option.kind)
+    wrong_bool = option.kind != "bool" and isinstance(value, bool)
+    if expected is not None and (not isinstance(value, expected) or wrong_bool):
+        raise ConfigError(f"{where} must be {_kind_words(option.kind)}, got {value!r}.")
+    if option.kind == "tpr_limits":
+        if not isinstance(value, dict):
+            raise ConfigError(f'{where} must be a table such as {{ "0.01" = 0.2 }}, got {value!r}.')
+        return parse_tpr_limits(value, where)
+    if option.kind == "list":
+        if not isinstance(value, (str, list)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f'{where} must be a list of strings, e.g. ["threshold", "shadow.shokri"].')
+        value = split_list(value) or None
+        if option.key == "formats" and value:
+            _check_formats(value, where)
+    if option.kind == "float":
+        value = float(value)
+    if option.kind == "path":
+        value = base / Path(value)
+    return option.validate(value, where)
+
+
+_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "str": str,
+    "int": int,
+    "float": (int, float),
+    "bool": bool,
+    "path": str,
+}
+
+
+def _kind_words(kind: Kind) -> str:
+    words = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false", "path": "a path"}
+    return words[kind]
+
+
+def _check_formats(formats: tuple[str, ...], where: str) -> None:
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise ConfigError(f"unknown {where} {', '.join(bad)}; choose from {', '.join(FORMATS)}.")
+
+
+def resolve(
+    command_line: Mapping[str, Any], given: set[str], file: Path | None, table: Mapping[str, Any], where: str = ""
+) -> Settings:
+    """Each option's value: from the command line when given there, else from the file, else its default."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    base = file.parent if file else Path.cwd()
+    for option in OPTIONS:
+        key = option.key
+        if key in given:
+            values[key], sources[key] = from_command_line(option, command_line.get(key)), FROM_COMMAND_LINE
+        if key in table:
+            stored = from_file(option, table[key], where or str(file), base)
+            if key not in given:
+                values[key], sources[key] = stored, FROM_FILE
+            elif option.kind == "tpr_limits" and set(stored) - set(values[key]):
+                values[key], sources[key] = {**stored, **values[key]}, f"{FROM_FILE}, {FROM_COMMAND_LINE}"
+        if key not in values:
+            values[key], sources[key] = option.default, FROM_DEFAULT
+    return Settings(values, {k: v for k, v in sources.items() if k in FILE_KEYS}, file)
