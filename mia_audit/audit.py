@@ -1,4 +1,4 @@
-"""The audit pipeline: load, query the target once, attack, measure, judge. Reads like DESIGN.md."""
+"""The audit pipeline: load, query the target once, attack, measure, judge (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,23 +39,27 @@ from mia_audit.options import describe
 from mia_audit.result import (
     AttackReport,
     AuditResult,
-    BaselineComparison,
     DataSummary,
-    DisparateVulnerability,
-    EpsilonEstimate,
-    ExposedRecord,
-    GateResult,
-    Mitigation,
     ModelSummary,
-    PropertyValue,
     RecordScores,
-    Risk,
     RunInfo,
-    SignalDistribution,
-    SkippedAttack,
     ToolInfo,
     Utility,
 )
+
+if TYPE_CHECKING:
+    from mia_audit.result import (
+        BaselineComparison,
+        DisparateVulnerability,
+        EpsilonEstimate,
+        ExposedRecord,
+        GateResult,
+        Mitigation,
+        PropertyValue,
+        Risk,
+        SignalDistribution,
+        SkippedAttack,
+    )
 
 Step = Callable[[str], AbstractContextManager[None]]
 

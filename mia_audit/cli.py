@@ -18,14 +18,12 @@ import typer
 from rich.console import Console
 
 from mia_audit import __version__
-from mia_audit.errors import ConfigError, MiaAuditError
+from mia_audit.errors import ConfigError, ExitCode, MiaAuditError
 
 if TYPE_CHECKING:
     from mia_audit.options import Option, Settings
     from mia_audit.result import AuditResult
 
-# The CI contract (DESIGN.md): 0 passed or no gate, 1 gate failed, 2 bad input, 3 a bug.
-EXIT_OK, EXIT_GATE_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 REPORT_FORMATS = ("html", "pdf", "json")
 
 app = typer.Typer(
@@ -51,7 +49,7 @@ def _run_guarded(debug: bool, err: Console, body: Callable[[], int]) -> None:
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("interrupted")
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     except Exception as exc:
         if debug:
             err.print(traceback.format_exc(), highlight=False, markup=False)
@@ -61,7 +59,7 @@ def _run_guarded(debug: bool, err: Console, body: Callable[[], int]) -> None:
             highlight=False,
             soft_wrap=True,
         )
-        raise typer.Exit(EXIT_INTERNAL) from None
+        raise typer.Exit(ExitCode.INTERNAL) from None
     raise typer.Exit(code)
 
 
@@ -114,7 +112,7 @@ def run_scan(model: Path, values: dict[str, Any], given: set[str], console: Cons
         result = audit(model, spec, config, command=command, step=step)
     written = outputs.write(result)
     _print_outcome(console, result, written, bool(values["quiet"]), bool(values["verbose"]))
-    return EXIT_GATE_FAILED if result.gate.configured and not result.gate.passed else EXIT_OK
+    return ExitCode.GATE_FAILED if result.gate.configured and not result.gate.passed else ExitCode.OK
 
 
 class _Outputs:
@@ -247,7 +245,7 @@ def report_command(
         for path in write_reports(result, folder, chosen, protected=[report_json]):
             if not quiet:
                 typer.echo(f"wrote {path}")
-        return EXIT_OK
+        return ExitCode.OK
 
     _run_guarded(debug, err, body)
 
@@ -265,7 +263,7 @@ def inspect_model(
         from mia_audit.models.loader import format_model_info, load_model
 
         typer.echo(format_model_info(load_model(model, trust_model=trust_model).info))
-        return EXIT_OK
+        return ExitCode.OK
 
     _run_guarded(debug, err, body)
 

@@ -1,12 +1,28 @@
-"""Errors the CLI maps to exit codes: every ``MiaAuditError`` is a user-facing input problem (exit 2)."""
+"""The exit codes of the CI contract, and the errors the CLI maps to them.
+
+Every ``MiaAuditError`` is a user-facing input problem (exit 2), raised before expensive work where
+the input can be checked up front.
+"""
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The CI contract (README, "Exit codes"); the one table of exit codes."""
+
+    OK = 0  # the audit ran; the gate passed, or no gate was set
+    GATE_FAILED = 1  # the audit ran; the gate failed
+    USAGE = 2  # usage or input error: one clear line, no traceback
+    INTERNAL = 3  # a bug; traceback with --debug
+    INTERRUPTED = 130  # Ctrl-C
 
 
 class MiaAuditError(Exception):
     """A problem with what the user gave us. The message is one line: what is wrong and how to fix it."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class InputFileError(MiaAuditError):

@@ -127,12 +127,36 @@ def per_class_attack(
     return PerClassFit(scores, per_class, len(thin))
 
 
-def _source_assumption(data: ShadowData) -> str:
-    return f"shadow data: {data.description}"
+_WITH_LABELS = "black-box query access to the target's output probabilities and the true labels"
+_ATTACK_MODEL = "attack-model P(member)"
 
 
-def _queries(ctx: AttackContext, data: ShadowData) -> int:
-    return len(ctx.eval_idx) + data.queries
+def _output(
+    ctx: AttackContext,
+    data: ShadowData,
+    scores: np.ndarray,
+    rule: str,
+    knowledge: tuple[str, str],
+    *,
+    threshold: float = 0.5,
+    signal: str = _ATTACK_MODEL,
+    extra: tuple[str, ...] = (),
+    title: str | None = None,
+    notes: tuple[str, ...] = (),
+) -> AttackOutput:
+    """A shadow attack's output: ``knowledge`` is (access, what the shadows assume); the data source and
+    the target queries (the evaluation records, plus any the shadow data needed) are the same for all."""
+    access, shadows = knowledge
+    return AttackOutput(
+        scores=scores,
+        threshold=threshold,
+        threshold_rule=rule,
+        assumptions=(access, f"shadow data: {data.description}", shadows, *extra),
+        queries=len(ctx.eval_idx) + data.queries,
+        signal=signal,
+        notes=notes,
+        title=title,
+    )
 
 
 # -- the attacks ----------------------------------------------------------------------------------
@@ -144,19 +168,14 @@ def _run_shokri(ctx: AttackContext) -> AttackOutput:
     probs, labels, member = pool.rows()
     fit = per_class_attack(probs, labels, member, ctx.eval_probs, ctx.eval_labels)
     n_models = len(pool.in_masks)
-    return AttackOutput(
+    return _output(
+        ctx,
+        pool.data,
+        fit.scores,
+        "member if the attack model, trained on shadow outputs only, gives P(member) ≥ 0.5",
+        (_WITH_LABELS, f"knows how the target was built: {choice.reason}"),
+        extra=(f"knows the training-set size: each of the {n_models} shadows trains on {pool.train_size} records",),
         title=f"Shadow models, one attack model per class (Shokri et al. 2017), k = {n_models}",
-        scores=fit.scores,
-        threshold=0.5,
-        threshold_rule="member if the attack model, trained on shadow outputs only, gives P(member) ≥ 0.5",
-        assumptions=(
-            "black-box query access to the target's output probabilities and the true labels",
-            _source_assumption(pool.data),
-            f"knows how the target was built: {choice.reason}",
-            f"knows the training-set size: each of the {n_models} shadows trains on {pool.train_size} records",
-        ),
-        queries=_queries(ctx, pool.data),
-        signal="attack-model P(member)",
         notes=(
             f"{fit.per_class} per-class logistic attack models on the true-class and top other log posteriors; "
             f"{fit.shared} classes with fewer than {MIN_CLASS_ROWS} shadow rows (or one-sided) "
@@ -171,18 +190,14 @@ def _run_one_shadow(ctx: AttackContext) -> AttackOutput:
     choice = pool.choice
     probs, _, member = pool.rows(range(1))
     scores = fit_predict_linear(top3_features(probs), member, top3_features(ctx.eval_probs))
-    return AttackOutput(
-        scores=scores,
-        threshold=0.5,
-        threshold_rule="member if the attack model, trained on one shadow's outputs, gives P(member) ≥ 0.5",
-        assumptions=(
-            "black-box query access to the target's output probabilities; does not need the true label",
-            _source_assumption(pool.data),
-            f"one shadow model: {choice.reason}",
-            "class-agnostic logistic attack model on the three largest posteriors (log scale)",
-        ),
-        queries=_queries(ctx, pool.data),
-        signal="attack-model P(member)",
+    access = "black-box query access to the target's output probabilities; does not need the true label"
+    return _output(
+        ctx,
+        pool.data,
+        scores,
+        "member if the attack model, trained on one shadow's outputs, gives P(member) ≥ 0.5",
+        (access, f"one shadow model: {choice.reason}"),
+        extra=("class-agnostic logistic attack model on the three largest posteriors (log scale)",),
     )
 
 
@@ -201,18 +216,13 @@ def _run_combined(ctx: AttackContext) -> AttackOutput:
     scores = fit_predict_linear(
         np.vstack(parts_x), np.concatenate(parts_y), compact_features(ctx.eval_probs, ctx.eval_labels)
     )
-    return AttackOutput(
-        scores=scores,
-        threshold=0.5,
-        threshold_rule="member if the attack model, trained on the pooled shadows' outputs, gives P(member) ≥ 0.5",
-        assumptions=(
-            "black-box query access to the target's output probabilities and the true labels",
-            _source_assumption(data),
-            "does not know the target's architecture: one shadow each of " + ", ".join(described),
-            "class-agnostic logistic attack model on the true class's and the largest other log posterior",
-        ),
-        queries=_queries(ctx, data),
-        signal="attack-model P(member)",
+    return _output(
+        ctx,
+        data,
+        scores,
+        "member if the attack model, trained on the pooled shadows' outputs, gives P(member) ≥ 0.5",
+        (_WITH_LABELS, "does not know the target's architecture: one shadow each of " + ", ".join(described)),
+        extra=("class-agnostic logistic attack model on the true class's and the largest other log posterior",),
     )
 
 
@@ -257,16 +267,13 @@ def _calibrated(attack_id: str) -> Callable[[AttackContext], AttackOutput]:
         probs, labels, member = pool.rows()
         thresholds = class_thresholds(score_fn(probs, labels), labels, member, ctx.n_classes)
         target = score_fn(ctx.eval_probs, ctx.eval_labels)
-        return AttackOutput(
-            scores=target - thresholds[ctx.eval_labels],
+        return _output(
+            ctx,
+            pool.data,
+            target - thresholds[ctx.eval_labels],
+            f"member if the {signal_name} passes its class's threshold, chosen on shadow in/out records",
+            (_WITH_LABELS, f"thresholds per class from {len(pool.in_masks)} shadows: {pool.choice.reason}"),
             threshold=0.0,
-            threshold_rule=f"member if the {signal_name} passes its class's threshold, chosen on shadow in/out records",
-            assumptions=(
-                "black-box query access to the target's output probabilities and the true labels",
-                _source_assumption(pool.data),
-                f"thresholds per class from {len(pool.in_masks)} shadows: {pool.choice.reason}",
-            ),
-            queries=_queries(ctx, pool.data),
             signal=f"{signal_name} minus its class threshold",
         )
 
@@ -312,16 +319,12 @@ def _run_risk_score(ctx: AttackContext) -> AttackOutput:
     scores = risk_scores(
         score_fn(probs, labels), labels, member, score_fn(ctx.eval_probs, ctx.eval_labels), ctx.eval_labels
     )
-    return AttackOutput(
-        scores=scores,
-        threshold=0.5,
-        threshold_rule="member if the estimated probability of membership is at least ½",
-        assumptions=(
-            "black-box query access to the target's output probabilities and the true labels",
-            _source_assumption(pool.data),
-            f"per-class in/out histograms from {len(pool.in_masks)} shadows: {pool.choice.reason}",
-        ),
-        queries=_queries(ctx, pool.data),
+    return _output(
+        ctx,
+        pool.data,
+        scores,
+        "member if the estimated probability of membership is at least ½",
+        (_WITH_LABELS, f"per-class in/out histograms from {len(pool.in_masks)} shadows: {pool.choice.reason}"),
         signal="privacy risk score",
     )
 

@@ -61,33 +61,36 @@ def _attack(
     return ThresholdAttack(AttackInfo(attack_id, "threshold", title, frozenset(knows)), signal, score)
 
 
-ATTACKS = (
-    _attack(
+# id, title, signal, score (higher = more likely member), whether it reads the true label
+_SIGNALS: tuple[tuple[str, str, str, Callable[[np.ndarray, np.ndarray], np.ndarray], bool], ...] = (
+    (
         "threshold.loss",
         "Loss threshold (Yeom et al. 2018)",
         "cross-entropy loss",
         lambda p, y: -signals.loss(p, y),
-        label=True,
+        True,
     ),
-    _attack(
+    (
         "threshold.confidence",
         "Maximum-posterior threshold (ML-Leaks adversary 3)",
         "maximum posterior",
         lambda p, y: signals.max_confidence(p),
-        label=False,
+        False,
     ),
-    _attack(
+    (
         "threshold.entropy",
         "Prediction-entropy threshold (ML-Leaks adversary 3)",
         "prediction entropy",
         lambda p, y: -signals.entropy(p),
-        label=False,
+        False,
     ),
-    _attack(
+    (
         "threshold.modified_entropy",
         "Modified-entropy threshold (Song & Mittal 2021)",
         "modified entropy",
         lambda p, y: -signals.modified_entropy(p, y),
-        label=True,
+        True,
     ),
 )
+
+ATTACKS = tuple(_attack(i, title, signal, score, label=label) for i, title, signal, score, label in _SIGNALS)

@@ -1,4 +1,4 @@
-"""The result as JSON (the stable keys of report.json in DESIGN.md), and reading it back."""
+"""The result as JSON (the stable keys of report.json listed in the README), and reading it back."""
 
 from __future__ import annotations
 
