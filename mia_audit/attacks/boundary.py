@@ -261,7 +261,8 @@ def _scores(
     verdict, and the difficulty under the reference models that did not train on them (``out``, ``(K, len(idx))``;
     None: all of them)."""
     refs = plan.refs
-    robustness = _robustness(ctx.target, ctx.features, plan.encoder, idx, ctx.labels[idx], plan.noise, q, generator)
+    target, labels = _AsPool(ctx.target), ctx.labels[idx]
+    robustness = _robustness_of_models(target, ctx.features, plan.encoder, idx, labels, plan.noise, q, generator)[0]
     if refs is None:
         difficulty = np.zeros(len(idx))
     elif out is None:
@@ -410,23 +411,15 @@ def _neighbour_chunks(
         yield at, rows, _perturb(encoder, base, noise, rng)
 
 
-def _robustness(
-    target: Any,
-    features: pd.DataFrame,
-    encoder: FeatureEncoder,
-    idx: np.ndarray,
-    labels: np.ndarray,
-    noise: Noise,
-    q: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """The share of each record's ``q`` neighbours that the target predicts as its label."""
-    out = np.zeros(len(idx), dtype=np.float64)
-    for at, rows, neighbours in _neighbour_chunks(features, encoder, idx, noise, q, rng):
-        predicted = np.argmax(np.asarray(target.predict_proba(neighbours)), axis=1)
-        keep = predicted == np.repeat(np.asarray(labels[at : at + len(rows)]), q)
-        out[at : at + len(rows)] = keep.reshape(len(rows), q).mean(axis=1)
-    return out
+@dataclass(frozen=True)
+class _AsPool:
+    """The target seen as a pool of one model, so that one function measures robustness on both."""
+
+    model: Any
+    n_models: int = 1
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.model.predict_proba(frame))[None]
 
 
 def _robustness_of_models(

@@ -223,13 +223,42 @@ def rmia_ratios(
     return _ratio(p_target, p_marginal), settings
 
 
-def _assumptions(ctx: AttackContext, pool: ReferencePool, *extra: str) -> tuple[str, ...]:
-    return (
-        "black-box query access to the target's output probabilities and the true labels",
-        f"owns {len(ctx.population_idx)} records from the target's data distribution that were not used for training",
-        f"knows how the target was built: {pool.choice.reason}",
-        f"knows the training-set size: each reference model trains on about {pool.train_size} records",
-        *extra,
+@dataclass(frozen=True)
+class _Scored:
+    """What a reference attack found before it is written up: scores of every record, threshold, rule."""
+
+    scores: np.ndarray
+    threshold: float | None
+    rule: str
+
+
+def _output(
+    ctx: AttackContext,
+    pool: ReferencePool,
+    name: str,
+    found: _Scored,
+    signal: str,
+    *,
+    assumes: tuple[str, ...],
+    notes: tuple[str, ...],
+) -> AttackOutput:
+    """A reference attack's output: the same access, population and knowledge of how the target was built."""
+    return AttackOutput(
+        title=f"{name}, {pool.n_models} reference models",
+        scores=found.scores,
+        threshold=found.threshold,
+        threshold_rule=found.rule,
+        assumptions=(
+            "black-box query access to the target's output probabilities and the true labels",
+            f"owns {len(ctx.population_idx)} records from the target's data distribution that were not used for "
+            "training",
+            f"knows how the target was built: {pool.choice.reason}",
+            f"knows the training-set size: each reference model trains on about {pool.train_size} records",
+            *assumes,
+        ),
+        queries=0,
+        signal=signal,
+        notes=notes,
     )
 
 
@@ -267,14 +296,13 @@ def _run_lira_offline(ctx: AttackContext) -> AttackOutput:
             "per record, only the reference models that did not train on it (OUT models of the pool shared with "
             "lira.online and rmia, which trained on other audit records; --offline-models population avoids that)"
         )
-    return AttackOutput(
-        title=f"LiRA offline (Carlini et al. 2022), {pool.n_models} reference models",
-        scores=scores[ctx.eval_idx],
-        threshold=threshold,
-        threshold_rule=rule,
-        assumptions=_assumptions(ctx, pool, models),
-        queries=0,
-        signal="one-sided OUT-Gaussian test of the logit-scaled confidence",
+    return _output(
+        ctx,
+        pool,
+        "LiRA offline (Carlini et al. 2022)",
+        _Scored(scores[ctx.eval_idx], threshold, rule),
+        "one-sided OUT-Gaussian test of the logit-scaled confidence",
+        assumes=(models,),
         notes=_notes(pool, _variance_note(pool, g, in_too=False), shared=not own),
     )
 
@@ -287,18 +315,13 @@ def _run_lira_online(ctx: AttackContext) -> AttackOutput:
     threshold, rule = _threshold(
         ctx, scores[calibration], "population records that, like the audit records, are IN for half of the models"
     )
-    return AttackOutput(
-        title=f"LiRA online (Carlini et al. 2022), {pool.n_models} reference models",
-        scores=scores[ctx.eval_idx],
-        threshold=threshold,
-        threshold_rule=rule,
-        assumptions=_assumptions(
-            ctx,
-            pool,
-            TRAINS_ON_AUDIT_RECORDS,
-        ),
-        queries=0,
-        signal="log likelihood ratio of the logit-scaled confidence, IN vs OUT Gaussian",
+    return _output(
+        ctx,
+        pool,
+        "LiRA online (Carlini et al. 2022)",
+        _Scored(scores[ctx.eval_idx], threshold, rule),
+        "log likelihood ratio of the logit-scaled confidence, IN vs OUT Gaussian",
+        assumes=(TRAINS_ON_AUDIT_RECORDS,),
         notes=_notes(pool, _variance_note(pool, g, in_too=True)),
     )
 
@@ -317,19 +340,13 @@ def _run_rmia(ctx: AttackContext) -> AttackOutput:
         rmia_scores(ratio[calibration], ratio[population], gamma),
         "population records that, like the audit records, are IN for half of the models",
     )
-    return AttackOutput(
-        title=f"RMIA (Zarifzadeh et al. 2024), {pool.n_models} reference models",
-        scores=scores,
-        threshold=threshold,
-        threshold_rule=rule,
-        assumptions=_assumptions(
-            ctx,
-            pool,
-            TRAINS_ON_AUDIT_RECORDS,
-            f"compares each record with {len(population)} population records z",
-        ),
-        queries=0,
-        signal=f"share of population records z with LR(x, z) ≥ γ = {gamma:g}",
+    return _output(
+        ctx,
+        pool,
+        "RMIA (Zarifzadeh et al. 2024)",
+        _Scored(scores, threshold, rule),
+        f"share of population records z with LR(x, z) ≥ γ = {gamma:g}",
+        assumes=(TRAINS_ON_AUDIT_RECORDS, f"compares each record with {len(population)} population records z"),
         notes=_notes(
             pool,
             "Pr(x|θ): true-class probability of the output softened with temperature "
