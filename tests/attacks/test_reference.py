@@ -350,14 +350,14 @@ def test_cli_passes_the_reference_count_and_rejects_a_bad_one(tmp_path: Path) ->
     assert good.exit_code == 0, good.output
     report = json.loads((out / "report.json").read_text())
     (attack,) = report["attacks"]
-    assert attack["id"] == "lira.online" and report["run"]["config"]["reference"]["n_models"] == 4
+    assert attack["id"] == "lira.online" and report["run"]["config"]["reference_models"] == 4
 
 
 def test_cli_passes_the_reference_family_and_rejects_an_unknown_one(tmp_path: Path) -> None:
     case = overfit_case(tmp_path, n_members=150, n_holdout=300)
     common = ["scan", str(case.model), "--trust-model", "--data", str(case.data), "--attacks", "lira.offline"]
     bad = CliRunner().invoke(app, [*common, "--reference-family", "svm", "--out", str(tmp_path / "bad")])
-    assert bad.exit_code == 2 and "unknown --reference-family 'svm'" in bad.output
+    assert bad.exit_code == 2 and "--reference-family must be one of" in bad.output and "'svm'" in bad.output
     assert "Traceback" not in bad.output
     out = tmp_path / "out"
     args = [*common, "--reference-family", "logreg", "--reference-models", "4", "--offline-models", "population"]
@@ -366,9 +366,9 @@ def test_cli_passes_the_reference_family_and_rejects_an_unknown_one(tmp_path: Pa
     assert good.exit_code == 0, good.output
     report = json.loads((out / "report.json").read_text())
     (attack,) = report["attacks"]
-    assert report["run"]["config"]["reference"]["family"] == "logreg"
+    assert report["run"]["config"]["reference_family"] == "logreg"
     assert attack["notes"][0].startswith("4 reference models (logreg)"), attack["notes"][0]
     assert "used by lira.offline alone" in attack["notes"][0]
     assert any("no audit record is used for training" in a for a in attack["assumptions"])
     bad = CliRunner().invoke(app, [*common, "--offline-models", "mine", "--out", str(tmp_path / "bad2")])
-    assert bad.exit_code == 2 and "unknown --offline-models 'mine'; choose from shared, population" in bad.output
+    assert bad.exit_code == 2 and "--offline-models must be one of shared, population, got 'mine'" in bad.output
