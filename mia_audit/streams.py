@@ -18,6 +18,7 @@ class Stream(IntEnum):
     REFERENCE_SPLITS = 5  # the online reference pool's IN/OUT halves of the audit records
     OFFLINE_SPLITS = 6  # lira.offline's own population-only pool
     SUPERVISED_FOLDS = 7  # the supervised auditor's cross-fitting folds
+    PROPERTY_SAMPLE = 8  # records sampled per group for the distance-based properties
     TRANSFER_SUBSAMPLE = 32  # rows kept of a large --transfer-data table
     TRANSFER_SHADOWS = 33  # halves and attack rows of each transfer-corpus task
     BOUNDARY = 0xB0D  # label_only.boundary: noise draws, threshold records, reference subsets
@@ -27,3 +28,9 @@ class Stream(IntEnum):
 def rng(seed: int, stream: Stream, *more: int) -> np.random.Generator:
     """The generator of one named stream (and optional sub-stream numbers) of ``seed``."""
     return np.random.default_rng([int(seed), int(stream), *more])
+
+
+def split_rng(seed: int) -> np.random.Generator:
+    """The audit split (population share of the holdout, balanced evaluation set) draws from the seed itself,
+    as it has since the first release: no other stream does, and changing it would change every report."""
+    return np.random.default_rng(seed)

@@ -1,6 +1,6 @@
 """Reference-model attacks: LiRA offline and online (Carlini et al. 2022) and RMIA (Zarifzadeh et al. 2024).
 
-``lira.online`` and ``rmia`` read one pool of K reference models (``shadow/reference.py``), trained
+``lira.online`` and ``rmia`` read one pool of K reference models (``training/reference_pool.py``), trained
 once per run and cached: complementary random halves of the audit records plus a calibration slice
 of the population, so that every audit record is IN for exactly half of the models. Sharing is
 legitimate because each attack only ever reads, for a record, models whose relation to that

@@ -10,6 +10,7 @@ import pandas as pd
 
 from mia_audit.errors import DataContractError, InputFileError
 from mia_audit.models.base import sha256_of
+from mia_audit.streams import split_rng
 
 LABEL_CANDIDATES = ("label", "target", "y", "class")
 _TRUE = {"1", "true", "yes", "y", "t", "member", "in"}
@@ -278,7 +279,7 @@ def split_audit(tables: Tables, seed: int, drop_labels: frozenset[str] = frozens
     kept, notes = _without_labels(tables, drop_labels)
     role = kept.role
     _check_roles(role, spec)
-    rng = np.random.default_rng(seed)
+    rng = split_rng(seed)
     if spec.population is None:
         role, population_source = _split_population(role, spec.population_share, rng, seed)
     else:

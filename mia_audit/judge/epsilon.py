@@ -3,7 +3,7 @@
 Split the evaluation records in two halves (stratified by membership, seeded). On half A pick the
 attack and the threshold that give the largest ε lower bound there; count that rule's true and
 false positives on half B and compute the bound from those counts alone, with Clopper–Pearson
-intervals (:func:`mia_audit.metrics.epsilon_lower_bound`). Then swap the halves. The smaller of
+intervals (:func:`mia_audit.judge.metrics.epsilon_lower_bound`). Then swap the halves. The smaller of
 the two is reported: picking the rule on the same records it is scored on would overstate ε.
 
 An ε-DP training algorithm cannot let any test reach TPR > e^ε · FPR, so a rule that does,
@@ -17,17 +17,16 @@ from collections.abc import Mapping
 import numpy as np
 from scipy.stats import beta
 
+from mia_audit import streams
 from mia_audit.judge.metrics import epsilon_lower_bound
 from mia_audit.result import EpsilonEstimate, EpsilonHalf
-
-# The seed stream of this split, apart from every other use of --seed.
-_SPLIT_STREAM = 0xE95
+from mia_audit.streams import Stream
 
 
 def split_halves(is_member: np.ndarray, seed: int) -> np.ndarray:
     """A boolean mask of half A: half the members and half the non-members, drawn from ``seed``."""
     m = np.asarray(is_member, dtype=bool)
-    rng = np.random.default_rng([seed, _SPLIT_STREAM])
+    rng = streams.rng(seed, Stream.EPSILON_SPLIT)
     in_a = np.zeros(len(m), dtype=bool)
     for group in (np.flatnonzero(m), np.flatnonzero(~m)):
         chosen = rng.permutation(group)[: len(group) // 2]

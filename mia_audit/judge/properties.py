@@ -29,7 +29,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from mia_audit import streams
 from mia_audit.result import PropertyValue, Utility
+from mia_audit.streams import Stream
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -596,7 +598,7 @@ def _individual_measure(
     present = [g for g in all_groups if np.any(groups == g)]
     n_pairs = max(1, len(present) * (len(present) - 1) // 2)
     cap = max(1, math.isqrt(PAIR_BUDGET // n_pairs))
-    rng = np.random.default_rng(inputs.seed)
+    rng = streams.rng(inputs.seed, Stream.PROPERTY_SAMPLE)
     sample = {g: _subsample(groups == g, cap, rng) for g in present}
 
     def measure(a: str, b: str) -> float:
