@@ -94,3 +94,11 @@ def test_a_bad_flag_value_exits_2_before_any_work(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["scan", str(tmp_path / "missing.onnx"), "--shadow-models", "0"])
     assert result.exit_code == 2
     assert "--shadow-models must lie between 1 and 1024" in result.output
+
+
+def test_attacks_name_only_declared_options() -> None:
+    from mia_audit.attacks.registry import infos
+
+    for info in infos():
+        assert set(info.options) <= set(BY_KEY), info.id
+    assert any("shadow_models" in info.options for info in infos())

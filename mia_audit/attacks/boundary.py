@@ -160,6 +160,7 @@ class BoundaryAttack:
         frozenset({"predicted label only", "true labels", "population records", "training-set size"}),
         needs_probabilities=False,
         needs_population=False,
+        options=("boundary_queries", "threshold_fpr", "shadow_family", "shadow_epochs", "device"),
     )
 
     def run(self, ctx: AttackContext) -> AttackOutput:

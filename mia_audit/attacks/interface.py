@@ -53,6 +53,8 @@ class AttackInfo:
     needs_probabilities: bool = True
     needs_population: bool = True
     auditor_only: bool = False
+    # The option keys (mia_audit.options) whose values this attack reads from ``ctx.options``.
+    options: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = self.knows - set(KNOWLEDGE)

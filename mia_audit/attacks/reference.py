@@ -390,12 +390,17 @@ _KNOWS = frozenset(
 )
 _ONLINE_KNOWS = _KNOWS | {"audit records (unlabelled)"}
 
+_OPTIONS = ("reference_models", "reference_epochs", "reference_family", "threshold_fpr", "device")
+
+
+def _info(attack_id: str, title: str, knows: frozenset[str], *more: str) -> AttackInfo:
+    return AttackInfo(attack_id, "reference", title, knows, options=(*_OPTIONS, *more))
+
+
 ATTACKS = (
     FunctionAttack(
-        AttackInfo("lira.offline", "reference", "LiRA offline (Carlini et al. 2022)", _KNOWS), _run_lira_offline
+        _info("lira.offline", "LiRA offline (Carlini et al. 2022)", _KNOWS, "offline_models"), _run_lira_offline
     ),
-    FunctionAttack(
-        AttackInfo("lira.online", "reference", "LiRA online (Carlini et al. 2022)", _ONLINE_KNOWS), _run_lira_online
-    ),
-    FunctionAttack(AttackInfo("rmia", "reference", "RMIA (Zarifzadeh et al. 2024)", _ONLINE_KNOWS), _run_rmia),
+    FunctionAttack(_info("lira.online", "LiRA online (Carlini et al. 2022)", _ONLINE_KNOWS), _run_lira_online),
+    FunctionAttack(_info("rmia", "RMIA (Zarifzadeh et al. 2024)", _ONLINE_KNOWS), _run_rmia),
 )

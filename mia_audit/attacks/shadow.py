@@ -334,7 +334,8 @@ _NO_ARCHITECTURE = _KNOWS - {"architecture"}
 
 
 def _info(attack_id: str, title: str, knows: frozenset[str] = _KNOWS) -> AttackInfo:
-    return AttackInfo(attack_id, "shadow", title, knows)
+    options = ("shadow_family", "shadow_data", "shadow_models", "shadow_noise", "shadow_epochs", "synthesis_budget")
+    return AttackInfo(attack_id, "shadow", title, knows, options=(*options, "device"))
 
 
 ATTACKS = (

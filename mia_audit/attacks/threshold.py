@@ -58,7 +58,8 @@ def _attack(
     attack_id: str, title: str, signal: str, score: Callable[[np.ndarray, np.ndarray], np.ndarray], *, label: bool
 ) -> ThresholdAttack:
     knows = _KNOWS | {"true labels"} if label else _KNOWS
-    return ThresholdAttack(AttackInfo(attack_id, "threshold", title, frozenset(knows)), signal, score)
+    info = AttackInfo(attack_id, "threshold", title, frozenset(knows), options=("threshold_fpr",))
+    return ThresholdAttack(info, signal, score)
 
 
 # id, title, signal, score (higher = more likely member), whether it reads the true label

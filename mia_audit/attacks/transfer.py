@@ -307,6 +307,7 @@ ATTACKS = (
             "Data transfer: shadow trained on another dataset (ML-Leaks adversary 2)",
             frozenset({"output probabilities", "another dataset"}),
             needs_population=False,
+            options=("transfer_data", "transfer_label_col"),
         ),
         _run_transfer,
     ),
