@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -228,11 +229,14 @@ def _run_combined(ctx: AttackContext) -> AttackOutput:
 
 # -- Song & Mittal: class-dependent thresholds and the privacy risk score -------------------------
 
-CALIBRATED_SIGNALS = {
-    "calibrated.loss": ("cross-entropy loss", lambda p, y: 0.0 - signals.loss(p, y)),
-    "calibrated.confidence": ("true-class confidence", signals.true_class_confidence),
-    "calibrated.entropy": ("prediction entropy", lambda p, y: 0.0 - signals.entropy(p)),
-    "calibrated.modified_entropy": ("modified entropy", lambda p, y: 0.0 - signals.modified_entropy(p, y)),
+CALIBRATED_SIGNALS: dict[str, tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {
+    f"calibrated.{name}": (what, partial(signals.membership_score, oriented))
+    for name, what, oriented in (
+        ("loss", "cross-entropy loss", "loss"),
+        ("confidence", "true-class confidence", "confidence"),
+        ("entropy", "prediction entropy", "entropy"),
+        ("modified_entropy", "modified entropy", "modified_entropy"),
+    )
 }
 
 

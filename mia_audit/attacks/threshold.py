@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,36 +63,34 @@ def _attack(
     return ThresholdAttack(info, signal, score)
 
 
-# id, title, signal, score (higher = more likely member), whether it reads the true label
-_SIGNALS: tuple[tuple[str, str, str, Callable[[np.ndarray, np.ndarray], np.ndarray], bool], ...] = (
-    (
-        "threshold.loss",
-        "Loss threshold (Yeom et al. 2018)",
-        "cross-entropy loss",
-        lambda p, y: -signals.loss(p, y),
-        True,
-    ),
+def _oriented(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    return partial(signals.membership_score, name)
+
+
+# id, title, what the signal is, its name in signals.SIGNALS, whether it reads the true label
+_SIGNALS = (
+    ("threshold.loss", "Loss threshold (Yeom et al. 2018)", "cross-entropy loss", "loss", True),
     (
         "threshold.confidence",
         "Maximum-posterior threshold (ML-Leaks adversary 3)",
         "maximum posterior",
-        lambda p, y: signals.max_confidence(p),
+        "max_confidence",
         False,
     ),
     (
         "threshold.entropy",
         "Prediction-entropy threshold (ML-Leaks adversary 3)",
         "prediction entropy",
-        lambda p, y: -signals.entropy(p),
+        "entropy",
         False,
     ),
     (
         "threshold.modified_entropy",
         "Modified-entropy threshold (Song & Mittal 2021)",
         "modified entropy",
-        lambda p, y: -signals.modified_entropy(p, y),
+        "modified_entropy",
         True,
     ),
 )
 
-ATTACKS = tuple(_attack(i, title, signal, score, label=label) for i, title, signal, score, label in _SIGNALS)
+ATTACKS = tuple(_attack(i, title, what, _oriented(name), label=label) for i, title, what, name, label in _SIGNALS)
