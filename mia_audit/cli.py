@@ -170,6 +170,9 @@ def _print_outcome(console: Console, result: AuditResult, written: list[Path], q
         console.print(f"wrote {path}", highlight=False, markup=False)
 
 
+_METAVARS = {"int": "N", "float": "X", "path": "PATH", "list": "A,B", "tpr_limits": "FPR=LIMIT", "str": "TEXT"}
+
+
 def _typer_parameter(option: Option) -> inspect.Parameter:
     """One ``scan`` parameter from its declaration: type, flags, help, panel and default."""
     python_type: Any = {"int": int, "float": float, "bool": bool, "path": Path}.get(option.kind, str)
@@ -182,6 +185,7 @@ def _typer_parameter(option: Option) -> inspect.Parameter:
     shown = ", ".join(option.default) if option.kind == "list" and option.default else None
     info = typer.Option(
         *option.flags,
+        metavar=_METAVARS.get(option.kind),
         help=option.help,
         rich_help_panel=option.panel,
         show_default=shown if shown else option.kind not in ("list", "tpr_limits") and default is not None,
