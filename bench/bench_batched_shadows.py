@@ -23,13 +23,19 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sys
 import time
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from mia_audit.training.mlp import BatchedMLP, MLPSpec, train_batched_mlp, train_looped_mlp
+from mia_audit.training.mlp import BatchedMLP, MLPSpec, train_batched_mlp
+
+# The one-model-at-a-time trainer is a test helper, not part of the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "training"))
+from looped_mlp import train_looped_mlp
 
 
 def peak_rss_mib() -> float:

@@ -78,7 +78,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-_ML_DOMAIN = "ai.onnx.ml"
+from mia_audit.models.onnx_graph import (
+    ML_DOMAIN,
+    NotOnnxError,
+    OnnxGraph,
+    attribute,
+    read_onnx_graph,
+    tensor_dims,
+)
+
 _TREE_OPS = {"TreeEnsembleClassifier", "TreeEnsembleRegressor", "TreeEnsemble"}
 _LINK_TRANSFORMS = {"LOGISTIC", "SOFTMAX", "SOFTMAX_ZERO", "PROBIT"}
 _TREE_ENSEMBLE_TRANSFORMS = ("NONE", "SOFTMAX", "LOGISTIC", "SOFTMAX_ZERO", "PROBIT")
@@ -158,141 +166,48 @@ class InferredArchitecture:
 
 def infer_onnx_architecture(path: str | Path) -> InferredArchitecture:
     """Read the model family (and its sizes) of the ONNX graph at ``path``; never raises."""
-    target = Path(path)
     try:
-        model = _load(target)
-    except _NotOnnx as exc:
+        graph = read_onnx_graph(path)
+    except NotOnnxError as exc:
         return InferredArchitecture("unknown", reason=str(exc))
+    return infer_architecture(graph)
+
+
+def infer_architecture(graph: OnnxGraph) -> InferredArchitecture:
+    """Read the model family (and its sizes) of a graph already read; never raises."""
+    if not graph.model.ir_version or not graph.nodes:
+        return InferredArchitecture("unknown", reason=f"{graph.name} is not an ONNX model (no graph nodes were found)")
     try:
-        return _infer(model)
+        return _infer(graph)
     except Exception as exc:  # a graph this module does not understand must not stop the audit
         detail = " ".join(str(exc).split())[:160]
         return InferredArchitecture(
-            "unknown", reason=f"ONNX graph of {target.name} could not be read ({type(exc).__name__}: {detail})"
+            "unknown", reason=f"ONNX graph of {graph.name} could not be read ({type(exc).__name__}: {detail})"
         )
-
-
-# -- loading -----------------------------------------------------------------------------------
-
-
-class _NotOnnx(Exception):
-    """The file is missing or is not a usable ONNX model."""
-
-
-def _load(path: Path) -> Any:
-    if not path.is_file():
-        raise _NotOnnx(f"{path.name}: file not found, so no architecture could be read")
-    try:
-        import onnx
-    except ImportError:
-        raise _NotOnnx("the onnx package is not installed, so the graph could not be read") from None
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # protobuf decode errors and friends
-        detail = " ".join(str(exc).split())[:120]
-        raise _NotOnnx(f"{path.name} is not an ONNX model ({type(exc).__name__}: {detail})") from None
-    if not model.ir_version or not model.graph.node:
-        raise _NotOnnx(f"{path.name} is not an ONNX model (no graph nodes were found)")
-    return model
 
 
 # -- dispatch ----------------------------------------------------------------------------------
 
 
-@dataclass
-class _Graph:
-    """Lookups over one ONNX graph."""
-
-    nodes: list[Any]
-    made_by: dict[str, Any]
-    consumers: dict[str, list[Any]]
-    constant_shapes: dict[str, tuple[int, ...] | None]  # constant tensors (shape when known)
-    inputs: list[Any]
-    outputs: list[Any]
-    onnx: Any
-
-    def is_constant(self, name: str) -> bool:
-        return name in self.constant_shapes or name == ""
-
-
-def _infer(model: Any) -> InferredArchitecture:
-    import onnx
-
-    graph = _index(model.graph, onnx)
+def _infer(graph: OnnxGraph) -> InferredArchitecture:
     n_features = _input_width(graph)
-    n_classes = _class_count(graph)
-    tree_nodes = [n for n in graph.nodes if n.op_type in _TREE_OPS and n.domain == _ML_DOMAIN]
+    n_classes = graph.class_count()
+    tree_nodes = [n for n in graph.nodes if n.op_type in _TREE_OPS and n.domain == ML_DOMAIN]
     if tree_nodes:
         return _trees(graph, tree_nodes, n_features, n_classes)
-    linear = [n for n in graph.nodes if n.domain == _ML_DOMAIN and n.op_type in ("LinearClassifier", "SVMClassifier")]
+    linear = [n for n in graph.nodes if n.domain == ML_DOMAIN and n.op_type in ("LinearClassifier", "SVMClassifier")]
     if linear:
         return _linear_classifier(graph, linear[-1], n_features, n_classes)
     return _dense(graph, n_features, n_classes)
 
 
-def _index(graph: Any, onnx: Any) -> _Graph:
-    nodes = list(graph.node)
-    made_by = {out: node for node in nodes for out in node.output if out}
-    consumers: dict[str, list[Any]] = {}
-    for node in nodes:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
-    constants: dict[str, tuple[int, ...] | None] = {init.name: tuple(init.dims) for init in graph.initializer}
-    for sparse in graph.sparse_initializer:
-        constants[sparse.values.name] = tuple(sparse.dims)
-    for node in nodes:  # nodes are topologically sorted, so one pass propagates constants
-        if node.op_type == "Constant":
-            shape = _constant_node_shape(node, onnx)
-            for out in node.output:
-                constants[out] = shape
-        elif node.input and all(name in constants or name == "" for name in node.input):
-            shape = _folded_shape(node, constants, onnx)
-            for out in node.output:
-                constants[out] = shape
-    initializer_names = set(constants)
-    inputs = [i for i in graph.input if i.name not in initializer_names]
-    return _Graph(nodes, made_by, consumers, constants, inputs, list(graph.output), onnx)
+# -- features ----------------------------------------------------------------------------------
 
 
-def _constant_node_shape(node: Any, onnx: Any) -> tuple[int, ...] | None:
-    for attribute in node.attribute:
-        if attribute.name == "value" and attribute.type == onnx.AttributeProto.TENSOR:
-            return tuple(attribute.t.dims)
-        if attribute.name in ("value_float", "value_int"):
-            return ()
-        if attribute.name in ("value_floats", "value_ints"):
-            return (len(onnx.helper.get_attribute_value(attribute)),)
-    return None
-
-
-def _folded_shape(node: Any, constants: dict[str, tuple[int, ...] | None], onnx: Any) -> tuple[int, ...] | None:
-    """The shape of a node computed from constants only (weights exported as Transpose(W), ...)."""
-    first = constants.get(node.input[0])
-    if node.op_type in ("Identity", "Cast", "DequantizeLinear") or (
-        node.op_type in ("Mul", "Div", "Neg") and first is not None
-    ):
-        return first
-    if node.op_type == "Transpose" and first is not None:
-        perm = _attribute(node, "perm", onnx)
-        order = list(perm) if perm else list(range(len(first)))[::-1]
-        return tuple(first[i] for i in order) if len(order) == len(first) else None
-    return None
-
-
-# -- shapes: features and classes --------------------------------------------------------------
-
-
-def _dims(value_info: Any) -> list[int | None] | None:
-    kind = value_info.type
-    if not kind.HasField("tensor_type") or not kind.tensor_type.HasField("shape"):
-        return None
-    return [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in kind.tensor_type.shape.dim]
-
-
-def _input_width(graph: _Graph) -> int | None:
+def _input_width(graph: OnnxGraph) -> int | None:
     widths: list[int] = []
     for value_info in graph.inputs:
-        dims = _dims(value_info)
+        dims = tensor_dims(value_info)
         if dims is None:
             return None
         rest = dims[1:]
@@ -300,31 +215,6 @@ def _input_width(graph: _Graph) -> int | None:
             return None
         widths.append(math.prod(d for d in rest if d is not None))
     return sum(widths) if widths else None
-
-
-def _class_count(graph: _Graph) -> int | None:
-    onnx = graph.onnx
-    zipmaps = [n for n in graph.nodes if n.op_type == "ZipMap"]
-    classifiers = [n for n in graph.nodes if n.domain == _ML_DOMAIN and n.op_type.endswith("Classifier")]
-    for node in zipmaps[:1] + classifiers[::-1]:
-        for attribute in node.attribute:
-            if attribute.name.startswith("classlabels_"):
-                values = onnx.helper.get_attribute_value(attribute)
-                if len(values):
-                    return len(values)
-    for node in graph.nodes:  # skl2onnx: label = ArrayFeatureExtractor(classes, ArgMax(proba))
-        if node.op_type == "ArrayFeatureExtractor" and node.input and node.input[0] in graph.constant_shapes:
-            shape = graph.constant_shapes[node.input[0]]
-            if shape and math.prod(shape) > 1 and node.input[0] not in graph.made_by:
-                return math.prod(shape)
-    float_types = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16}
-    for value_info in graph.outputs:
-        if not value_info.type.HasField("tensor_type") or value_info.type.tensor_type.elem_type not in float_types:
-            continue
-        dims = _dims(value_info)
-        if dims is not None and len(dims) == 2 and dims[1] is not None:
-            return 2 if dims[1] == 1 else dims[1]
-    return None
 
 
 # -- tree ensembles ----------------------------------------------------------------------------
@@ -346,7 +236,9 @@ class _Forest:
     ops: list[str] = field(default_factory=list)
 
 
-def _trees(graph: _Graph, nodes: Sequence[Any], n_features: int | None, n_classes: int | None) -> InferredArchitecture:
+def _trees(
+    graph: OnnxGraph, nodes: Sequence[Any], n_features: int | None, n_classes: int | None
+) -> InferredArchitecture:
     forest = _Forest()
     for node in nodes:
         if node.op_type == "TreeEnsemble":
@@ -406,22 +298,20 @@ def _forest_or_boosting(forest: _Forest) -> tuple[str, str]:
     return "gbm", "no post-transform but signed or unbounded leaf scores that add up"
 
 
-def _read_legacy_ensemble(graph: _Graph, node: Any, forest: _Forest) -> None:
+def _read_legacy_ensemble(graph: OnnxGraph, node: Any, forest: _Forest) -> None:
     """TreeEnsembleClassifier / TreeEnsembleRegressor (ai.onnx.ml opsets 1–3)."""
     onnx = graph.onnx
     prefix = "class" if node.op_type == "TreeEnsembleClassifier" else "target"
-    tree_ids = _ints(_attribute(node, "nodes_treeids", onnx))
-    node_ids = _ints(_attribute(node, "nodes_nodeids", onnx))
-    true_ids = _ints(_attribute(node, "nodes_truenodeids", onnx))
-    false_ids = _ints(_attribute(node, "nodes_falsenodeids", onnx))
-    modes = [_text(m) for m in _attribute(node, "nodes_modes", onnx) or []]
-    weights = _floats(
-        _attribute(node, f"{prefix}_weights", onnx), _attribute(node, f"{prefix}_weights_as_tensor", onnx)
-    )
-    leaf_trees = _ints(_attribute(node, f"{prefix}_treeids", onnx))
-    leaf_nodes = _ints(_attribute(node, f"{prefix}_nodeids", onnx))
-    leaf_targets = _ints(_attribute(node, f"{prefix}_ids", onnx))
-    base = _floats(_attribute(node, "base_values", onnx), _attribute(node, "base_values_as_tensor", onnx))
+    tree_ids = _ints(attribute(node, "nodes_treeids", onnx))
+    node_ids = _ints(attribute(node, "nodes_nodeids", onnx))
+    true_ids = _ints(attribute(node, "nodes_truenodeids", onnx))
+    false_ids = _ints(attribute(node, "nodes_falsenodeids", onnx))
+    modes = [_text(m) for m in attribute(node, "nodes_modes", onnx) or []]
+    weights = _floats(attribute(node, f"{prefix}_weights", onnx), attribute(node, f"{prefix}_weights_as_tensor", onnx))
+    leaf_trees = _ints(attribute(node, f"{prefix}_treeids", onnx))
+    leaf_nodes = _ints(attribute(node, f"{prefix}_nodeids", onnx))
+    leaf_targets = _ints(attribute(node, f"{prefix}_ids", onnx))
+    base = _floats(attribute(node, "base_values", onnx), attribute(node, "base_values_as_tensor", onnx))
 
     children: dict[tuple[int, int], tuple[int, int] | None] = {}
     for i, (tree, nid) in enumerate(zip(tree_ids, node_ids, strict=False)):
@@ -446,10 +336,10 @@ def _read_legacy_ensemble(graph: _Graph, node: Any, forest: _Forest) -> None:
     forest.n_trees += len(trees)
     forest.tree_targets.extend(targets[tree] for tree in trees)
     forest.leaf_totals.extend(totals.values())
-    transform = _text(_attribute(node, "post_transform", onnx) or "NONE")
+    transform = _text(attribute(node, "post_transform", onnx) or "NONE")
     forest.transforms.add(transform.upper())
     if prefix == "target":
-        forest.aggregates.add(_text(_attribute(node, "aggregate_function", onnx) or "SUM").upper())
+        forest.aggregates.add(_text(attribute(node, "aggregate_function", onnx) or "SUM").upper())
     forest.base_values = forest.base_values or any(abs(v) > 1e-12 for v in base)
 
 
@@ -474,16 +364,16 @@ def _legacy_depth(tree: int, children: dict[int, tuple[int, int] | None]) -> int
     return deepest
 
 
-def _read_tree_ensemble(graph: _Graph, node: Any, forest: _Forest) -> None:
+def _read_tree_ensemble(graph: OnnxGraph, node: Any, forest: _Forest) -> None:
     """TreeEnsemble (ai.onnx.ml opset 5): interior nodes and leaves in separate arrays."""
     onnx = graph.onnx
-    roots = _ints(_attribute(node, "tree_roots", onnx))
-    true_ids = _ints(_attribute(node, "nodes_truenodeids", onnx))
-    false_ids = _ints(_attribute(node, "nodes_falsenodeids", onnx))
-    true_leaf = _ints(_attribute(node, "nodes_trueleafs", onnx))
-    false_leaf = _ints(_attribute(node, "nodes_falseleafs", onnx))
-    weights = _floats(None, _attribute(node, "leaf_weights", onnx))
-    leaf_targets = _ints(_attribute(node, "leaf_targetids", onnx))
+    roots = _ints(attribute(node, "tree_roots", onnx))
+    true_ids = _ints(attribute(node, "nodes_truenodeids", onnx))
+    false_ids = _ints(attribute(node, "nodes_falsenodeids", onnx))
+    true_leaf = _ints(attribute(node, "nodes_trueleafs", onnx))
+    false_leaf = _ints(attribute(node, "nodes_falseleafs", onnx))
+    weights = _floats(None, attribute(node, "leaf_weights", onnx))
+    leaf_targets = _ints(attribute(node, "leaf_targetids", onnx))
     for root in roots:
         leaves: set[int] = set()
         deepest = 0
@@ -514,8 +404,8 @@ def _read_tree_ensemble(graph: _Graph, node: Any, forest: _Forest) -> None:
         forest.leaf_totals.extend(leaf_weights)
         forest.min_weight = min([forest.min_weight, *leaf_weights])
     forest.n_trees += len(roots)
-    transform = _attribute(node, "post_transform", onnx) or 0
-    aggregate = _attribute(node, "aggregate_function", onnx)
+    transform = attribute(node, "post_transform", onnx) or 0
+    aggregate = attribute(node, "aggregate_function", onnx)
     forest.transforms.add(_enum(transform, _TREE_ENSEMBLE_TRANSFORMS))
     forest.aggregates.add(_enum(1 if aggregate is None else aggregate, _TREE_ENSEMBLE_AGGREGATES))
 
@@ -525,7 +415,7 @@ def _enum(value: Any, names: Sequence[str]) -> str:
     return names[index] if 0 <= index < len(names) else str(value)
 
 
-def _feeds_squash(graph: _Graph, node: Any) -> bool:
+def _feeds_squash(graph: OnnxGraph, node: Any) -> bool:
     """Whether the node's score output reaches a Sigmoid/Softmax through a few simple ops."""
     start = node.output[-1] if node.op_type == "TreeEnsembleClassifier" else node.output[0]
     queue: deque[tuple[str, int]] = deque([(start, 0)])
@@ -546,10 +436,12 @@ def _feeds_squash(graph: _Graph, node: Any) -> bool:
 # -- linear classifiers ------------------------------------------------------------------------
 
 
-def _linear_classifier(graph: _Graph, node: Any, n_features: int | None, n_classes: int | None) -> InferredArchitecture:
+def _linear_classifier(
+    graph: OnnxGraph, node: Any, n_features: int | None, n_classes: int | None
+) -> InferredArchitecture:
     onnx = graph.onnx
     if node.op_type == "SVMClassifier":
-        kernel = _text(_attribute(node, "kernel_type", onnx) or "LINEAR").upper()
+        kernel = _text(attribute(node, "kernel_type", onnx) or "LINEAR").upper()
         if kernel != "LINEAR":
             return InferredArchitecture(
                 "unknown",
@@ -557,11 +449,11 @@ def _linear_classifier(graph: _Graph, node: Any, n_features: int | None, n_class
                 n_classes=n_classes,
                 reason=f"ONNX graph: SVMClassifier with kernel_type {kernel}, not one of the shadow families",
             )
-    coefficients = _floats(_attribute(node, "coefficients", onnx), None)
+    coefficients = _floats(attribute(node, "coefficients", onnx), None)
     if n_features is None and n_classes and coefficients:
         rows = 1 if n_classes == 2 and len(coefficients) % 2 else n_classes
         n_features = len(coefficients) // rows if len(coefficients) % rows == 0 else None
-    transform = _text(_attribute(node, "post_transform", onnx) or "NONE").upper()
+    transform = _text(attribute(node, "post_transform", onnx) or "NONE").upper()
     sizes = _sizes_text(n_features, n_classes)
     link = "" if transform == "NONE" else f", {transform} post-transform"
     return InferredArchitecture(
@@ -583,7 +475,7 @@ class _Dense:
     width_out: int
 
 
-def _dense(graph: _Graph, n_features: int | None, n_classes: int | None) -> InferredArchitecture:
+def _dense(graph: OnnxGraph, n_features: int | None, n_classes: int | None) -> InferredArchitecture:
     odd = sorted({n.op_type for n in graph.nodes if n.op_type in _NOT_MLP_OPS})
     layers = [layer for node in graph.nodes if (layer := _dense_layer(graph, node)) is not None]
     if odd:
@@ -614,7 +506,7 @@ def _dense(graph: _Graph, n_features: int | None, n_classes: int | None) -> Infe
     return _describe_network(graph, chain, between, n_features, n_classes)
 
 
-def _dense_layer(graph: _Graph, node: Any) -> _Dense | None:
+def _dense_layer(graph: OnnxGraph, node: Any) -> _Dense | None:
     if node.op_type not in ("Gemm", "MatMul") or len(node.input) < 2:
         return None
     data, weight = node.input[0], node.input[1]
@@ -625,14 +517,14 @@ def _dense_layer(graph: _Graph, node: Any) -> _Dense | None:
         return None
     width_in, width_out = shape
     if node.op_type == "Gemm":
-        if _attribute(node, "transA", graph.onnx):
+        if attribute(node, "transA", graph.onnx):
             return None
-        if _attribute(node, "transB", graph.onnx):
+        if attribute(node, "transB", graph.onnx):
             width_in, width_out = width_out, width_in
     return _Dense(node, data, int(width_in), int(width_out))
 
 
-def _chain(graph: _Graph, layers: list[_Dense]) -> tuple[list[_Dense], list[list[Any]], str]:
+def _chain(graph: OnnxGraph, layers: list[_Dense]) -> tuple[list[_Dense], list[list[Any]], str]:
     """The dense layers as one chain, and for each link the nodes between two layers."""
     by_output = {layer.node.output[0]: i for i, layer in enumerate(layers)}
     previous: list[int | None] = []
@@ -659,7 +551,7 @@ def _chain(graph: _Graph, layers: list[_Dense]) -> tuple[list[_Dense], list[list
     return [layers[i] for i in best], [between[i] for i in best], ""
 
 
-def _walk_back(graph: _Graph, start: str, dense_outputs: dict[str, int]) -> tuple[set[int], list[Any]]:
+def _walk_back(graph: OnnxGraph, start: str, dense_outputs: dict[str, int]) -> tuple[set[int], list[Any]]:
     """Dense layers reached walking back from ``start``, and the nodes passed on the way."""
     reached: set[int] = set()
     nodes: list[Any] = []
@@ -681,7 +573,7 @@ def _walk_back(graph: _Graph, start: str, dense_outputs: dict[str, int]) -> tupl
     return reached, nodes
 
 
-def _nonlinear(graph: _Graph, nodes: Iterable[Any]) -> list[Any]:
+def _nonlinear(graph: OnnxGraph, nodes: Iterable[Any]) -> list[Any]:
     """The nodes that make the map between two layers non-linear."""
     found = []
     for node in nodes:
@@ -694,7 +586,7 @@ def _nonlinear(graph: _Graph, nodes: Iterable[Any]) -> list[Any]:
 
 
 def _describe_network(
-    graph: _Graph,
+    graph: OnnxGraph,
     chain: list[_Dense],
     between: list[list[Any]],
     n_features: int | None,
@@ -765,7 +657,7 @@ def _preprocessing(nodes: Sequence[Any]) -> str:
     return "/".join(ops)
 
 
-def _output_squash(graph: _Graph, last: _Dense) -> str:
+def _output_squash(graph: OnnxGraph, last: _Dense) -> str:
     queue: deque[tuple[str, int]] = deque([(last.node.output[0], 0)])
     while queue:
         name, steps = queue.popleft()
@@ -780,16 +672,6 @@ def _output_squash(graph: _Graph, last: _Dense) -> str:
 
 
 # -- small helpers -----------------------------------------------------------------------------
-
-
-def _attribute(node: Any, name: str, onnx: Any) -> Any:
-    for attribute in node.attribute:
-        if attribute.name == name:
-            value = onnx.helper.get_attribute_value(attribute)
-            if attribute.type == onnx.AttributeProto.TENSOR:
-                return onnx.numpy_helper.to_array(value).ravel().tolist()
-            return value
-    return None
 
 
 def _ints(values: Any) -> list[int]:

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from mia_audit.errors import InputFileError, ModelDataMismatchError, ModelLoadError
-from mia_audit.models.architecture import InferredArchitecture
+from mia_audit.models.architecture import InferredArchitecture, infer_architecture
 from mia_audit.models.base import (
     ModelInfo,
     OutputKind,
@@ -53,6 +53,7 @@ from mia_audit.models.base import (
     sha256_of,
     stable_softmax,
 )
+from mia_audit.models.onnx_graph import ML_DOMAIN, NotOnnxError, OnnxGraph, plain_value, read_onnx_graph
 
 _INPUT_DTYPES: dict[str, Any] = {
     "tensor(float)": np.float32,
@@ -68,10 +69,7 @@ _INPUT_DTYPES: dict[str, Any] = {
 }
 _SCORE_TYPES = {"tensor(float)", "tensor(double)", "tensor(float16)"}
 _LABEL_TYPES = {"tensor(int64)", "tensor(int32)", "tensor(string)"}
-# Nodes that keep a tensor's meaning; skipped when looking for the node that made an output.
-_PASS_THROUGH_OPS = {"Identity", "Cast", "Reshape", "Flatten", "Squeeze", "Unsqueeze"}
 _PROBABILITY_OPS = {"Softmax", "Sigmoid", "ZipMap", "Normalizer"}
-_ML_DOMAIN = "ai.onnx.ml"
 
 OutputRole = Literal["zipmap", "scores", "labels"]
 Dim = int | str | None
@@ -116,8 +114,9 @@ class OnnxModel:
         self._output = _pick_output(self._outputs, self._path)
         self._fixed_batch = _fixed_batch_size(self._inputs)
         self._sha256 = sha256_of(self._path)
-        self._facts = _read_graph_facts(self._path, self._session)
-        self._hint = None if classes is None else tuple(_plain(c) for c in classes)
+        self._graph, self._graph_problem = _read_graph(self._path)
+        self._facts = _read_graph_facts(self._graph, self._session)
+        self._hint = None if classes is None else tuple(plain_value(c) for c in classes)
         self._classes, self._class_source = self._initial_classes()
         self._kind, self._kind_settled = self._initial_kind()
         self._queries = 0
@@ -131,11 +130,14 @@ class OnnxModel:
 
     @property
     def architecture(self) -> InferredArchitecture:
-        """Read from the graph on first use, then kept: shadow, reference and advice share one reading."""
+        """Inferred on first use from the graph read at load time, then kept: shadow, reference and advice
+        share one reading (and the graph is let go once it is no longer needed)."""
         if self._architecture is None:
-            from mia_audit.models.architecture import infer_onnx_architecture
-
-            self._architecture = infer_onnx_architecture(self._path)
+            if self._graph is None:
+                self._architecture = InferredArchitecture("unknown", reason=self._graph_problem)
+            else:
+                self._architecture = infer_architecture(self._graph)
+            self._graph = None
         return self._architecture
 
     @property
@@ -217,7 +219,7 @@ class OnnxModel:
             return OutputKind.LABELS, True
         producer = self._facts.producers.get(self._output.name, "")
         op_type = producer.rsplit(".", 1)[-1]
-        if not producer or op_type in _PROBABILITY_OPS or producer.startswith(_ML_DOMAIN):
+        if not producer or op_type in _PROBABILITY_OPS or producer.startswith(ML_DOMAIN):
             return OutputKind.PROBABILITIES, False
         return OutputKind.LOGITS, False
 
@@ -277,7 +279,7 @@ class OnnxModel:
 
     def _zipmap_to_array(self, rows: Sequence[dict[Any, float]]) -> np.ndarray:
         if self._classes is None:
-            self._classes = tuple(_plain(key) for key in rows[0])
+            self._classes = tuple(plain_value(key) for key in rows[0])
             self._class_source = "ZipMap keys"
         try:
             values = [[row[c] for c in self.classes] for row in rows]
@@ -289,7 +291,7 @@ class OnnxModel:
         return np.asarray(values, dtype=np.float64).reshape(len(rows), self.n_classes)
 
     def _labels_to_one_hot(self, labels: np.ndarray) -> np.ndarray:
-        values = [_plain(v) for v in labels.tolist()]
+        values = [plain_value(v) for v in labels.tolist()]
         if self._classes is None:
             self._classes = _classes_from_labels(values)
             self._class_source = "labels seen in the first query (pass classes= to fix them)"
@@ -346,27 +348,28 @@ def _fixed_batch_size(inputs: Sequence[Any]) -> int | None:
     return min(fixed) if fixed else None
 
 
-def _read_graph_facts(path: Path, session: Any) -> _GraphFacts:
+def _read_graph(path: Path) -> tuple[OnnxGraph | None, str]:
+    """The graph read with the ``onnx`` package, or ``None`` and why not (onnxruntime loaded it anyway)."""
+    try:
+        return read_onnx_graph(path), ""
+    except NotOnnxError as exc:
+        return None, str(exc)
+
+
+def _read_graph_facts(graph: OnnxGraph | None, session: Any) -> _GraphFacts:
     meta = session.get_modelmeta()
     details = {"producer": meta.producer_name} if meta.producer_name else {}
     labels, source = _classes_from_metadata(meta.custom_metadata_map)
-    try:
-        import onnx
-    except ImportError:
+    if graph is None:  # only the optional extras are lost
         return _GraphFacts(labels, source, {}, details)
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception:  # onnxruntime loaded it, so only the optional extras are lost
-        return _GraphFacts(labels, source, {}, details)
+    model = graph.model
     if model.producer_version:
         details["producer"] = f"{model.producer_name} {model.producer_version}".strip()
     details["opset"] = ", ".join(f"{o.domain or 'ai.onnx'} {o.version}" for o in model.opset_import)
-    graph_labels, graph_source = _classes_from_nodes(model.graph.node, onnx)
-    if graph_labels is None:
-        graph_labels, graph_source = _classes_from_label_lookup(model.graph, onnx)
+    graph_labels, graph_source = graph.class_labels()
     if graph_labels is not None:
         labels, source = graph_labels, graph_source
-    return _GraphFacts(labels, source, _output_producers(model.graph), details)
+    return _GraphFacts(labels, source, graph.output_producers(), details)
 
 
 def _classes_from_metadata(props: dict[str, str]) -> tuple[tuple[object, ...] | None, str]:
@@ -380,65 +383,6 @@ def _classes_from_metadata(props: dict[str, str]) -> tuple[tuple[object, ...] | 
     if not isinstance(values, list) or not values:
         return None, ""
     return tuple(values), "model metadata 'classes'"
-
-
-def _classes_from_nodes(nodes: Sequence[Any], onnx: Any) -> tuple[tuple[object, ...] | None, str]:
-    zipmaps = [n for n in nodes if n.op_type == "ZipMap"]
-    classifiers = [n for n in nodes if n.domain == _ML_DOMAIN and n.op_type.endswith("Classifier")]
-    for node in zipmaps[:1] + classifiers[::-1]:
-        for attribute in node.attribute:
-            if attribute.name.startswith("classlabels_"):
-                values = onnx.helper.get_attribute_value(attribute)
-                if len(values):
-                    labels = tuple(v.decode("utf-8") if isinstance(v, bytes) else int(v) for v in values)
-                    return labels, f"{node.op_type} attribute {attribute.name}"
-    return None, ""
-
-
-def _classes_from_label_lookup(graph: Any, onnx: Any) -> tuple[tuple[object, ...] | None, str]:
-    """Classes of graphs that pick the label from a constant table with the argmax index.
-
-    skl2onnx writes MLPClassifier (and other models without an ai.onnx.ml classifier node) this
-    way: ``label = ArrayFeatureExtractor(classes, ArgMax(probabilities))``.
-    """
-    made_by = _made_by(graph)
-    constants = {init.name: init for init in graph.initializer}
-    label_types = {onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.STRING}
-    for output in graph.output:
-        if output.type.tensor_type.elem_type not in label_types:
-            continue
-        node = _source_node(made_by, output.name)
-        if node is None or node.op_type != "ArrayFeatureExtractor" or not node.input:
-            continue
-        table = constants.get(node.input[0])
-        if table is not None:
-            values = onnx.numpy_helper.to_array(table).ravel().tolist()
-            return tuple(_plain(v) for v in values), f"label lookup table {table.name!r}"
-    return None, ""
-
-
-def _output_producers(graph: Any) -> dict[str, str]:
-    made_by = _made_by(graph)
-    producers: dict[str, str] = {}
-    for output in graph.output:
-        node = _source_node(made_by, output.name)
-        if node is not None:
-            producers[output.name] = f"{node.domain}.{node.op_type}" if node.domain else node.op_type
-    return producers
-
-
-def _made_by(graph: Any) -> dict[str, Any]:
-    return {out: node for node in graph.node for out in node.output}
-
-
-def _source_node(made_by: dict[str, Any], name: str) -> Any:
-    """The node that made tensor ``name``, looking through a few pass-through nodes."""
-    node = made_by.get(name)
-    for _ in range(8):
-        if node is None or node.op_type not in _PASS_THROUGH_OPS or not node.input:
-            break
-        node = made_by.get(node.input[0])
-    return node
 
 
 def _tensor_info(node: Any) -> TensorInfo:
@@ -557,15 +501,6 @@ def _pad_rows(values: np.ndarray, size: int) -> np.ndarray:
 
 
 # -- small helpers -----------------------------------------------------------------------------
-
-
-def _plain(value: object) -> object:
-    """numpy scalars and bytes as plain Python values, so that classes compare and print simply."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return value
 
 
 def _classes_from_labels(values: Sequence[object]) -> tuple[object, ...]:

@@ -11,26 +11,41 @@ log-odds of the predicted class, log p_max − log Σ_{others} p, which rises st
 network overfits whether its predictions are right or wrong. Only the target's outputs on known
 non-members are used: no labels, and never the membership of the audit records.
 
-``batched_mlp.train_batched_mlp`` trains for a fixed number of epochs and cannot stop a model part
-way, hence this trainer; it keeps the batched layout (weights ``(K, d_in, d_out)``, one
-``baddbmm`` per layer and step, one fused Adam for all K) and returns a ``BatchedMLP``. Every
-model depends only on ``(seed, k)``, its mask and its own checks, not on the other models or on
-how the K models are split over threads.
+``mlp.train_batched_mlp`` trains for a fixed number of epochs and cannot stop a model part way,
+hence this trainer. It runs ``mlp``'s engine (the plan of seeds and row streams, the initial
+weights, the batched epoch of ``baddbmm`` steps with one fused Adam for all K, the thread groups)
+and returns a ``BatchedMLP``; what it adds is the checks and the removal of stopped models from
+the batch. Every model depends only on ``(seed, k)``, its mask and its own checks, not on the
+models that stop beside it. One difference from ``train_batched_mlp``: each thread group sizes its
+minibatch and its steps per epoch by the largest mask among its own models, so with masks of
+different sizes a model's schedule can depend on how the K models are split over threads (the
+usual equal-sized masks are not affected).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mia_audit.training.mlp import BatchedMLP, MLPSpec
+from mia_audit.training.mlp import (
+    BatchedMLP,
+    MLPSpec,
+    Params,
+    _activation,
+    _adam,
+    _forward,
+    _initial_parameters,
+    _Plan,
+    _RowStream,
+    _stacked,
+    _train_epoch,
+    run_in_groups,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -125,30 +140,24 @@ def train_matched_mlps(
     if masks.ndim != 2 or masks.shape[1] != len(X) or not masks.any(axis=1).all():
         raise ValueError("masks must be (K, n) with at least one row per model")
     dev = torch.device(device)
-    K, d = masks.shape[0], X.shape[1]
+    d = X.shape[1]
     widths = [d, *spec.hidden, n_classes]
-    seeds = [_model_seeds(child) for child in np.random.SeedSequence(seed).spawn(K)]
+    plan = _Plan.build(masks, spec, seed)
     X_t = torch.from_numpy(X).to(dev)
     y_t = torch.from_numpy(np.array(y, dtype=np.int64)).to(dev)
-    batch = min(spec.batch_size, int(masks.sum(axis=1).max()))
-    groups = _groups(K, batch, widths, dev)
 
     def run(models: np.ndarray) -> _GroupResult:
-        return _train_group(X_t, y_t, masks[models], [seeds[k] for k in models], spec, widths, max_epochs, match)
+        # Each group sizes its minibatches and epochs by its own models' rows.
+        group = plan.select(models.tolist(), batch_size=spec.batch_size)
+        return _train_group(X_t, y_t, group, masks[models], spec, widths, max_epochs, match)
 
-    # One torch thread per group: intra-op threads stall at every small kernel when other processes share
-    # the cores (see batched_mlp), and a step small enough for one group is not worth splitting.
-    with _torch_threads(1 if dev.type == "cpu" else torch.get_num_threads()):
-        if len(groups) == 1:
-            results = [run(groups[0])]
-        else:
-            with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="matched-mlp") as pool:
-                results = list(pool.map(run, groups))
-    weights = tuple(torch.cat([r.weights[i] for r in results]) for i in range(len(widths) - 1))
-    biases = tuple(torch.cat([r.biases[i] for r in results]) for i in range(len(widths) - 1))
-    net = BatchedMLP(spec=spec, n_features=d, n_classes=n_classes, weights=weights, biases=biases)
+    # One torch thread per group (no intra-op threads: they stall at every small kernel when other
+    # processes share the cores), and a step small enough for one group is not worth splitting.
+    results = run_in_groups(
+        run, plan.n_models, plan.batch, widths, dev, min_group_macs=_MIN_GROUP_MACS, intra_op=False, name="matched-mlp"
+    )
     return MatchedMLPs(
-        net=net,
+        net=_stacked(spec, d, n_classes, [r.layers for r in results]),
         epochs=tuple(e for r in results for e in r.epochs),
         matched=tuple(m for r in results for m in r.matched),
     )
@@ -156,8 +165,7 @@ def train_matched_mlps(
 
 @dataclass(frozen=True)
 class _GroupResult:
-    weights: list[torch.Tensor]
-    biases: list[torch.Tensor]
+    layers: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: weights (k, in, out), biases (k, out)
     epochs: list[int]
     matched: list[bool]
 
@@ -165,52 +173,35 @@ class _GroupResult:
 def _train_group(
     X_t: torch.Tensor,
     y_t: torch.Tensor,
+    plan: _Plan,
     masks: np.ndarray,
-    seeds: list[tuple[int, int]],
     spec: MLPSpec,
     widths: list[int],
     max_epochs: int,
     match: ConfidenceMatch | None,
 ) -> _GroupResult:
     import torch
-    import torch.nn.functional as F
 
-    K, dev, n_classes = len(masks), X_t.device, widths[-1]
-    act = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "gelu": F.gelu}[spec.activation]
-    rows = [np.flatnonzero(m) for m in masks]
-    batch = min(spec.batch_size, max(len(r) for r in rows))
-    steps = -(-max(len(r) for r in rows) // batch)
+    K, dev, n_classes = plan.n_models, X_t.device, widths[-1]
+    act = _activation(spec.activation)
     live = _Live(
-        *_initial(seeds, widths, dev),
+        *_initial_parameters(plan, spec, widths[0], n_classes, dev),
         spec=spec,
-        streams=[_rows_forever(r, np.random.default_rng(s)) for r, (_, s) in zip(rows, seeds, strict=True)],
+        streams=[plan.stream(k) for k in range(K)],
         check=_Check.build(match, masks, X_t) if match is not None else None,
     )
     kept: list[list[torch.Tensor] | None] = [None] * K
     stopped_at = [max_epochs] * K
     matched = [False] * K
 
-    def forward(h: torch.Tensor) -> torch.Tensor:
-        for w, b in zip(live.weights[:-1], live.biases[:-1], strict=True):
-            h = act(torch.baddbmm(b, h, w))
-        return torch.baddbmm(live.biases[-1], h, live.weights[-1])
-
     for epoch in range(1, max_epochs + 1):
-        n_live = len(live.models)
-        schedule = np.stack([np.fromiter(s, np.int64, steps * batch).reshape(steps, batch) for s in live.streams], 1)
         with torch.enable_grad():
-            for idx in torch.from_numpy(schedule).to(dev):
-                flat = idx.reshape(-1)
-                out = forward(X_t.index_select(0, flat).view(n_live, batch, -1))
-                loss = F.cross_entropy(out.view(-1, n_classes), y_t.index_select(0, flat), reduction="sum") / batch
-                live.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                live.optimizer.step()
+            _train_epoch(X_t, y_t, plan, live.streams, live.params, act, live.optimizer)
         check = live.check
         if check is None or not check.match.due(epoch, max_epochs):
             continue
         with torch.no_grad():
-            done = check.confidence(forward) >= check.target
+            done = check.confidence(partial(_forward, params=live.params, act=act)) >= check.target
         for j in np.flatnonzero(done).tolist():
             k = int(live.models[j])
             stopped_at[k], matched[k] = epoch, True
@@ -222,10 +213,14 @@ def _train_group(
     for j, k in enumerate(live.models.tolist()):
         if kept[k] is None:
             kept[k] = live.model(j)
-    layers = range(len(widths) - 1)
-    weights = [torch.stack([m[2 * i] for m in kept if m is not None]) for i in layers]
-    biases = [torch.stack([m[2 * i + 1] for m in kept if m is not None]) for i in layers]
-    return _GroupResult(weights, biases, stopped_at, matched)
+    layers = [
+        (
+            torch.stack([m[2 * i] for m in kept if m is not None]),
+            torch.stack([m[2 * i + 1] for m in kept if m is not None]),
+        )
+        for i in range(len(widths) - 1)
+    ]
+    return _GroupResult(layers, stopped_at, matched)
 
 
 class _Live:
@@ -237,15 +232,17 @@ class _Live:
         biases: list[torch.Tensor],
         *,
         spec: MLPSpec,
-        streams: list[Iterator[int]],
+        streams: list[_RowStream],
         check: _Check | None,
     ) -> None:
-        import torch
-
         self.weights, self.biases, self.streams, self.check = weights, biases, streams, check
         self.models = np.arange(len(streams))
-        self._adam = {"lr": spec.lr, "weight_decay": spec.weight_decay, "fused": True}
-        self.optimizer = torch.optim.Adam([*weights, *biases], **self._adam)  # type: ignore[arg-type]
+        self._spec = spec
+        self.optimizer = _adam([*weights, *biases], spec)
+
+    @property
+    def params(self) -> Params:
+        return self.weights, self.biases
 
     def model(self, j: int) -> list[torch.Tensor]:
         """Model ``j``'s trained weights and biases, alternating per layer, detached copies."""
@@ -262,7 +259,7 @@ class _Live:
         index = torch.from_numpy(np.flatnonzero(keep)).to(self.weights[0].device)
         old = [*self.weights, *self.biases]
         new = [p.detach().index_select(0, index).requires_grad_() for p in old]
-        optimizer = torch.optim.Adam(new, **self._adam)  # type: ignore[arg-type]
+        optimizer = _adam(new, self._spec)
         for p_old, p_new in zip(old, new, strict=True):
             state = self.optimizer.state[p_old]
             optimizer.state[p_new] = {
@@ -313,59 +310,3 @@ class _Check:
         others = logits.scatter(-1, top.indices, float("-inf")).logsumexp(dim=-1)
         per_row = (top.values.squeeze(-1) - others).clamp(max=CONFIDENCE_CAP)
         return (per_row * self.held_out).sum(dim=1).double().cpu().numpy()
-
-
-def _model_seeds(child: np.random.SeedSequence) -> tuple[int, int]:
-    """Two independent 63-bit seeds per model: initial weights and row shuffling."""
-    state = child.generate_state(2, np.uint64) >> np.uint64(1)
-    return int(state[0]), int(state[1])
-
-
-def _initial(seeds: list[tuple[int, int]], widths: list[int], dev: torch.device) -> tuple[list, list]:
-    """Weights ``(K, in, out)`` and biases ``(K, 1, out)`` drawn as ``nn.Linear`` does, per model."""
-    import torch
-
-    per_model = []
-    for init_seed, _ in seeds:
-        gen = torch.Generator().manual_seed(init_seed)
-        layers = []
-        for fan_in, fan_out in pairwise(widths):
-            bound = 1.0 / math.sqrt(fan_in)
-            w = torch.empty(fan_out, fan_in).uniform_(-bound, bound, generator=gen)
-            b = torch.empty(fan_out).uniform_(-bound, bound, generator=gen)
-            layers.append((w.T.contiguous(), b))
-        per_model.append(layers)
-    weights = [torch.stack([m[i][0] for m in per_model]).to(dev).requires_grad_() for i in range(len(widths) - 1)]
-    biases = [
-        torch.stack([m[i][1] for m in per_model]).unsqueeze(1).to(dev).requires_grad_() for i in range(len(widths) - 1)
-    ]
-    return weights, biases
-
-
-def _rows_forever(rows: np.ndarray, rng: np.random.Generator) -> Iterator[int]:
-    """One model's rows as an endless stream of fresh random permutations."""
-    while True:
-        yield from rows[rng.permutation(len(rows))].tolist()
-
-
-def _groups(K: int, batch: int, widths: list[int], dev: torch.device) -> list[np.ndarray]:
-    """Split the models over CPU threads when a step is big enough to pay for the hand-offs."""
-    import torch
-
-    if dev.type != "cpu":
-        return [np.arange(K)]
-    macs = batch * sum(a * b for a, b in pairwise(widths)) * 3
-    n = min(torch.get_num_threads(), K, max(1, K * macs // _MIN_GROUP_MACS))
-    return [g for g in np.array_split(np.arange(K), n) if len(g)]
-
-
-@contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -6,8 +6,9 @@ with stacked weights: layer ``l`` holds ``W`` of shape ``(K, d_in, d_out)`` and 
 ``(K, 1, d_out)``, and a training step is ``torch.baddbmm`` per layer over a ``(K, B, d)`` minibatch, so
 the K models cost one Python step, one autograd graph and one optimizer call instead of K.
 
-Training semantics (shared by the batched trainer and the looped reference, so model ``k`` of one is
-model ``k`` of the other up to floating-point rounding):
+Training semantics (shared by ``train_batched_mlp``, the early-stopping trainer of ``matched_mlp``, which
+runs the same step, and the one-model-at-a-time reference of the tests, ``tests/training/looped_mlp.py``, so
+model ``k`` of one is model ``k`` of the other up to floating-point rounding):
 
 * **Seeds.** ``numpy.random.SeedSequence(seed).spawn(K)`` gives model ``k`` its own child seed, from which
   its initial weights, its shuffling stream and its dropout masks are drawn; model ``k`` therefore depends
@@ -30,6 +31,9 @@ model ``k`` of the other up to floating-point rounding):
 * **Dropout** after each hidden activation, in training only, with each model's masks drawn from its own
   generator (the looped reference draws the very same masks).
 
+The engine pieces (``_Plan``, ``_initial_parameters``, ``_forward``, ``_train_epoch``, ``_adam``,
+``run_in_groups``) are shared with ``matched_mlp``.
+
 Memory: ``n·d`` for the shared features, ``K·params`` for weights and optimizer state, ``K·B·width`` for one
 step's activations, and ``K·n_max`` indices for one epoch's schedule; no ``(K, n, d)`` tensor is ever built.
 Inference is chunked over records: one chunk holds ``batch_size × K × max(width)`` floats.
@@ -42,9 +46,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -192,23 +195,12 @@ def train_batched_mlp(
     and a model does not depend on the grouping.
     """
     X_t, y_t, plan, dev = _prepare(X, y, masks, n_classes, spec, seed, device)
-    K, d = plan.n_models, X_t.shape[1]
 
     def train(group: np.ndarray) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        return _train_group(X_t, y_t, plan, [int(k) for k in group], spec, n_classes, dev)
+        return _train_group(X_t, y_t, plan.select(group.tolist()), spec, n_classes, dev)
 
-    if dev.type != "cpu":
-        layers = train(np.arange(K))
-        return _stacked(spec, d, n_classes, [layers])
-    n_groups, intra_threads = _cpu_parallelism(K, plan.batch, [d, *spec.hidden, n_classes])
-    groups = np.array_split(np.arange(K), n_groups)
-    with _torch_threads(intra_threads):
-        if n_groups == 1:
-            results = [train(groups[0])]
-        else:
-            with ThreadPoolExecutor(max_workers=n_groups, thread_name_prefix="batched-mlp") as pool:
-                results = list(pool.map(train, groups))
-    return _stacked(spec, d, n_classes, results)
+    results = run_in_groups(train, plan.n_models, plan.batch, [X_t.shape[1], *spec.hidden, n_classes], dev)
+    return _stacked(spec, X_t.shape[1], n_classes, results)
 
 
 def _prepare(
@@ -227,50 +219,28 @@ def _train_group(
     X_t: torch.Tensor,
     y_t: torch.Tensor,
     plan: _Plan,
-    models: list[int],
     spec: MLPSpec,
     n_classes: int,
     dev: torch.device,
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Train ``models`` as one batched network; returns per layer (weights (k, in, out), biases (k, out))."""
+    """Train the models of ``plan`` as one batched network; per layer (weights (k, in, out), biases (k, out))."""
     import torch
-    import torch.nn.functional as F
 
-    K, B, d = len(models), plan.batch, X_t.shape[1]
     act = _activation(spec.activation)
-    weights: list[torch.Tensor] = []
-    biases: list[torch.Tensor] = []
-    initial = [_init_params(spec, d, n_classes, plan.init_generator(k)) for k in models]
-    for layer_params in zip(*initial, strict=True):
-        weights.append(torch.stack([w.T for w, _ in layer_params]).contiguous().to(dev).requires_grad_())
-        biases.append(torch.stack([b for _, b in layer_params]).unsqueeze(1).to(dev).requires_grad_())
+    weights, biases = _initial_parameters(plan, spec, X_t.shape[1], n_classes, dev)
     optimizer = _adam([p for pair in zip(weights, biases, strict=True) for p in pair], spec)
-    streams = [plan.stream(k) for k in models]
-    dropout_gens = [plan.dropout_generator(k, dev) for k in models]
-    keep = 1.0 - spec.dropout
-
+    streams = [plan.stream(k) for k in range(plan.n_models)]
+    dropout = _dropout(plan, spec.dropout, dev) if spec.dropout > 0 else None
     with torch.enable_grad():
         for _ in range(spec.epochs):
-            schedule = np.stack([s.take(plan.steps * B).reshape(plan.steps, B) for s in streams], axis=1)
-            for idx in torch.from_numpy(schedule).to(dev):  # (K, B) row indices per step
-                flat = idx.reshape(-1)
-                h = X_t.index_select(0, flat).view(K, B, d)
-                for w, b in zip(weights[:-1], biases[:-1], strict=True):
-                    h = act(torch.baddbmm(b, h, w))
-                    if spec.dropout > 0:  # each model's mask from its own generator, as in the looped trainer
-                        noise = torch.stack([torch.rand(h.shape[1:], generator=g, device=dev) for g in dropout_gens])
-                        h = h * (noise < keep) / keep
-                out = torch.baddbmm(biases[-1], h, weights[-1])
-                loss = F.cross_entropy(out.view(K * B, n_classes), y_t.index_select(0, flat), reduction="sum") / B
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+            _train_epoch(X_t, y_t, plan, streams, (weights, biases), act, optimizer, dropout)
     return [(w.detach(), b.detach().squeeze(1)) for w, b in zip(weights, biases, strict=True)]
 
 
 def _stacked(
     spec: MLPSpec, d: int, n_classes: int, groups: list[list[tuple[torch.Tensor, torch.Tensor]]]
 ) -> BatchedMLP:
+    """One ``BatchedMLP`` from the groups' per-layer (weights, biases), models in group order."""
     import torch
 
     layers = list(zip(*groups, strict=True))  # per layer: one (weights, biases) per group
@@ -283,55 +253,84 @@ def _stacked(
     )
 
 
-def train_looped_mlp(
-    X: np.ndarray,
-    y: np.ndarray,
-    masks: np.ndarray,
-    n_classes: int,
-    spec: MLPSpec = MLPSpec(),  # frozen, hence a safe default
-    *,
-    seed: int = 0,
-    device: str = "cpu",
-) -> BatchedMLP:
-    """Reference for :func:`train_batched_mlp`: the same K models trained one after another.
+# ------------------------------------------------------------------------------ the batched training step
+# Shared with ``matched_mlp``: K models' parameters as lists of weights (K, in, out) and biases (K, 1, out)
+# that require grad, one fused Adam over them, and one row stream per model.
 
-    Each model is a plain ``torch.nn.Sequential`` with the same initial weights, minibatches, dropout masks,
-    steps and optimizer as model ``k`` of the batched trainer, run with torch's current thread settings.
-    The trained weights are stacked into a :class:`BatchedMLP` for the common interface.
+Params = tuple[list["torch.Tensor"], list["torch.Tensor"]]
+
+
+def _initial_parameters(plan: _Plan, spec: MLPSpec, d: int, n_classes: int, dev: torch.device) -> Params:
+    """The initial weights ``(K, in, out)`` and biases ``(K, 1, out)`` of the plan's models, requiring grad."""
+    import torch
+
+    initial = [_init_params(spec, d, n_classes, plan.init_generator(k)) for k in range(plan.n_models)]
+    weights: list[torch.Tensor] = []
+    biases: list[torch.Tensor] = []
+    for layer_params in zip(*initial, strict=True):
+        weights.append(torch.stack([w.T for w, _ in layer_params]).contiguous().to(dev).requires_grad_())
+        biases.append(torch.stack([b for _, b in layer_params]).unsqueeze(1).to(dev).requires_grad_())
+    return weights, biases
+
+
+def _forward(
+    h: torch.Tensor,
+    params: Params,
+    act: Callable[[torch.Tensor], torch.Tensor],
+    dropout: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Logits ``(K, B, C)`` of the K models for their inputs ``h`` ``(K, B, d)``; dropout after each activation."""
+    import torch
+
+    weights, biases = params
+    for w, b in zip(weights[:-1], biases[:-1], strict=True):
+        h = act(torch.baddbmm(b, h, w))
+        if dropout is not None:
+            h = dropout(h)
+    return torch.baddbmm(biases[-1], h, weights[-1])
+
+
+def _train_epoch(
+    X_t: torch.Tensor,
+    y_t: torch.Tensor,
+    plan: _Plan,
+    streams: Sequence[_RowStream],
+    params: Params,
+    act: Callable[[torch.Tensor], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    dropout: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> None:
+    """One epoch (``plan.steps`` steps of ``plan.batch`` rows) of the models whose row streams are given.
+
+    The loss is each model's mean cross-entropy on its own minibatch, summed over the models, so that
+    each model's gradient is exactly its own.
     """
     import torch
     import torch.nn.functional as F
 
-    X_t, y_t, plan, dev = _prepare(X, y, masks, n_classes, spec, seed, device)
-    K, d = plan.n_models, X_t.shape[1]
+    K, B, d = len(streams), plan.batch, X_t.shape[1]
+    schedule = np.stack([s.take(plan.steps * B).reshape(plan.steps, B) for s in streams], axis=1)
+    for idx in torch.from_numpy(schedule).to(X_t.device):  # (K, B) row indices per step
+        flat = idx.reshape(-1)
+        out = _forward(X_t.index_select(0, flat).view(K, B, d), params, act, dropout)
+        loss = F.cross_entropy(out.view(K * B, -1), y_t.index_select(0, flat), reduction="sum") / B
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
 
-    trained: list[torch.nn.Sequential] = []
-    for k in range(K):
-        dropout = partial(_seeded_dropout, generator=plan.dropout_generator(k, dev))
-        model = _make_sequential(spec, d, n_classes, dropout=dropout, device=dev)
-        with torch.no_grad():
-            init = _init_params(spec, d, n_classes, plan.init_generator(k))
-            for layer, (w, b) in zip(_linear_layers(model), init, strict=True):
-                layer.weight.copy_(w)
-                layer.bias.copy_(b)
-        optimizer = _adam(list(model.parameters()), spec)
-        stream = plan.stream(k)
-        model.train()
-        with torch.enable_grad():
-            for _ in range(spec.epochs):
-                schedule = torch.from_numpy(stream.take(plan.steps * plan.batch).reshape(plan.steps, plan.batch))
-                for idx in schedule.to(dev):
-                    loss = F.cross_entropy(model(X_t.index_select(0, idx)), y_t.index_select(0, idx))
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-        trained.append(model)
 
-    layers = [_linear_layers(model) for model in trained]
-    with torch.no_grad():
-        weights = tuple(torch.stack([ls[i].weight.T for ls in layers]).contiguous() for i in range(len(layers[0])))
-        biases = tuple(torch.stack([ls[i].bias for ls in layers]) for i in range(len(layers[0])))
-    return BatchedMLP(spec=spec, n_features=d, n_classes=n_classes, weights=weights, biases=biases)
+def _dropout(plan: _Plan, p: float, dev: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Dropout on ``(K, B, width)`` activations, each model's masks drawn from its own generator."""
+    import torch
+
+    generators = [plan.dropout_generator(k, dev) for k in range(plan.n_models)]
+    keep = 1.0 - p
+
+    def drop(h: torch.Tensor) -> torch.Tensor:
+        noise = torch.stack([torch.rand(h.shape[1:], generator=g, device=dev) for g in generators])
+        return h * (noise < keep) / keep
+
+    return drop
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -359,7 +358,8 @@ class _RowStream:
 
 @dataclass(frozen=True)
 class _Plan:
-    """Per-model seeds and rows, and the step geometry shared by the batched and the looped trainer."""
+    """Per-model seeds and rows, and the step geometry, for every trainer of this package (and the looped
+    reference of the tests)."""
 
     children: list[np.random.SeedSequence]
     rows: list[np.ndarray]
@@ -369,9 +369,24 @@ class _Plan:
     @classmethod
     def build(cls, masks: np.ndarray, spec: MLPSpec, seed: int) -> _Plan:
         rows = [np.flatnonzero(mask).astype(np.int64) for mask in masks]
+        return cls._sized(np.random.SeedSequence(seed).spawn(len(rows)), rows, spec.batch_size)
+
+    @classmethod
+    def _sized(cls, children: list[np.random.SeedSequence], rows: list[np.ndarray], batch_size: int) -> _Plan:
         n_max = max(len(r) for r in rows)
-        batch = min(spec.batch_size, n_max)
-        return cls(np.random.SeedSequence(seed).spawn(len(rows)), rows, batch, -(-n_max // batch))
+        batch = min(batch_size, n_max)
+        return cls(children, rows, batch, -(-n_max // batch))
+
+    def select(self, models: Sequence[int], batch_size: int | None = None) -> _Plan:
+        """The plan of ``models`` only (same seeds and rows), with the same step geometry.
+
+        With ``batch_size``, the batch and the steps per epoch are sized anew from the selected
+        models' rows (as ``matched_mlp`` sizes each thread group by its own models).
+        """
+        children, rows = [self.children[k] for k in models], [self.rows[k] for k in models]
+        if batch_size is not None:
+            return self._sized(children, rows, batch_size)
+        return _Plan(children, rows, self.batch, self.steps)
 
     @property
     def n_models(self) -> int:
@@ -473,17 +488,55 @@ _MIN_GROUP_MACS = 16_000_000
 # A single model (K = 1) uses torch's intra-op threads only above this many multiply-adds per step.
 _MIN_INTRA_OP_MACS = 20_000_000
 
+T = TypeVar("T")
 
-def _cpu_parallelism(n_models: int, batch: int, widths: list[int]) -> tuple[int, int]:
-    """How to spread a CPU run: (number of model groups, torch intra-op threads per group)."""
+
+def run_in_groups(
+    train: Callable[[np.ndarray], T],
+    n_models: int,
+    batch: int,
+    widths: list[int],
+    dev: torch.device,
+    *,
+    min_group_macs: int | None = None,
+    intra_op: bool = True,
+    name: str = "batched-mlp",
+) -> list[T]:
+    """``train`` each group of model indices (in order) as ``_cpu_parallelism`` splits them on CPU.
+
+    Groups step in Python threads, each on single-threaded torch kernels; the torch thread count is
+    restored afterwards. Off the CPU all models form one group on the current thread settings.
+    """
+    if dev.type != "cpu":
+        return [train(np.arange(n_models))]
+    n_groups, intra_threads = _cpu_parallelism(
+        n_models, batch, widths, min_group_macs=min_group_macs, intra_op=intra_op
+    )
+    groups = np.array_split(np.arange(n_models), n_groups)
+    with _torch_threads(intra_threads):
+        if n_groups == 1:
+            return [train(groups[0])]
+        with ThreadPoolExecutor(max_workers=n_groups, thread_name_prefix=name) as pool:
+            return list(pool.map(train, groups))
+
+
+def _cpu_parallelism(
+    n_models: int, batch: int, widths: list[int], *, min_group_macs: int | None = None, intra_op: bool = True
+) -> tuple[int, int]:
+    """How to spread a CPU run: (number of model groups, torch intra-op threads per group).
+
+    ``min_group_macs`` (default ``_MIN_GROUP_MACS``): the multiply-adds per step that one group must
+    have to be worth a Python thread; ``intra_op=False``: never use torch's intra-op threads.
+    """
     import torch
 
     threads = torch.get_num_threads()
+    min_group = _MIN_GROUP_MACS if min_group_macs is None else min_group_macs
     macs_per_model = batch * sum(a * b for a, b in pairwise(widths)) * 3  # forward + weight and input grads
     if threads > 1 and n_models > 1:
-        groups = min(threads, n_models, max(1, n_models * macs_per_model // _MIN_GROUP_MACS))
+        groups = min(threads, n_models, max(1, n_models * macs_per_model // min_group))
         return int(groups), 1
-    return 1, threads if macs_per_model * n_models >= _MIN_INTRA_OP_MACS else 1
+    return 1, threads if intra_op and macs_per_model * n_models >= _MIN_INTRA_OP_MACS else 1
 
 
 @contextmanager
@@ -558,17 +611,3 @@ def _check_inputs(
     if len(empty):
         raise ValueError(f"model(s) {empty.tolist()} have an empty mask: every model needs training rows")
     return X, np.ascontiguousarray(y, dtype=np.int64), masks
-
-
-def _seeded_dropout(p: float, generator: torch.Generator) -> torch.nn.Module:
-    """``nn.Dropout`` drawing its masks from an explicit generator instead of the global RNG."""
-    import torch
-
-    class SeededDropout(torch.nn.Module):
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            if not self.training:
-                return x
-            keep = 1.0 - p
-            return x * (torch.rand(x.shape, generator=generator, device=x.device) < keep) / keep
-
-    return SeededDropout()

@@ -242,3 +242,37 @@ def test_info_describes_the_graph(torch_probs_onnx: BuiltModel) -> None:
     assert info.outputs[0].shape[1] == 3
     assert info.details["producer"].startswith("pytorch")
     assert info.output_kind is OutputKind.PROBABILITIES
+
+
+@pytest.mark.parametrize("built", ["torch_probs_onnx", "zipmap_onnx"])
+def test_the_graph_is_read_once_for_classes_and_architecture(
+    built: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import onnx
+
+    from mia_audit.models.architecture import infer_onnx_architecture
+
+    path = request.getfixturevalue(built).path
+    loads = []
+    real_load = onnx.load
+    monkeypatch.setattr(onnx, "load", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    model = OnnxModel(path)
+    architecture = model.architecture
+    assert len(loads) == 1 and model.architecture is architecture
+    assert architecture == infer_onnx_architecture(path)  # the function reads the same graph the same way
+    assert architecture.n_classes == model.n_classes
+
+
+def test_architecture_of_a_graph_the_onnx_package_cannot_read(
+    torch_probs_onnx: BuiltModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import onnx
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("no")
+
+    monkeypatch.setattr(onnx, "load", broken)
+    model = OnnxModel(torch_probs_onnx.path)  # onnxruntime reads it: only the extras are lost
+    assert model.classes == (0, 1, 2)
+    assert model.architecture.family == "unknown"
+    assert "is not an ONNX model (ValueError: no)" in model.architecture.reason

@@ -8,6 +8,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from looped_mlp import train_looped_mlp  # the one-at-a-time reference, beside these tests
 
 from mia_audit.training import mlp as batched_mlp
 from mia_audit.training.mlp import (
@@ -16,7 +17,6 @@ from mia_audit.training.mlp import (
     MLPSpec,
     _RowStream,
     train_batched_mlp,
-    train_looped_mlp,
 )
 
 SMALL = MLPSpec(hidden=(16,), epochs=30, batch_size=32, lr=1e-2)
@@ -163,6 +163,20 @@ def test_a_model_does_not_depend_on_the_other_models() -> None:
     three = train_batched_mlp(X, y, masks, 3, spec, seed=5).logits(X)
     two = train_batched_mlp(X, y, masks[:2], 3, spec, seed=5).logits(X)
     np.testing.assert_allclose(two, three[:2], atol=1e-5)
+
+
+def test_matched_training_without_a_match_is_batched_training() -> None:
+    # Both trainers run the same engine (plan, initial weights, batched epoch, Adam): with one thread group
+    # and no early stop they give the very same models, also with masks of different sizes.
+    from mia_audit.training.matched_mlp import train_matched_mlps
+
+    X, y = blobs(200, d=6)
+    spec = MLPSpec(hidden=(16, 8), activation="tanh", epochs=7, batch_size=32, lr=1e-2, weight_decay=1e-3)
+    masks = random_masks(3, 200, seed=2)
+    batched = train_batched_mlp(X, y, masks, 3, spec, seed=4)
+    matched = train_matched_mlps(X, y, masks, 3, spec, max_epochs=7, match=None, seed=4).net
+    for ours, theirs in zip(batched.weights + batched.biases, matched.weights + matched.biases, strict=True):
+        assert torch.equal(ours, theirs)
 
 
 def test_output_shapes_probabilities_and_logits(problem: tuple[np.ndarray, ...], trained: BatchedMLP) -> None:
