@@ -46,7 +46,7 @@ def _one_line_error(result: object, *fragments: str) -> None:
 def test_exit_0_writes_all_reports(case: AuditCase, tmp_path: Path) -> None:
     out = tmp_path / "out"
     # Every attack family, with few shadow and reference models and boundary queries to stay quick.
-    quick = ("--shadow-models", "2", "--reference-models", "2", "--boundary-queries", "20")
+    quick = ("--shadow-models", "2", "--shadow-epochs", "10", "--reference-models", "2", "--boundary-queries", "10")
     result = _scan(str(case.model), "--trust-model", "--data", str(case.data), "--out", str(out), *quick)
     assert result.exit_code == 0, result.output
     for name in ("report.json", "report.html", "report.pdf", "records.csv"):
