@@ -63,10 +63,19 @@ class Case:
     population_idx: np.ndarray
     is_member: np.ndarray  # of the evaluation records, in eval_idx order; never in the context
 
-    def context(self, seed: int = SEED) -> AttackContext:
-        """A fresh context: nothing built by an earlier run is shared with it."""
+    def context(self, seed: int = SEED, *, soften_eval_outputs: bool = False) -> AttackContext:
+        """A fresh context: nothing built by an earlier run is shared with it.
+
+        ``soften_eval_outputs`` replaces the target's outputs for the evaluation records by softer ones
+        (mixed with the uniform distribution: the same predicted class, other values; the tree's outputs
+        are mostly one-hot); the attacker's own records and everything it trains on stay as they were.
+        """
+        probs = self.probs
+        if soften_eval_outputs:
+            probs = probs.copy()
+            probs[self.eval_idx] = 0.8 * probs[self.eval_idx] + 0.2 / probs.shape[1]
         return AttackContext(
-            probs=self.probs,
+            probs=probs,
             labels=self.labels,
             eval_idx=self.eval_idx,
             population_idx=self.population_idx,
@@ -171,6 +180,13 @@ def membership_problems(attack: Attack) -> list[str]:
     return problems
 
 
+def threshold_problems(first: AttackResult, softened: AttackResult) -> list[str]:
+    """A decision threshold is set on attacker-owned data: other evaluation outputs must not move it."""
+    if first.threshold != softened.threshold:
+        return [f"{first.id}: the threshold moved with the evaluation records' outputs"]
+    return []
+
+
 def repeat_problems(first: AttackResult, second: AttackResult) -> list[str]:
     a, b = np.asarray(first.scores), np.asarray(second.scores)
     if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True):
@@ -218,6 +234,16 @@ def test_queries_are_counted_honestly(runs: tuple[Attack, Run, Run]) -> None:
     assert query_problems(second, queries_target) == []
     if queries_target:
         assert first.moved > 0 and first.result.queries == second.result.queries
+
+
+def test_thresholds_are_set_without_the_evaluation_records(
+    runs: tuple[Attack, Run, Run], case: Case
+) -> None:
+    attack, first, _ = runs
+    if attack.info.auditor_only:
+        pytest.skip("an auditor-only attack is cross-fitted on the evaluation records by design")
+    softened = run_counted(attack, case.context(soften_eval_outputs=True), case.is_member)
+    assert threshold_problems(first.result, softened.result) == []
 
 
 def test_info_is_well_formed(runs: tuple[Attack, Run, Run]) -> None:
@@ -322,6 +348,16 @@ def test_the_checks_catch_a_broken_attack(case: Case) -> None:
     assert query_problems(hidden, True) == ["fake.broken: reports 0 queries, the target answered 10"]
     negative = run(lambda c: _output(c.eval_probs.max(axis=1), queries=-1))
     assert query_problems(negative, False) == ["fake.broken: negative query count -1"]
+
+    def on_eval(c: AttackContext) -> AttackOutput:  # the threshold is the evaluation scores' own quantile
+        scores = c.eval_probs.max(axis=1)
+        return dataclasses.replace(_output(scores), threshold=float(np.quantile(scores, 0.9)))
+
+    fitted_on_eval = run(on_eval)
+    softened = run_counted(_fake(on_eval), case.context(soften_eval_outputs=True), case.is_member)
+    assert threshold_problems(fitted_on_eval.result, softened.result) == [
+        "fake.broken: the threshold moved with the evaluation records' outputs"
+    ]
 
     noisy = FakeAttack(_fake(_output).info, lambda c: _output(np.random.default_rng().random(len(c.eval_idx))))
     a, b = run_counted(noisy, case.context(), case.is_member), run_counted(noisy, case.context(), case.is_member)
