@@ -50,17 +50,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(
-        pct=pct,
-        num=num,
-        ci=ci,
-        pct_ci=pct_ci,
-        dur=dur,
-        count=count,
-        eps=eps,
-        tpr=tpr,
-        ident=ident,
-    )
+    env.filters.update({f.__name__: f for f in (pct, num, ci, pct_ci, dur, count, eps, tpr, ident)})
     return env
 
 

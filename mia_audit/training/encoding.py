@@ -46,16 +46,18 @@ class ColumnSchema:
 
     name: str
     kind: str  # "numeric" | "categorical"
-    integer: bool
-    low: float | None
-    high: float | None
-    mean: float | None
-    std: float | None
-    categories: tuple[object, ...]
-    frequencies: tuple[float, ...]
-    values: np.ndarray | None = field(compare=False, repr=False)
     dtype: Any = None  # the fitted column's dtype, restored on every generated frame
+    # Numeric columns: their range, moments and sorted values.
+    integer: bool = False
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    values: np.ndarray | None = field(default=None, compare=False, repr=False)
     binary: bool = False  # numeric with at most two distinct values
+    # Categorical columns: the categories seen and their shares.
+    categories: tuple[object, ...] = ()
+    frequencies: tuple[float, ...] = ()
 
     @property
     def is_numeric(self) -> bool:
@@ -271,20 +273,21 @@ def _fit_column(name: str, series: pd.Series) -> ColumnSchema:
     values = np.sort(_as_float(series))
     values = values[~np.isnan(values)]
     if values.size == 0:
-        return ColumnSchema(name, NUMERIC, True, 0.0, 0.0, 0.0, 0.0, (), (), values, series.dtype, True)
+        # No value seen: a constant column at 0.
+        return ColumnSchema(
+            name, NUMERIC, series.dtype, integer=True, low=0.0, high=0.0, mean=0.0, std=0.0, values=values, binary=True
+        )
     low, high = float(values[0]), float(values[-1])
     return ColumnSchema(
         name=name,
         kind=NUMERIC,
+        dtype=series.dtype,
         integer=bool(np.all(np.mod(values, 1.0) == 0.0)),
         low=low,
         high=high,
         mean=float(values.mean()),
         std=float(values.std()),
-        categories=(),
-        frequencies=(),
         values=values,
-        dtype=series.dtype,
         binary=bool(np.all((values == low) | (values == high))),
     )
 
@@ -296,19 +299,9 @@ def _fit_categorical(name: str, series: pd.Series) -> ColumnSchema:
     order = sorted(range(len(seen)), key=_value_order(seen))
     order.sort(key=lambda i: -int(counts.iloc[i]))  # stable: most frequent first, ties by value
     total = float(counts.sum())
-    return ColumnSchema(
-        name=name,
-        kind=CATEGORICAL,
-        integer=False,
-        low=None,
-        high=None,
-        mean=None,
-        std=None,
-        categories=tuple(seen[i] for i in order),
-        frequencies=tuple(float(counts.iloc[i]) / total for i in order),
-        values=None,
-        dtype=series.dtype,
-    )
+    categories = tuple(seen[i] for i in order)
+    frequencies = tuple(float(counts.iloc[i]) / total for i in order)
+    return ColumnSchema(name, CATEGORICAL, series.dtype, categories=categories, frequencies=frequencies)
 
 
 def _value_order(values: list[Any]) -> Any:
