@@ -85,7 +85,7 @@ def test_same_seed_same_numbers(overfit) -> None:  # type: ignore[no-untyped-def
 
 def test_gap_attack_balanced_accuracy_is_the_gap_formula(overfit) -> None:  # type: ignore[no-untyped-def]
     result = audit(
-        overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, attacks=("label_only",), trust_model=True)
+        overfit.model, DataSpec(data=overfit.data), AuditConfig(seed=0, attacks=("label_only.gap",), trust_model=True)
     )
     gap = result.attack("label_only.gap")
     rec = result.records
