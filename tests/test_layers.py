@@ -120,3 +120,18 @@ def test_the_checks_can_fail() -> None:
     }  # fmt: skip
     assert tree_imports == {"mia_audit.cli"}
     assert (_layer("mia_audit.cli") or 0) > (_layer("mia_audit.attacks.threshold") or 0)
+
+
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_is_longer_than_80_lines() -> None:
+    """Functions short enough to read at once (docs/architecture.md)."""
+    long = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long.append(f"{module}.{node.name}: {length} lines")
+    assert not long, long
