@@ -42,4 +42,17 @@ class ModelDataMismatchError(MiaAuditError):
 
 
 class ConfigError(MiaAuditError):
-    """An option or configuration value is invalid."""
+    """An option or configuration value is invalid.
+
+    ``option`` is the option's key (``shadow_models``) when the message starts with it: the layer that
+    knows where the value came from renames it to the flag or the config file's key (``options``).
+    """
+
+    def __init__(self, message: str, *, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+def invalid_option(option: str, says: str, value: object) -> ConfigError:
+    """``"shadow_models must lie between 1 and 1024, got 0."``: named by its key, for ``options`` to rename."""
+    return ConfigError(f"{option} {says}, got {value!r}.", option=option)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mia_audit.attacks.registry import auditor_only_ids
-from mia_audit.errors import ConfigError
+from mia_audit.errors import ConfigError, invalid_option
 from mia_audit.judge.gate import GateConfig
 from mia_audit.result import FPR_LEVELS, RISK_LEVELS
 from mia_audit.training.config import DATA_SOURCES, FAMILIES, ShadowConfig
@@ -345,15 +345,15 @@ class AuditConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold_fpr < 0.5:
-            raise ConfigError(f"--threshold-fpr must lie in (0, 0.5), got {self.threshold_fpr}.")
+            raise invalid_option("threshold_fpr", "must lie in (0, 0.5)", self.threshold_fpr)
         unknown = sorted(self.risk_include - auditor_only_ids())
         if unknown:
             allowed = ", ".join(sorted(auditor_only_ids()))
-            raise ConfigError(f"--risk-from takes auditor-only attacks ({allowed}), got {', '.join(unknown)}.")
+            raise invalid_option("risk_from", f"takes auditor-only attacks ({allowed})", ', '.join(unknown))
         if not 1 <= self.boundary_queries <= 100_000:
-            raise ConfigError(f"--boundary-queries must lie between 1 and 100000, got {self.boundary_queries}.")
+            raise invalid_option("boundary_queries", "must lie between 1 and 100000", self.boundary_queries)
         if self.batch_size < 1:
-            raise ConfigError(f"--batch-size must be positive, got {self.batch_size}.")
+            raise invalid_option("batch_size", "must be positive", self.batch_size)
 
 
 @dataclass(frozen=True)
@@ -371,7 +371,23 @@ class Settings:
         return {"file": str(self.file) if self.file else None, "settings": dict(self.sources)}
 
     def build(self) -> tuple[AuditConfig, DataSpec]:
-        """The audit configuration and the data spec these settings describe."""
+        """The audit configuration and the data spec these settings describe; an error names the option
+        as the user gave it (its flag, or its key in the file)."""
+        try:
+            return self._build()
+        except ConfigError as exc:
+            if exc.option is None or not str(exc).startswith(exc.option):
+                raise
+            name = self.where(exc.option)
+            raise ConfigError(name + str(exc)[len(exc.option) :]) from None
+
+    def where(self, key: str) -> str:
+        """How to name an option to the user: its flag, or its key in the config file it came from."""
+        if self.sources.get(key) == FROM_FILE and self.file is not None:
+            return f"{self.file} [tool.mia-audit]: {key}"
+        return BY_KEY[key].display
+
+    def _build(self) -> tuple[AuditConfig, DataSpec]:
         from mia_audit.data.records import DataSpec
 
         sections: dict[str, dict[str, Any]] = {"audit": {}, "shadow": {}, "reference": {}, "gate": {}, "data": {}}

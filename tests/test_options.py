@@ -102,3 +102,16 @@ def test_attacks_name_only_declared_options() -> None:
     for info in infos():
         assert set(info.options) <= set(BY_KEY), info.id
     assert any("shadow_models" in info.options for info in infos())
+
+
+def test_a_core_error_names_the_option_as_the_user_gave_it(tmp_path: Path) -> None:
+    """The configuration names options by key; the CLI shows the flag, a file its key and path."""
+    with pytest.raises(ConfigError, match=r"^risk_from takes auditor-only attacks"):
+        AuditConfig(risk_include=frozenset({"threshold.loss"}))
+    from_cli = resolve({"risk_from": ["threshold.loss"]}, {"risk_from"}, None, {})
+    with pytest.raises(ConfigError, match=r"^--risk-from takes auditor-only attacks \(supervised\), got"):
+        from_cli.build()
+    file = tmp_path / "pyproject.toml"
+    from_file = resolve({}, set(), file, {"risk_from": ["threshold.loss"]})
+    with pytest.raises(ConfigError, match=r"pyproject.toml \[tool.mia-audit\]: risk_from takes"):
+        from_file.build()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mia_audit.errors import ConfigError
+from mia_audit.errors import ConfigError, invalid_option
 from mia_audit.result import (
     FPR_LEVELS,
     RISK_LEVELS,
@@ -33,16 +33,16 @@ class GateConfig:
 
     def __post_init__(self) -> None:
         if self.fail_on is not None and self.fail_on not in RISK_LEVELS:
-            raise ConfigError(f"--fail-on must be one of {', '.join(RISK_LEVELS)}, got '{self.fail_on}'.")
+            raise invalid_option("fail_on", f"must be one of {', '.join(RISK_LEVELS)}", self.fail_on)
         if self.max_auc is not None and not 0.0 <= self.max_auc <= 1.0:
-            raise ConfigError(f"--max-auc must lie between 0 and 1, got {self.max_auc}.")
+            raise invalid_option("max_auc", "must lie between 0 and 1", self.max_auc)
         for fpr, limit in self.max_tpr_at_fpr.items():
             if fpr not in FPR_LEVELS:
                 raise ConfigError(f"max_tpr_at_fpr key '{fpr}' is not one of {', '.join(FPR_LEVELS)}.")
             if not 0.0 <= limit <= 1.0:
                 raise ConfigError(f"max_tpr_at_fpr['{fpr}'] must lie between 0 and 1, got {limit}.")
         if self.max_epsilon is not None and self.max_epsilon < 0.0:
-            raise ConfigError(f"--max-epsilon must not be negative, got {self.max_epsilon}.")
+            raise invalid_option("max_epsilon", "must not be negative", self.max_epsilon)
 
     @property
     def configured(self) -> bool:

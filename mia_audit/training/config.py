@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from mia_audit.errors import ConfigError
+from mia_audit.errors import invalid_option
 from mia_audit.training.mlp import MLPSpec
 
 DATA_SOURCES = ("population", "noisy", "marginal", "model")
@@ -46,14 +46,14 @@ class ShadowConfig:
 
     def __post_init__(self) -> None:
         if self.epochs is not None and self.epochs < 1:
-            raise ConfigError(f"--shadow-epochs must be positive, got {self.epochs}.")
+            raise invalid_option("shadow_epochs", "must be positive", self.epochs)
         if self.family not in FAMILIES:
-            raise ConfigError(f"unknown --shadow-family '{self.family}'; choose from {', '.join(FAMILIES)}.")
+            raise invalid_option("shadow_family", f"must be one of {', '.join(FAMILIES)}", self.family)
         if self.data not in DATA_SOURCES:
-            raise ConfigError(f"unknown --shadow-data '{self.data}'; choose from {', '.join(DATA_SOURCES)}.")
+            raise invalid_option("shadow_data", f"must be one of {', '.join(DATA_SOURCES)}", self.data)
         if not 1 <= self.n_models <= 1024:
-            raise ConfigError(f"--shadow-models must lie between 1 and 1024, got {self.n_models}.")
+            raise invalid_option("shadow_models", "must lie between 1 and 1024", self.n_models)
         if not 0.0 < self.noise < 1.0:
-            raise ConfigError(f"--shadow-noise must lie strictly between 0 and 1, got {self.noise}.")
+            raise invalid_option("shadow_noise", "must lie strictly between 0 and 1", self.noise)
         if self.synthesis_budget is not None and self.synthesis_budget < 1:
-            raise ConfigError(f"--synthesis-budget must be positive, got {self.synthesis_budget}.")
+            raise invalid_option("synthesis_budget", "must be positive", self.synthesis_budget)

@@ -55,7 +55,7 @@ def choose_family(requested: str, target: TargetModel, mlp: MLPSpec | None = Non
     """Resolve ``--shadow-family``; ``auto`` copies what can be read off the target."""
     mlp = mlp or MLPSpec()
     if requested not in FAMILIES:
-        raise ConfigError(f"unknown --shadow-family '{requested}'; choose from {', '.join(FAMILIES)}.")
+        raise ConfigError(f"unknown model family '{requested}'; choose from {', '.join(FAMILIES)}.")
     estimator = getattr(target, "estimator", None)
     if requested == "clone":
         if estimator is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mia_audit.errors import ConfigError
+from mia_audit.errors import ConfigError, invalid_option
 from mia_audit.training.config import FAMILIES
 from mia_audit.training.mlp import MLPSpec
 
@@ -42,11 +42,11 @@ class ReferenceConfig:
 
     def __post_init__(self) -> None:
         if not 2 <= self.n_models <= 1024:
-            raise ConfigError(f"--reference-models must lie between 2 and 1024, got {self.n_models}.")
+            raise invalid_option("reference_models", "must lie between 2 and 1024", self.n_models)
         if self.family not in FAMILIES:
-            raise ConfigError(f"unknown --reference-family '{self.family}'; choose from {', '.join(FAMILIES)}.")
+            raise invalid_option("reference_family", f"must be one of {', '.join(FAMILIES)}", self.family)
         if self.epochs is not None and self.epochs < 1:
-            raise ConfigError(f"--reference-epochs must be positive, got {self.epochs}.")
+            raise invalid_option("reference_epochs", "must be positive", self.epochs)
         if self.max_epochs is not None and self.max_epochs < 1:
             raise ConfigError(f"reference max_epochs must be positive, got {self.max_epochs}.")
         if not self.lr > 0:
@@ -54,9 +54,7 @@ class ReferenceConfig:
         if not self.gamma > 0:
             raise ConfigError(f"RMIA gamma must be positive, got {self.gamma}.")
         if self.offline_models not in OFFLINE_MODELS:
-            raise ConfigError(
-                f"unknown --offline-models '{self.offline_models}'; choose from {', '.join(OFFLINE_MODELS)}."
-            )
+            raise invalid_option("offline_models", f"must be one of {', '.join(OFFLINE_MODELS)}", self.offline_models)
         if self.temperature is not None and not self.temperature > 0:
             raise ConfigError(f"RMIA temperature must be positive, got {self.temperature}.")
 

@@ -64,7 +64,7 @@ def test_supervised_is_strong_but_out_of_the_risk_level(tmp_path) -> None:  # ty
 
 
 def test_risk_from_accepts_only_auditor_attacks() -> None:
-    with pytest.raises(ConfigError, match="--risk-from"):
+    with pytest.raises(ConfigError, match="risk_from takes auditor-only attacks"):
         AuditConfig(risk_include=frozenset({"threshold.loss"}))
 
 
