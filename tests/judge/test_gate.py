@@ -78,7 +78,7 @@ def test_passing_gate_lists_every_rule_as_reason() -> None:
 
 
 def test_negative_max_epsilon_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="^max_epsilon must not be negative"):
+    with pytest.raises(ConfigError, match=r"^max_epsilon must not be negative"):
         GateConfig(max_epsilon=-0.1)
 
 
