@@ -20,6 +20,7 @@ from mia_audit.attacks.registry import plan_attacks
 from mia_audit.data.labels import LabelMapping, label_key, map_labels
 from mia_audit.data.records import AuditData, DataSpec, read_tables, split_audit
 from mia_audit.data.transfer import TransferTable, read_transfer_table
+from mia_audit.environment import available_cores, describe_environment, limited_threads
 from mia_audit.errors import ModelDataMismatchError
 from mia_audit.judge.baseline import Baseline, compare_with_baseline
 from mia_audit.judge.distribution import signal_distribution
@@ -79,6 +80,14 @@ def audit(
 ) -> AuditResult:
     """Run a membership-inference audit of the model at ``model_path`` on ``data``."""
     config = config or AuditConfig()
+    threads = config.threads or available_cores()
+    with limited_threads(threads):
+        return _audit(model_path, data, config, command, step, describe_environment(threads, config.shadow.device))
+
+
+def _audit(
+    model_path: str | Path, data: DataSpec, config: AuditConfig, command: str, step: Step, env: dict[str, object]
+) -> AuditResult:
     clock = _Clock.start()
     target = _load_target(model_path, data, config, step)
     measured = _measure(target, config.seed, step)
@@ -86,7 +95,8 @@ def audit(
     summary = _model_summary(target.model, model_path, target.records)
     verdict = _judge(attacks, target, measured.utility, summary.family, config)
     exposure = _exposure(attacks.results, verdict.strongest, target, config.include_records)
-    return _assemble(clock.run_info(config, data, command), target, summary, measured, attacks, verdict, exposure)
+    run = clock.run_info(config, data, command, env)
+    return _assemble(run, target, summary, measured, attacks, verdict, exposure)
 
 
 @dataclass(frozen=True)
@@ -100,13 +110,14 @@ class _Clock:
     def start(cls) -> _Clock:
         return cls(datetime.now(timezone.utc).isoformat(timespec="seconds"), time.perf_counter())
 
-    def run_info(self, config: AuditConfig, data: DataSpec, command: str) -> RunInfo:
+    def run_info(self, config: AuditConfig, data: DataSpec, command: str, env: dict[str, object]) -> RunInfo:
         return RunInfo(
             started_at=self.started_at,
             duration_s=round(time.perf_counter() - self.t0, 3),
             seed=config.seed,
             command=command,
             config=describe(config, data),
+            environment=env,
         )
 
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from mia_audit import __version__
 from mia_audit.errors import ConfigError, ExitCode, MiaAuditError
@@ -45,20 +47,19 @@ def _run_guarded(debug: bool, err: Console, body: Callable[[], int]) -> None:
     try:
         code = body()
     except MiaAuditError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(Text.assemble(("error:", "bold red"), f" {exc}"), highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print("interrupted", markup=False)
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except Exception as exc:
         if debug:
             err.print(traceback.format_exc(), highlight=False, markup=False)
-        err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. This is a bug in mia-audit; "
-            "re-run with --debug for the traceback and report it.",
-            highlight=False,
-            soft_wrap=True,
+        message = (
+            f" {type(exc).__name__}: {exc}. This is a bug in mia-audit; re-run with --debug for the traceback "
+            "and report it."
         )
+        err.print(Text.assemble(("internal error:", "bold red"), message), highlight=False, soft_wrap=True)
         raise typer.Exit(ExitCode.INTERNAL) from None
     raise typer.Exit(code)
 
@@ -123,18 +124,21 @@ class _Outputs:
 
     @classmethod
     def plan(cls, model: Path, settings: Settings) -> _Outputs:
-        from mia_audit.report.formats import check_output_file, planned_outputs
+        from mia_audit.report.formats import check_output_file, check_writable, planned_outputs
 
         keys = ("data", "members", "holdout", "population", "transfer_data", "baseline")
         inputs = [p for p in (model, *(settings[k] for k in keys), settings.file) if p]
         formats = tuple(settings["formats"])
         planned = planned_outputs(settings["out"], formats, inputs)
+        check_writable(settings["out"], "--out")
         extra: dict[str, Path] = {}
         if settings["junit"] is not None:
             extra["junit"] = check_output_file(settings["junit"], "--junit", inputs, planned)
         json_out = settings["json_out"]
         if json_out and json_out != "-":
             extra["json"] = check_output_file(Path(json_out), "--json", inputs, [*planned, *extra.values()])
+        for option, path in extra.items():
+            check_writable(path.parent, f"--{option}")
         return cls(settings["out"], formats, extra, inputs, json_out == "-")
 
     def write(self, result: AuditResult) -> list[Path]:
@@ -186,7 +190,7 @@ def _typer_parameter(option: Option) -> inspect.Parameter:
     info = typer.Option(
         *option.flags,
         metavar=_METAVARS.get(option.kind),
-        help=option.help,
+        help=escape(option.help),  # help is shown through rich markup, which would swallow "[tool.mia-audit]"
         rich_help_panel=option.panel,
         show_default=shown if shown else option.kind not in ("list", "tpr_limits") and default is not None,
     )

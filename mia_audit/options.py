@@ -137,6 +137,14 @@ OPTIONS: tuple[Option, ...] = (
         ),
         Option("batch_size", "Records per query batch.", 4096, "int", check=POSITIVE, lands="audit.batch_size"),
         Option("device", "Device for attack models that train: cpu or cuda.", "cpu", lands="shadow.device"),
+        Option(
+            "threads",
+            "OpenMP/BLAS threads for numpy, scipy and scikit-learn (default: the cores available).",
+            None,
+            "int",
+            check=POSITIVE,
+            lands="audit.threads",
+        ),
     ),
     *_panel(
         "Attacks",
@@ -342,6 +350,8 @@ class AuditConfig:
     baseline: Baseline | None = None
     # Where each setting came from (command line, file, default) and the file, for run.config.
     config_source: dict[str, object] | None = None
+    # OpenMP/BLAS threads (None: the cores available).
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold_fpr < 0.5:
@@ -352,6 +362,8 @@ class AuditConfig:
             raise invalid_option("risk_from", f"takes auditor-only attacks ({allowed})", ', '.join(unknown))
         if not 1 <= self.boundary_queries <= 100_000:
             raise invalid_option("boundary_queries", "must lie between 1 and 100000", self.boundary_queries)
+        if self.threads is not None and self.threads < 1:
+            raise invalid_option("threads", "must be positive", self.threads)
         if self.batch_size < 1:
             raise invalid_option("batch_size", "must be positive", self.batch_size)
 

@@ -161,3 +161,18 @@ def test_non_members_of_classes_the_model_never_learned_are_left_out(tmp_path: P
     result = audit(tmp_path / "m.skops", DataSpec(data=tmp_path / "audit.csv"), AuditConfig(seed=0, attacks=BASIC))
     assert any("7 non-member records are left out" in n and "rare" in n for n in result.notes)
     assert result.data.members == 150 and result.data.holdout == 243
+
+
+def test_the_environment_and_threads_are_recorded(overfit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from mia_audit.environment import PACKAGES
+    from mia_audit.result.codec import dumps, from_dict
+
+    config = AuditConfig(seed=0, attacks=("threshold.loss",), trust_model=True, threads=1)
+    result = audit(overfit.model, DataSpec(data=overfit.data), config)
+    env = result.run.environment
+    assert {"python", "platform", "threads", "device", *PACKAGES} <= set(env)
+    assert env["threads"] == 1 and env["device"] == "cpu" and env["numpy"] == np.__version__
+    assert result.run.config["threads"] == 1
+    import json
+
+    assert from_dict(json.loads(dumps(result))).run.environment == env

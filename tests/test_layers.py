@@ -20,6 +20,7 @@ LAYERS = {
     "signals": 0,
     "stats": 0,
     "streams": 0,
+    "environment": 0,
     "models": 1,
     "data": 1,
     "training": 2,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,20 +103,51 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
         if suffix in (".parquet", ".pq"):
             frame = _read_parquet(path)
         elif suffix in (".csv", ".txt", ".gz"):
-            frame = pd.read_csv(path, skipinitialspace=True)
+            frame = _read_csv(path, what)
         else:
             raise InputFileError(
                 f"{what} file {path.name} has an unsupported type '{suffix}'; give a .csv or .parquet file."
             )
     except pd.errors.EmptyDataError:
         raise InputFileError(f"{what} file {path} is empty; it needs a header row and records.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InputFileError(_not_utf8(what, path, exc)) from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputFileError(f"cannot read {what} file {path}: {first}") from None
     if frame.empty:
         raise DataContractError(f"{what} file {path} has no records; it needs at least one row.")
     frame.columns = [str(c).strip() for c in frame.columns]
+    _check_unique_columns(list(frame.columns), what, path)
     return frame
+
+
+def _read_csv(path: Path, what: str) -> pd.DataFrame:
+    """A CSV file separated by commas, or by semicolons or tabs when its header row says so."""
+    opener: Any = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        header = handle.readline()
+    sep = next((s for s in (",", ";", "\t") if s in header), ",")
+    # pandas renames a repeated column ("age", "age.1"): check the names as the file has them.
+    names = [n.strip() for n in next(csv.reader([header], delimiter=sep), [])]
+    _check_unique_columns(names, what, path)
+    return pd.read_csv(path, sep=sep, skipinitialspace=True, encoding="utf-8")
+
+
+def _check_unique_columns(names: list[str], what: str, path: Path) -> None:
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataContractError(
+            f"{what} file {path} has repeated column names: {_list(repeated)}; every column needs its own name."
+        )
+
+
+def _not_utf8(what: str, path: Path, exc: UnicodeDecodeError) -> str:
+    byte = exc.object[exc.start : exc.start + 1].hex()
+    return (
+        f"{what} file {path} is not UTF-8 text (byte 0x{byte} at position {exc.start}); save it as UTF-8, "
+        f"e.g. iconv -f latin1 -t utf-8 {path.name} > utf8-{path.name}."
+    )
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -435,6 +469,13 @@ def _check_values(features: pd.DataFrame, labels: pd.Series, label_col: str) -> 
         raise DataContractError(
             f"label column '{label_col}' has {int(labels.isna().sum())} empty values; "
             "remove those rows or fill in their labels."
+        )
+    numeric = features.select_dtypes(include="number")
+    infinite = [str(c) for c in numeric.columns if np.isinf(numeric[c].to_numpy(dtype=np.float64)).any()]
+    if infinite:
+        raise DataContractError(
+            f"feature columns hold infinite values (inf): {_list(infinite)}; replace them with finite numbers "
+            "or leave the columns out with --drop-cols."
         )
     missing = features.isna().sum()
     missing = missing[missing > 0]

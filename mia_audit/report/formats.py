@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,18 @@ def planned_outputs(out: Path, formats: Sequence[str], protected: Iterable[Path]
     if clash:
         raise InputFileError(f"writing the report would overwrite your input {clash[0]}; choose another --out folder.")
     return targets
+
+
+def check_writable(folder: Path, option: str) -> None:
+    """Make ``folder`` and write a probe file in it, so that a folder the reports cannot go to stops the run
+    before any work."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".mia-audit-probe-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputFileError(f"{option} {folder} is not writable ({reason}); choose another folder.") from None
 
 
 def check_output_file(path: Path, option: str, protected: Iterable[Path] = (), planned: Iterable[Path] = ()) -> Path:

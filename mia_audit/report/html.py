@@ -18,6 +18,8 @@ from mia_audit.report.templates import (
 from mia_audit.result import AuditResult
 
 TEMPLATE = "report.html.j2"
+# A wide table's feature names in one cell would run to pages (and a PDF of 10,000 names never ends).
+MAX_LISTED_COLUMNS = 40
 STYLESHEET = "report.css"
 
 # (section id, title) in report order: the table of contents and the tests read this.
@@ -72,6 +74,7 @@ def render_html(result: AuditResult) -> str:
         "per_class": _per_class(result),
         "top_records": result.exposed,
         "risk_rules": result.risk.rules,
+        "max_listed_columns": MAX_LISTED_COLUMNS,
         "any_unresolvable": any(
             a.metrics.tpr_at_fpr.get(level) is None for a in result.attacks for level in ("0.01", "0.001")
         ),

@@ -72,6 +72,8 @@ class RunInfo:
     seed: int
     command: str
     config: dict[str, object]
+    # What the numbers depend on besides the inputs and the seed: versions, threads, device.
+    environment: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

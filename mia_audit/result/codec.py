@@ -147,8 +147,23 @@ def _pair(value: Any) -> tuple[float, float] | None:
     return None if value is None else (float(value[0]), float(value[1]))
 
 
+_NUMBERS = ("auc", "advantage", "precision", "recall", "accuracy", "fpr_at_threshold", "epsilon_lower_bound")
+
+
+def _number(value: Any, where: str) -> Any:
+    """A number (or None) read back from JSON; anything else is a foreign or edited file."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ValueError(f"{where} is {value!r}, not a number")
+    return value
+
+
 def _attack_from_dict(d: dict[str, Any]) -> AttackReport:
     m = {k: d[k] for k in _METRIC_FIELDS}
+    for key in _NUMBERS:
+        _number(m[key], f"attack {d.get('id')!r} {key}")
+    for key in ("tpr_at_fpr", "per_class_auc"):
+        m[key] = {level: _number(v, f"attack {d.get('id')!r} {key}.{level}") for level, v in m[key].items()}
+    _number(d["threshold"], f"attack {d.get('id')!r} threshold")
     m["auc_ci"] = _pair(m["auc_ci"])
     m["tpr_at_fpr_ci"] = {k: _pair(v) for k, v in m["tpr_at_fpr_ci"].items()}
     m["per_class_n"] = {k: (int(v[0]), int(v[1])) for k, v in m["per_class_n"].items()}
