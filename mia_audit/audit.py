@@ -495,4 +495,5 @@ def _data_summary(records: AuditData, is_member: np.ndarray) -> DataSummary:
         eval_members=int(is_member.sum()),
         eval_nonmembers=int((~is_member).sum()),
         balanced=records.balanced,
+        member_copies={"holdout": records.member_copies.holdout, "population": records.member_copies.population},
     )

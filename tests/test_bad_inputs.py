@@ -87,6 +87,24 @@ def _report_with_text_auc(folder: Path) -> str:
 LATIN1 = "x,label,member\nä,1,1\n".encode("latin1")
 REPEATED = b"a,a,label,member\n1,2,0,1\n"
 
+def _split(folder: Path, copies: int = 0, population_copies: int = 0) -> tuple[str, str, str]:
+    """Members, holdout and population files from the sample; ``copies`` members also put in the holdout."""
+    frame = pd.read_csv(DATA)
+    members, rest = frame[frame.member == 1].drop(columns="member"), frame[frame.member == 0].drop(columns="member")
+    holdout, population = rest.iloc[:300], rest.iloc[300:600]
+    holdout = pd.concat([holdout, members.iloc[:copies]])
+    population = pd.concat([population, members.iloc[copies : copies + population_copies]])
+    paths = (folder / "members.csv", folder / f"holdout{copies}.csv", folder / f"population{population_copies}.csv")
+    for part, path in zip((members, holdout, population), paths, strict=True):
+        part.to_csv(path, index=False)
+    return str(paths[0]), str(paths[1]), str(paths[2])
+
+
+def _files(folder: Path, *extra: str, copies: int = 0) -> list[str]:
+    members, holdout, _ = _split(folder, copies)
+    return [str(MODEL), "--members", members, "--holdout", holdout, "--out", str(folder / "out"), *extra]
+
+
 CASES = [
     Case("model missing", lambda d: [str(d / "nope.onnx"), "--data", str(DATA)], "model file not found"),
     Case("model is a folder", lambda d: [str(d), "--data", str(DATA)], "model path is not a file"),
@@ -134,6 +152,8 @@ CASES = [
     Case("population share", lambda d: _scan(d, "--population-share", "1.5"), "--population-share"),
     Case("transfer data missing", lambda d: _scan(d, "--transfer-data", str(d / "t.csv")), "transfer data file"),
     Case("no threads", lambda d: _scan(d, "--threads", "0"), "--threads must be positive"),
+    Case("holdout is the members file", lambda d: _files(d, "--holdout", _split(d)[0]), "same file as --members"),
+    Case("holdout copies the members", lambda d: _files(d, copies=300), "300 of the 600 held-out records (50%)"),
     Case("report: text in a number", lambda d: [_report_with_text_auc(d)], "not a number", command="report"),
     Case("report: csv", lambda d: [_report_with_text_auc(d), "--format", "csv"], "re-run the scan", command="report"),
 ]
@@ -175,3 +195,17 @@ def test_semicolon_separated_csv_is_read(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["data"]["members"] + report["data"]["holdout"] == 200
+
+
+def test_a_few_copied_members_leave_the_evaluation_with_a_note(tmp_path: Path) -> None:
+    members, holdout, population = _split(tmp_path, copies=5, population_copies=7)
+    args = [str(MODEL), "--members", members, "--holdout", holdout, "--population", population]
+    result = CliRunner().invoke(app, ["scan", *args, "--out", str(tmp_path / "out"), "--format", "json", *FAST])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["data"]["member_copies"] == {"holdout": 5, "population": 7}
+    assert any("5 held-out records are copies of training members" in note for note in report["notes"])
+    assert report["data"]["holdout"] == 300  # the five copies are not counted as held out
+
+
+FAST = ("--attacks", "threshold")

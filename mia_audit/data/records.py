@@ -47,6 +47,33 @@ class DataSpec:
             object.__setattr__(self, "feature_cols", tuple(self.feature_cols))
 
 
+# More held-out records than this share that copy a member means the files are mixed up, not a few
+# repeated records: the evaluation would count members as non-members.
+MAX_COPIED_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class MemberCopies:
+    """Held-out and population records that are copies of a training member (same features and label)."""
+
+    holdout: int = 0
+    population: int = 0
+
+    def notes(self) -> list[str]:
+        notes = []
+        if self.holdout:
+            notes.append(
+                f"{self.holdout} held-out records are copies of training members (the same features and label) "
+                "and are left out of the evaluation: the model saw them."
+            )
+        if self.population:
+            notes.append(
+                f"{self.population} population records are copies of training members and are left out of the "
+                "attacker's population."
+            )
+        return notes
+
+
 @dataclass(frozen=True)
 class AuditData:
     """All records of one audit, in one frame, with their role and where they came from.
@@ -71,6 +98,7 @@ class AuditData:
     # Per record, the value of --sensitive-col as text (a model feature or a dropped column); None without one.
     sensitive: np.ndarray | None = None
     sensitive_col: str | None = None
+    member_copies: MemberCopies = field(default_factory=MemberCopies)
 
     @property
     def feature_cols(self) -> tuple[str, ...]:
@@ -229,6 +257,7 @@ class Tables:
 def read_tables(spec: DataSpec) -> Tables:
     """Read the audit records as the data contract says and check their columns and values."""
     _check_sources(spec)
+    _check_distinct_files(spec)
     frames, files = _read_frames(spec)
     reference_cols = list(frames[0][0].columns)
     label_col = detect_label_col(reference_cols, spec.label_col)
@@ -311,6 +340,8 @@ def split_audit(tables: Tables, seed: int, drop_labels: frozenset[str] = frozens
     """
     spec = tables.spec
     kept, notes = _without_labels(tables, drop_labels)
+    kept, copies = _without_member_copies(kept)
+    notes += copies.notes()
     role = kept.role
     _check_roles(role, spec)
     rng = split_rng(seed)
@@ -341,7 +372,26 @@ def split_audit(tables: Tables, seed: int, drop_labels: frozenset[str] = frozens
         notes=tuple(notes),
         sensitive=kept.sensitive,
         sensitive_col=spec.sensitive_col,
+        member_copies=copies,
     )
+
+
+def _without_member_copies(tables: Tables) -> tuple[Tables, MemberCopies]:
+    """``tables`` without the non-members whose features and label equal a member's; too many is an error."""
+    keyed = pd.concat([tables.features, tables.labels.rename("\0label")], axis=1)
+    hashes = pd.util.hash_pandas_object(keyed, index=False).to_numpy()
+    member = tables.role == "member"
+    copy = np.isin(hashes, hashes[member]) & ~member
+    holdout = tables.role == "holdout"
+    n_copied, n_holdout = int(np.sum(copy & holdout)), int(holdout.sum())
+    if n_holdout and n_copied > MAX_COPIED_SHARE * n_holdout:
+        raise DataContractError(
+            f"{n_copied} of the {n_holdout} held-out records ({n_copied / n_holdout:.0%}) are copies of training "
+            f"members (the same features and label; at most {MAX_COPIED_SHARE:.0%} may be): the holdout must be "
+            "records the model was not trained on; check --holdout and the membership column."
+        )
+    copies = MemberCopies(n_copied, int(np.sum(copy & (tables.role == "population"))))
+    return (_copy_records(tables, ~copy) if copy.any() else tables), copies
 
 
 def _without_labels(tables: Tables, drop_labels: frozenset[str]) -> tuple[Tables, list[str]]:
@@ -425,6 +475,18 @@ def _sensitive_values(frames: list[_Frame], spec: DataSpec, label_col: str) -> n
             f"a few groups (at most {MAX_SENSITIVE_GROUPS}): bin the column into groups first."
         )
     return sensitive
+
+
+def _check_distinct_files(spec: DataSpec) -> None:
+    """The holdout or population file must not be the members file (or its hard link)."""
+    if spec.members is None:
+        return
+    for other, flag in ((spec.holdout, "--holdout"), (spec.population, "--population")):
+        if other is not None and spec.members.exists() and other.exists() and other.samefile(spec.members):
+            raise DataContractError(
+                f"{flag} {other} is the same file as --members {spec.members}: an audit compares training members "
+                "with records the model never saw; give those records."
+            )
 
 
 def _check_sources(spec: DataSpec) -> None:

@@ -35,6 +35,8 @@ import numpy as np
 ML_DOMAIN = "ai.onnx.ml"
 # Nodes that keep a tensor's meaning; skipped when looking for the node that made an output.
 PASS_THROUGH_OPS = {"Identity", "Cast", "Reshape", "Flatten", "Squeeze", "Unsqueeze"}
+# Elementwise ops that keep scores raw when their other input is a constant (a bias, a temperature).
+_AFFINE_OPS = {"Add", "Sub", "Mul", "Div"}
 
 Labels = tuple[object, ...]
 
@@ -135,6 +137,47 @@ class OnnxGraph:
             if node is not None:
                 producers[output.name] = f"{node.domain}.{node.op_type}" if node.domain else node.op_type
         return producers
+
+    def raw_score_outputs(self) -> dict[str, str]:
+        """Graph output name → what shows that it holds raw class scores (logits), for those where something does.
+
+        Raw scores: a final dense layer (``Gemm``, or ``MatMul`` by a constant weight, with its bias
+        ``Add``) with no softmax after it; a ``LogSoftmax`` (log-probabilities, which a softmax turns back
+        into the probabilities); the scores of an ai.onnx.ml ``LinearClassifier``/``SVMClassifier``
+        without a post transform (decision scores). Pass-through nodes, a ZipMap and constant
+        scaling or shifting after them are looked through.
+        """
+        found = {}
+        for output in self.outputs:
+            why = self._raw_scores(output.name)
+            if why:
+                found[output.name] = why
+        return found
+
+    def _raw_scores(self, name: str) -> str:
+        node = self.made_by.get(name)
+        for _ in range(16):
+            if node is None:
+                return ""
+            data = [i for i in node.input if i and not self.is_constant(i)]
+            looked_through = node.op_type in PASS_THROUGH_OPS or node.op_type == "ZipMap"
+            if not (looked_through or (node.op_type in _AFFINE_OPS and len(data) == 1)) or not data:
+                break
+            name, node = data[0], self.made_by.get(data[0])
+        if node is None:
+            return ""
+        dense = node.op_type in ("Gemm", "MatMul") and len(node.input) >= 2 and self.is_constant(node.input[1])
+        if dense and not self.is_constant(node.input[0]):
+            return f"a final {node.op_type} layer without softmax"
+        if node.op_type == "LogSoftmax":
+            return "a LogSoftmax (log-probabilities)"
+        scores_output = len(node.output) > 1 and node.output[1] == name
+        if node.domain == ML_DOMAIN and node.op_type in ("LinearClassifier", "SVMClassifier") and scores_output:
+            transform = attribute(node, "post_transform", self.onnx) or b"NONE"
+            text = transform.decode("utf-8") if isinstance(transform, bytes) else str(transform)
+            if text.upper() == "NONE":
+                return f"the decision scores of a {node.op_type} without post transform"
+        return ""
 
     # -- classes -------------------------------------------------------------------------------
 

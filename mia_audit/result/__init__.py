@@ -102,6 +102,8 @@ class DataSummary:
     eval_members: int
     eval_nonmembers: int
     balanced: bool
+    # Held-out and population records left out because they copy a training member (features and label).
+    member_copies: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
