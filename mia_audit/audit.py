@@ -177,6 +177,8 @@ def _load_model_and_records(
         trust_model=config.trust_model,
         batch_size=config.batch_size,
         classes=_label_hint(records.raw_labels),
+        output=config.output,
+        output_kind=config.output_kind,
     )
     unknown = _unlearned_non_member_labels(records, model.classes)
     if unknown:
@@ -261,7 +263,7 @@ def _judge(attacks: _Attacks, target: _Target, utility: Utility, family: str, co
     strongest = next((r for r in attacks.results if r.id == risk.strongest_attack), None)
     # Auditor-only attacks stay out of the advice even when --risk-from counts them for risk.
     advice_from = counted_attacks(attacks.reports)
-    mitigations = recommend(risk.level, utility, target.model.output_kind.value, family, epsilon, advice_from)
+    mitigations = recommend(risk.at_least, utility, target.model.output_kind.value, family, epsilon, advice_from)
     return _Verdict(risk, baseline, epsilon, gate, strongest, mitigations)
 
 

@@ -136,6 +136,14 @@ OPTIONS: tuple[Option, ...] = (
             lands="audit.trust_model",
         ),
         Option("batch_size", "Records per query batch.", 4096, "int", check=POSITIVE, lands="audit.batch_size"),
+        Option("output", "Name of the model output to audit when the graph has several.", lands="audit.output"),
+        Option(
+            "output_kind",
+            "What that output holds: auto (read from the graph and the first batch), probabilities, logits or labels.",
+            "auto",
+            choices=("auto", "probabilities", "logits", "labels"),
+            lands="audit.output_kind",
+        ),
         Option("device", "Device for attack models that train: cpu or cuda.", "cpu", lands="shadow.device"),
         Option(
             "threads",
@@ -286,6 +294,13 @@ OPTIONS: tuple[Option, ...] = (
             lands="gate.max_epsilon",
         ),
         Option(
+            "allow_inconclusive",
+            "Do not fail the gate on an inconclusive verdict; judge it by the level it shows at least.",
+            False,
+            "bool",
+            lands="gate.allow_inconclusive",
+        ),
+        Option(
             "baseline",
             "An earlier report.json: exit 1 when the strongest attack got worse beyond the intervals.",
             kind="path",
@@ -337,6 +352,8 @@ class AuditConfig:
     threshold_fpr: float = 0.1
     trust_model: bool = False
     batch_size: int = 4096
+    output: str | None = None  # the model output to audit (--output)
+    output_kind: str = "auto"  # what it holds: auto, probabilities, logits or labels (--output-kind)
     gate: GateConfig = field(default_factory=GateConfig)
     shadow: ShadowConfig = field(default_factory=ShadowConfig)
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)

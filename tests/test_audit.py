@@ -69,7 +69,8 @@ def test_exchangeable_members_stay_near_chance(tmp_path: Path) -> None:
     result = audit(case.model, DataSpec(data=case.data), AuditConfig(seed=0, attacks=BASIC))
     for report in result.attacks:
         assert abs(report.metrics.auc - 0.5) < 0.05, (report.id, report.metrics.auc)
-    assert result.risk.level == "low"
+    # Chance-level attacks: the evidence shows low; on this few records it may not exclude medium yet.
+    assert result.risk.at_least == "low" and result.risk.level in ("low", "inconclusive")
 
 
 def test_same_seed_same_numbers(overfit) -> None:  # type: ignore[no-untyped-def]

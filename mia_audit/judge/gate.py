@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from mia_audit.errors import ConfigError, invalid_option
 from mia_audit.result import (
     FPR_LEVELS,
+    INCONCLUSIVE,
     RISK_LEVELS,
     AttackReport,
     BaselineComparison,
@@ -30,6 +31,8 @@ class GateConfig:
     max_auc: float | None = None
     max_tpr_at_fpr: dict[str, float] = field(default_factory=dict)
     max_epsilon: float | None = None
+    # Judge an inconclusive verdict by the level it shows at least, instead of failing the gate.
+    allow_inconclusive: bool = False
 
     def __post_init__(self) -> None:
         if self.fail_on is not None and self.fail_on not in RISK_LEVELS:
@@ -76,11 +79,27 @@ def evaluate_gate(
         rules.append(_max_epsilon_rule(config.max_epsilon, attacks, epsilon))
     if baseline is not None:
         rules.append(baseline_rule(baseline))
+    inconclusive = risk.level == INCONCLUSIVE
     if not rules:
-        return GateResult(False, True, ("no gate configured",))
+        return GateResult(False, True, ("no gate configured",), inconclusive=inconclusive)
+    if inconclusive:
+        rules.append(_conclusive_rule(risk, config.allow_inconclusive))
     failed = [r for r in rules if not r.passed]
     reasons = tuple(line for r in (failed or rules) for line in r.reasons)
-    return GateResult(True, not failed, reasons, tuple(rules))
+    return GateResult(True, not failed, reasons, tuple(rules), inconclusive)
+
+
+def _conclusive_rule(risk: Risk, allowed: bool) -> GateRule:
+    """An inconclusive verdict fails a configured gate: it cannot exclude a worse level."""
+    if allowed:
+        line = f"the verdict is inconclusive (at least {risk.at_least}); allowed by --allow-inconclusive"
+    else:
+        line = (
+            f"the verdict is inconclusive: the evidence shows at least {risk.at_least} but cannot exclude a higher "
+            f"level; settle it with {risk.settle or 'more records'}, or pass --allow-inconclusive"
+        )
+    limit = "allowed" if allowed else "required"
+    return GateRule("conclusive", limit, allowed, risk.level, risk.strongest_attack, (line,))
 
 
 def _worst(values: Sequence[tuple[AttackReport, float]]) -> tuple[float | None, str | None]:
@@ -91,8 +110,11 @@ def _worst(values: Sequence[tuple[AttackReport, float]]) -> tuple[float | None, 
 
 
 def _fail_on_rule(fail_on: str, risk: Risk) -> GateRule:
-    bad = RISK_LEVELS.index(risk.level) >= RISK_LEVELS.index(fail_on)
-    line = f"risk level {risk.level} {'reaches' if bad else 'is below'} --fail-on {fail_on}"
+    """Judged on the level the evidence shows at least; an inconclusive verdict is its own rule."""
+    level = risk.at_least if risk.level == INCONCLUSIVE else risk.level
+    bad = RISK_LEVELS.index(level) >= RISK_LEVELS.index(fail_on)
+    shown = f"{risk.level} (at least {level})" if level != risk.level else level
+    line = f"risk level {shown} {'reaches' if bad else 'is below'} --fail-on {fail_on}"
     return GateRule("fail_on", fail_on, not bad, risk.level, risk.strongest_attack, (line,))
 
 

@@ -5,6 +5,11 @@ when it is distinguishable from chance: the AUC interval lies above 0.5, or the 
 above the upper Clopper–Pearson bound of the false-positive rate itself (with 400 non-members,
 "1% FPR" rests on 4 false positives and could be 2.5%). Noise on a small sample, and the
 optimism of picking the best ROC point, cannot raise the level on their own.
+
+A level is only as good as its evidence. The verdict is ``inconclusive`` (with the level it shows at
+least) when the strongest attack's AUC or TPR interval reaches the bound of a higher level, when TPR
+at 1% FPR cannot be measured on so few non-members, or when no attack could run: a gate set on the
+level must not pass on evidence that cannot exclude a worse one.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Sequence
 
 from mia_audit.attacks.registry import auditor_only_ids
 from mia_audit.judge.metrics import clopper_pearson
-from mia_audit.result import RISK_LEVELS, AttackReport, Risk, RiskRule
+from mia_audit.result import INCONCLUSIVE, RISK_LEVELS, AttackReport, Risk, RiskRule
 
 RISK_RULES: tuple[RiskRule, ...] = (
     RiskRule(
@@ -76,7 +81,8 @@ def _strength(report: AttackReport) -> tuple[int, float, float]:
 def assess_risk(attacks: Sequence[AttackReport], include: frozenset[str] = frozenset()) -> Risk:
     counted = counted_attacks(attacks, include)
     if not counted:
-        return Risk("low", None, ("no attack could run on these inputs, so no leakage was measured",), RISK_RULES)
+        nothing = "inconclusive: no attack could run on these inputs, so no leakage was measured"
+        return Risk(INCONCLUSIVE, None, (nothing,), RISK_RULES, "low", "inputs the attacks can run on (see skipped)")
     strongest = max(counted, key=_strength)
     level, reason = attack_level(strongest)
     m = strongest.metrics
@@ -95,4 +101,66 @@ def assess_risk(attacks: Sequence[AttackReport], include: frozenset[str] = froze
         f"measured on {m.n_members} members and {m.n_nonmembers} non-members; a black-box audit gives "
         "a lower bound on leakage, stronger attacks may do better"
     )
-    return Risk(level, strongest.id, tuple(reasons), RISK_RULES)
+    question = open_question(strongest, level)
+    if question is None:
+        return Risk(level, strongest.id, tuple(reasons), RISK_RULES, level)
+    why, settle = question
+    return Risk(INCONCLUSIVE, strongest.id, (why, *reasons), RISK_RULES, level, settle)
+
+
+# TPR at 1% FPR needs at least this many non-members to be measured at all (one false positive).
+MIN_NONMEMBERS_FOR_TPR = 100
+
+
+def open_question(report: AttackReport, level: str) -> tuple[str, str] | None:
+    """Why the evidence cannot settle ``level`` (a higher level it cannot exclude), and what would settle it."""
+    above = [r for r in reversed(RISK_RULES) if RISK_LEVELS.index(r.level) > RISK_LEVELS.index(level)]
+    if not above:
+        return None
+    m = report.metrics
+    tpr, tpr_ci = m.tpr_at_fpr.get("0.01"), m.tpr_at_fpr_ci.get("0.01")
+    if tpr is None or tpr_ci is None:
+        why = (
+            f"inconclusive: TPR at 1% FPR cannot be measured on {m.n_nonmembers} non-members, so the evidence "
+            f"shows at least {level} but cannot exclude {above[-1].level}"
+        )
+        return why, f"at least {MIN_NONMEMBERS_FOR_TPR} members and {MIN_NONMEMBERS_FOR_TPR} non-members"
+    reached = [r for r in above if m.auc_ci[1] >= r.min_auc or tpr_ci[1] >= r.min_tpr_at_1pct_fpr]
+    if not reached:
+        return None
+    worst = reached[-1]
+    why = (
+        f"inconclusive: {report.id} shows at least {level}, but its intervals (AUC up to {m.auc_ci[1]:.3f}, "
+        f"TPR at 1% FPR up to {tpr_ci[1]:.1%}) reach the bounds of {worst.level} (AUC {worst.min_auc:.2f}, "
+        f"TPR {worst.min_tpr_at_1pct_fpr:.0%})"
+    )
+    return why, _records_to_settle(report, above[0])
+
+
+def _records_to_settle(report: AttackReport, rule: RiskRule) -> str:
+    """How many records would settle the level, if the estimates stayed where they are.
+
+    Interval half-widths shrink as 1/√n. An estimate below ``rule``'s bound is settled when its upper
+    bound falls below it; one at or above the bound (not yet distinguishable from chance) when its
+    lower bound rises above chance, and the level may then rise.
+    """
+    m = report.metrics
+    n = min(m.n_members, m.n_nonmembers)
+    tpr, tpr_ci = m.tpr_at_fpr.get("0.01"), m.tpr_at_fpr_ci.get("0.01")
+    auc_check = (m.auc, m.auc_ci, rule.min_auc, 0.5)
+    tpr_check = (tpr, tpr_ci, rule.min_tpr_at_1pct_fpr, 0.01)
+    needed, rises = [], False
+    for point, ci, bound, chance in (auc_check, tpr_check):
+        if point is None or ci is None or ci[1] < bound:
+            continue
+        if point < bound:
+            needed.append(n * ((ci[1] - point) / (bound - point)) ** 2)
+        elif point > chance:
+            rises = True
+            needed.append(n * ((point - ci[0]) / (point - chance)) ** 2)
+    total = max(math.ceil(max(needed, default=n) / 10) * 10, n + 10)
+    goal = f"would show whether it reaches {rule.level}" if rises else f"would bring the intervals below {rule.level}"
+    return (
+        f"about {total} members and {total} non-members (now {m.n_members} and {m.n_nonmembers}), if the "
+        f"estimates stay where they are, {goal}"
+    )

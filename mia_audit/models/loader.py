@@ -8,6 +8,7 @@ from pathlib import Path
 from mia_audit.errors import ConfigError, InputFileError, ModelLoadError
 from mia_audit.models.base import ModelInfo, TargetModel, TensorInfo
 from mia_audit.models.onnx_model import OnnxModel
+from mia_audit.models.outputs import OUTPUT_KINDS
 from mia_audit.models.sklearn_model import PICKLE_FORMATS, load_pickled, load_skops
 
 TORCH_SUFFIXES = (".pt", ".pth", ".ptl", ".torchscript")
@@ -21,15 +22,21 @@ def load_model(
     trust_model: bool = False,
     batch_size: int = 4096,
     classes: Sequence[object] | None = None,
+    output: str | None = None,
+    output_kind: str = "auto",
 ) -> TargetModel:
     """Open ``path`` as a target model.
 
     ``trust_model`` allows pickle/joblib files and skops files with untrusted types.
     ``classes`` is a hint for label-only ONNX graphs that do not store their class labels
     (the audit passes the dataset's sorted labels); other formats know their classes.
+    ``output`` names the output to audit (an ONNX graph output; a scikit-learn method), and
+    ``output_kind`` says what it holds: auto, probabilities, logits or labels (``models.outputs``).
     """
     if batch_size < 1:
         raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+    if output_kind not in OUTPUT_KINDS:
+        raise ConfigError(f"--output-kind must be one of {', '.join(OUTPUT_KINDS)}, got {output_kind!r}")
     file = Path(path)
     if not file.exists():
         raise InputFileError(f"model file not found: {file}")
@@ -37,11 +44,13 @@ def load_model(
         raise InputFileError(f"model path is not a file: {file}")
     suffix = file.suffix.lower()
     if suffix == ".onnx":
-        return OnnxModel(file, batch_size=batch_size, classes=classes)
+        return OnnxModel(file, batch_size=batch_size, classes=classes, output=output, output_kind=output_kind)
     if suffix == ".skops":
-        return load_skops(file, trust_model=trust_model, batch_size=batch_size)
+        return load_skops(file, trust_model=trust_model, batch_size=batch_size, output=output, output_kind=output_kind)
     if suffix in PICKLE_FORMATS:
-        return load_pickled(file, trust_model=trust_model, batch_size=batch_size)
+        return load_pickled(
+            file, trust_model=trust_model, batch_size=batch_size, output=output, output_kind=output_kind
+        )
     if suffix in TORCH_SUFFIXES:
         raise ModelLoadError(
             f"{file}: TorchScript/PyTorch files are not supported yet; export the model to ONNX "

@@ -8,8 +8,13 @@ How the feature frame reaches the graph:
   matched to inputs by name, each converted to its input's dtype. A single ``[N, 1]`` input whose
   name is one of several columns is matched by name too. Extra columns are ignored.
 
-Which output is read: a skl2onnx ZipMap (a sequence of ``{class: probability}`` maps), else a float
-tensor of class scores, else (label-only graphs) an integer or string label tensor.
+Which output is read: the one named by ``output`` (``--output``); else a skl2onnx ZipMap (a sequence
+of ``{class: probability}`` maps), else a float tensor of class scores (one the graph marks as class
+scores first: a softmax, sigmoid or classifier node, a final linear layer, a name that says
+probabilities or logits; then a ``[N, C]`` matrix before a vector), else (label-only graphs, or
+``output_kind="labels"``) an integer or string label tensor. What the chosen output holds is checked
+on the first batch (``models.outputs``): an output that is neither class probabilities, nor logits the
+graph (or ``output_kind``) vouches for, nor labels is refused.
 
 How the classes (the column order of ``predict_proba``) are found, first match wins:
 
@@ -26,7 +31,7 @@ How the classes (the column order of ``predict_proba``) are found, first match w
 Until the first query settles cases 2 and 4 for a graph without static shapes, ``classes`` is
 empty. Likewise ``output_kind`` of a float score output is a guess from the node that produces it
 until the first batch shows whether its rows are probabilities (non-negative, summing to one) or
-logits, which then go through a stable softmax (a sigmoid for a single column).
+logits (see ``models.outputs``), which then go through a stable softmax (a sigmoid for a single column).
 """
 
 from __future__ import annotations
@@ -47,13 +52,19 @@ from mia_audit.models.base import (
     ModelInfo,
     OutputKind,
     TensorInfo,
-    looks_like_probabilities,
     one_hot,
     one_line,
     sha256_of,
     stable_softmax,
 )
-from mia_audit.models.onnx_graph import ML_DOMAIN, NotOnnxError, OnnxGraph, plain_value, read_onnx_graph
+from mia_audit.models.onnx_graph import NotOnnxError, OnnxGraph, plain_value, read_onnx_graph
+from mia_audit.models.outputs import (
+    OUTPUT_KINDS,
+    OutputFacts,
+    check_labels,
+    check_probabilities,
+    settle_scores,
+)
 
 _INPUT_DTYPES: dict[str, Any] = {
     "tensor(float)": np.float32,
@@ -69,7 +80,6 @@ _INPUT_DTYPES: dict[str, Any] = {
 }
 _SCORE_TYPES = {"tensor(float)", "tensor(double)", "tensor(float16)"}
 _LABEL_TYPES = {"tensor(int64)", "tensor(int32)", "tensor(string)"}
-_PROBABILITY_OPS = {"Softmax", "Sigmoid", "ZipMap", "Normalizer"}
 
 OutputRole = Literal["zipmap", "scores", "labels"]
 Dim = int | str | None
@@ -90,6 +100,8 @@ class _GraphFacts:
     class_source: str = ""
     producers: dict[str, str] = field(default_factory=dict)  # output name -> op that made it
     details: dict[str, str] = field(default_factory=dict)
+    raw_scores: dict[str, str] = field(default_factory=dict)  # output name -> what shows it holds logits
+    graph_known: bool = False
 
 
 class OnnxModel:
@@ -101,9 +113,13 @@ class OnnxModel:
         *,
         batch_size: int = 4096,
         classes: Sequence[object] | None = None,
+        output: str | None = None,
+        output_kind: str = "auto",
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if output_kind not in OUTPUT_KINDS:
+            raise ValueError(f"output_kind must be one of {', '.join(OUTPUT_KINDS)}, got {output_kind!r}")
         self._path = Path(path)
         if not self._path.is_file():
             raise InputFileError(f"model file not found: {self._path}")
@@ -111,14 +127,17 @@ class OnnxModel:
         self._session = _open_session(self._path)
         self._inputs = tuple(self._session.get_inputs())
         self._outputs = tuple(self._session.get_outputs())
-        self._output = _pick_output(self._outputs, self._path)
         self._fixed_batch = _fixed_batch_size(self._inputs)
         self._sha256 = sha256_of(self._path)
         self._graph, self._graph_problem = _read_graph(self._path)
         self._facts = _read_graph_facts(self._graph, self._session)
+        self._output = _pick_output(self._outputs, self._path, self._facts, output, output_kind)
+        self._checks = _output_facts(self._outputs, self._output, self._path, self._facts, output_kind)
         self._hint = None if classes is None else tuple(plain_value(c) for c in classes)
         self._classes, self._class_source = self._initial_classes()
+        self._kind_source = ""
         self._kind, self._kind_settled = self._initial_kind()
+        self._labels_checked = False
         self._queries = 0
         self._architecture: InferredArchitecture | None = None
 
@@ -166,6 +185,7 @@ class OnnxModel:
             "queried_output": self._output.name,
             "batch": f"fixed at {self._fixed_batch} row(s) per run" if self._fixed_batch else "dynamic",
             "class_source": self._class_source or "settled by the first query",
+            "output_kind_source": self._kind_source or "settled by the first query",
         }
         return ModelInfo(
             path=str(self._path),
@@ -187,6 +207,9 @@ class OnnxModel:
             return np.zeros((0, self.n_classes), dtype=np.float64)
         raw = [self._run(feed, start, n_rows) for start in range(0, n_rows, self._step)]
         if self._output.role == "labels":
+            for batch in raw:
+                check_labels(self._checks, np.asarray(batch), first=not self._labels_checked)
+                self._labels_checked = True
             return self._labels_to_one_hot(np.concatenate([np.ravel(r) for r in raw]))
         if self._output.role == "zipmap":
             return np.vstack([self._zipmap_to_array(r) for r in raw])
@@ -213,15 +236,10 @@ class OnnxModel:
         return None, ""
 
     def _initial_kind(self) -> tuple[OutputKind, bool]:
-        if self._output.role == "zipmap":
-            return OutputKind.PROBABILITIES, True
         if self._output.role == "labels":
+            self._kind_source = "an integer or string label output"
             return OutputKind.LABELS, True
-        producer = self._facts.producers.get(self._output.name, "")
-        op_type = producer.rsplit(".", 1)[-1]
-        if not producer or op_type in _PROBABILITY_OPS or producer.startswith(ML_DOMAIN):
-            return OutputKind.PROBABILITIES, False
-        return OutputKind.LOGITS, False
+        return self._checks.initial_kind(), False
 
     @property
     def _step(self) -> int:
@@ -251,15 +269,22 @@ class OnnxModel:
         self._queries += stop - start
         return out[: stop - start]
 
+    def _settle(self, scores: np.ndarray) -> None:
+        """Settle the kind of a float or ZipMap output on its first batch; check later probability batches."""
+        if self._kind_settled:
+            if self._kind is OutputKind.PROBABILITIES:
+                check_probabilities(self._checks, scores)
+            return
+        settled = settle_scores(self._checks, scores)
+        if settled is not None:
+            (self._kind, self._kind_source), self._kind_settled = settled, True
+
     def _scores_to_probabilities(self, raw: Any) -> np.ndarray:
         scores = np.asarray(raw, dtype=np.float64)
         scores = scores.reshape(len(scores), -1)
+        self._settle(scores)
         if scores.shape[1] == 1:
             scores = self._binary_columns(scores[:, 0])
-        elif not self._kind_settled:
-            probabilities = looks_like_probabilities(scores)
-            self._kind = OutputKind.PROBABILITIES if probabilities else OutputKind.LOGITS
-            self._kind_settled = True
         if self._classes is None:
             self._classes = tuple(range(scores.shape[1]))
             self._class_source = "output columns 0..C-1 (no class labels in the graph)"
@@ -268,10 +293,6 @@ class OnnxModel:
 
     def _binary_columns(self, column: np.ndarray) -> np.ndarray:
         """One score per row: a probability of the second class, or its logit."""
-        if not self._kind_settled:
-            in_unit_range = bool(np.all((column >= 0.0) & (column <= 1.0)))
-            self._kind = OutputKind.PROBABILITIES if in_unit_range else OutputKind.LOGITS
-            self._kind_settled = True
         if self._kind is OutputKind.LOGITS:
             # softmax([0, z]) is sigmoid(z): the softmax that follows makes these probabilities
             return np.column_stack([np.zeros_like(column), column])
@@ -288,7 +309,9 @@ class OnnxModel:
                 f"{self._path.name}: the ZipMap output has no entry for class {exc.args[0]!r} "
                 "listed in the graph's class labels"
             ) from exc
-        return np.asarray(values, dtype=np.float64).reshape(len(rows), self.n_classes)
+        scores = np.asarray(values, dtype=np.float64).reshape(len(rows), self.n_classes)
+        self._settle(scores)
+        return stable_softmax(scores) if self._kind is OutputKind.LOGITS else scores
 
     def _labels_to_one_hot(self, labels: np.ndarray) -> np.ndarray:
         values = [plain_value(v) for v in labels.tolist()]
@@ -299,8 +322,9 @@ class OnnxModel:
         unknown = sorted({repr(v) for v in values if v not in index})
         if unknown:
             raise ModelDataMismatchError(
-                f"{self._path.name} returned labels {', '.join(unknown[:5])} that are not among "
-                f"its classes {_preview(self.classes)}; pass the dataset's classes to load_model"
+                f"{self._path.name}: {self._checks.describe()} returned labels {', '.join(unknown[:5])} that "
+                f"are not among its classes {_preview(self.classes)} ({self._class_source}); if these are not "
+                f"class labels, point at the class output with --output NAME (outputs: {self._checks.outputs})"
             )
         return one_hot(np.asarray([index[v] for v in values], dtype=np.int64), self.n_classes)
 
@@ -326,21 +350,110 @@ def _open_session(path: Path) -> Any:
         raise ModelLoadError(f"{path} is not an ONNX model that onnxruntime can load: {one_line(exc)}") from exc
 
 
-def _pick_output(outputs: Sequence[Any], path: Path) -> _Output:
-    zipmaps = [o for o in outputs if str(o.type).startswith("seq(map(")]
+def _pick_output(outputs: Sequence[Any], path: Path, facts: _GraphFacts, wanted: str | None, requested: str) -> _Output:
+    """The output named ``wanted``, else the first that fits (see the module docstring)."""
+    listing = _listing(outputs)
+    if wanted is not None:
+        node = next((o for o in outputs if o.name == wanted), None)
+        if node is None:
+            raise ModelLoadError(f"{path.name} has no output named {wanted!r}; its outputs: {listing}")
+        chosen = _as_output(node)
+        if chosen is None:
+            raise ModelLoadError(
+                f"{path.name}: output {wanted!r} is {node.type} of shape {_shape_text(node.shape)}, not class "
+                f"scores, probabilities or one label per record; choose another with --output (outputs: {listing})"
+            )
+    else:
+        candidates = [c for c in (_as_output(o) for o in outputs) if c is not None]
+        chosen = _first_fit(candidates, facts, requested)
+        if chosen is None and requested == "labels":
+            raise ModelLoadError(
+                f"{path.name} has no integer or string output with one label per record (outputs: {listing}); "
+                "drop --output-kind labels, or point at the label output with --output NAME"
+            )
+        if chosen is None:
+            raise ModelLoadError(
+                f"{path.name} has no output with class scores, probabilities or labels (outputs: {listing}); "
+                "audit a classifier's graph, or point at its class output with --output NAME"
+            )
+    if (chosen.role == "labels") != (requested == "labels") and requested != "auto":
+        held = "labels" if chosen.role == "labels" else "scores, not labels"
+        raise ModelLoadError(
+            f"{path.name}: --output-kind {requested} does not fit output {chosen.name!r}, which holds {held}; "
+            f"choose another with --output (outputs: {listing})"
+        )
+    return chosen
+
+
+def _as_output(node: Any) -> _Output | None:
+    shape = list(node.shape)
+    if str(node.type).startswith("seq(map("):
+        return _Output(node.name, "zipmap", None)
+    if node.type in _SCORE_TYPES:
+        width = shape[-1] if len(shape) >= 2 else 1
+        return _Output(node.name, "scores", width if isinstance(width, int) else None)
+    one_per_row = len(shape) == 1 or (len(shape) == 2 and not (isinstance(shape[1], int) and shape[1] > 1))
+    if node.type in _LABEL_TYPES and one_per_row:
+        return _Output(node.name, "labels", None)
+    return None
+
+
+def _first_fit(candidates: Sequence[_Output], facts: _GraphFacts, requested: str) -> _Output | None:
+    labels = [c for c in candidates if c.role == "labels"]
+    if requested == "labels":
+        return labels[0] if labels else None
+    zipmaps = [c for c in candidates if c.role == "zipmap"]
     if zipmaps:
-        return _Output(zipmaps[0].name, "zipmap", None)
-    scores = [o for o in outputs if o.type in _SCORE_TYPES]
+        return zipmaps[0]
+    scores = [c for c in candidates if c.role == "scores"]
     if scores:
-        # Prefer a [N, C] matrix over a vector, which may be an auxiliary output.
-        chosen = next((o for o in scores if len(o.shape) == 2), scores[0])
-        width = chosen.shape[-1] if len(chosen.shape) >= 2 else 1
-        return _Output(chosen.name, "scores", width if isinstance(width, int) else None)
-    labels = [o for o in outputs if o.type in _LABEL_TYPES and len(o.shape) in (1, 2)]
-    if labels:
-        return _Output(labels[0].name, "labels", None)
-    listing = ", ".join(f"{o.name} {o.type}" for o in outputs) or "none"
-    raise ModelLoadError(f"{path} has no output with class scores, probabilities or labels (outputs: {listing})")
+        # Prefer what the graph marks as class scores, then a [N, C] matrix over a vector (an auxiliary output).
+        def rank(output: _Output) -> tuple[int, int]:
+            marked = _output_facts_for(output, facts, requested).says_class_scores
+            return (0 if marked else 1, 0 if output.width != 1 else 1)
+
+        return min(scores, key=rank)
+    return labels[0] if labels else None
+
+
+def _output_facts(
+    outputs: Sequence[Any], chosen: _Output, path: Path, facts: _GraphFacts, requested: str
+) -> OutputFacts:
+    node = next(o for o in outputs if o.name == chosen.name)
+    info = _tensor_info(node)
+    if chosen.role == "zipmap":  # a sequence of {class: score} maps, one per record
+        info = TensorInfo(info.name, "ZipMap", (None,))
+    return _output_facts_for(chosen, facts, requested, path.name, info, _listing(outputs))
+
+
+def _output_facts_for(
+    output: _Output,
+    facts: _GraphFacts,
+    requested: str,
+    file: str = "",
+    info: TensorInfo | None = None,
+    listing: str = "",
+) -> OutputFacts:
+    return OutputFacts(
+        file=file,
+        name=output.name,
+        dtype=info.dtype if info else "",
+        shape=_shape_text(info.shape) if info else "",
+        producer=facts.producers.get(output.name, ""),
+        raw_scores=facts.raw_scores.get(output.name, ""),
+        requested=requested,
+        outputs=listing,
+        graph_known=facts.graph_known,
+    )
+
+
+def _listing(outputs: Sequence[Any]) -> str:
+    shown = [f"{info.name} {info.dtype} {_shape_text(info.shape)}" for info in map(_tensor_info, outputs)]
+    return ", ".join(shown) or "none"
+
+
+def _shape_text(shape: Sequence[object]) -> str:
+    return "[" + ", ".join(str(d) if isinstance(d, int) else "?" for d in shape) + "]"
 
 
 def _fixed_batch_size(inputs: Sequence[Any]) -> int | None:
@@ -369,7 +482,11 @@ def _read_graph_facts(graph: OnnxGraph | None, session: Any) -> _GraphFacts:
     graph_labels, graph_source = graph.class_labels()
     if graph_labels is not None:
         labels, source = graph_labels, graph_source
-    return _GraphFacts(labels, source, graph.output_producers(), details)
+    try:
+        raw_scores = graph.raw_score_outputs()
+    except Exception:  # constant folding of a graph this reader does not understand: no evidence of logits
+        raw_scores = {}
+    return _GraphFacts(labels, source, graph.output_producers(), details, raw_scores, graph_known=True)
 
 
 def _classes_from_metadata(props: dict[str, str]) -> tuple[tuple[object, ...] | None, str]:

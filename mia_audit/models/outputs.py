@@ -21,9 +21,9 @@ So a float output is taken (``--output-kind auto``) as
 float output as logits. Once settled as probabilities, every later batch is checked the same way.
 
 An integer or string output is taken as labels when it holds one value per record and comes from an
-``ArgMax``, a label lookup (``ArrayFeatureExtractor``) or a classifier node, or its name says labels,
-or the graph could not be read, or ``--output-kind labels`` says so; an integer output of anything
-else (a count, a rounded regression) is refused.
+``ArgMax``/``TopK``, a label lookup (``ArrayFeatureExtractor``, ``Gather``) or a classifier node, or
+its name says labels, or the graph could not be read, or ``--output-kind labels`` says so; an integer
+output of anything else (a count, a rounded regression) is refused.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ OUTPUT_KINDS = ("auto", "probabilities", "logits", "labels")
 PROBABILITY_ATOL = 1e-3
 _ML_DOMAIN = "ai.onnx.ml"
 _SQUASH_OPS = {"Softmax", "Sigmoid", "ZipMap", "Normalizer"}
-_LABEL_OPS = {"ArgMax", "ArgMin", "ArrayFeatureExtractor"}
+_LABEL_OPS = {"ArgMax", "ArgMin", "TopK", "ArrayFeatureExtractor", "Gather"}  # an index, or a lookup by one
 _LABEL_WORDS = ("label", "class", "pred", "argmax")
 
 
@@ -145,7 +145,7 @@ def check_labels(facts: OutputFacts, raw: np.ndarray, first: bool) -> None:
     values = np.ravel(raw)
     if values.dtype.kind not in "iu" or len(values) == 0:
         return
-    origin = f"comes from a {facts.producer}" if facts.producer else "is a graph input or constant"
+    origin = f"comes from {_a(facts.producer)}" if facts.producer else "is a graph input or constant"
     raise ModelLoadError(
         f"{facts.file}: {facts.describe()} holds integers in [{values.min()}, {values.max()}] on the first "
         f"{len(values)} rows but {origin}, not an ArgMax, a label lookup or a classifier node: not class "
@@ -165,7 +165,8 @@ def _are_probabilities(values: np.ndarray) -> bool:
 
 def _found(facts: OutputFacts, values: np.ndarray) -> str:
     """``output 'x' (float, shape [?, 16]): on the first 300 rows, values in [0, 5.2], row sums 0.4–31``."""
-    text = f"{facts.describe()}: on the first {len(values)} rows, values in [{_num(values.min())}, {_num(values.max())}]"
+    low, high = _num(values.min()), _num(values.max())
+    text = f"{facts.describe()}: on the first {len(values)} rows, values in [{low}, {high}]"
     if values.shape[1] > 1:
         sums = values.sum(axis=1)
         text += f", row sums {_num(sums.min())}–{_num(sums.max())}"
@@ -174,7 +175,7 @@ def _found(facts: OutputFacts, values: np.ndarray) -> str:
 
 def _origin(facts: OutputFacts) -> str:
     if facts.producer:
-        return f"it comes from a {facts.producer}"
+        return f"it comes from {_a(facts.producer)}"
     return "the graph could not be read" if not facts.graph_known else "it is a graph input or constant"
 
 
@@ -186,6 +187,8 @@ def _not_class_scores(facts: OutputFacts, values: np.ndarray, in_unit_range: boo
     single = values.shape[1] == 1
     if single:
         what = "one number per record: a regression value or a score, not a class probability (no Sigmoid) or logit"
+    elif facts.op == "Sigmoid":
+        what = "rows of independent sigmoids that do not sum to 1: multi-label scores, not class probabilities"
     elif values.min() >= 0.0:
         what = "non-negative rows that do not sum to 1: an embedding or features, not class probabilities"
     else:
@@ -203,7 +206,7 @@ def _not_class_scores(facts: OutputFacts, values: np.ndarray, in_unit_range: boo
 
 def _regression(facts: OutputFacts, values: np.ndarray) -> str:
     return (
-        f"{facts.file}: {_found(facts, values)}; it comes from a {facts.producer}: a regression value, not "
+        f"{facts.file}: {_found(facts, values)}; it comes from {_a(facts.producer)}: a regression value, not "
         f"class scores, and mia-audit audits classifiers; {_pick_another(facts)}, or export a classifier"
     )
 
@@ -214,6 +217,10 @@ def _not_probabilities(facts: OutputFacts, values: np.ndarray, because: str) -> 
         f"{facts.file}: {_found(facts, values)}; {because}, but it has {rows}; pass --output-kind logits if "
         f"these are logits, or {_pick_another(facts)}"
     )
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1].lower() in "aeiou" else f"a {word}"
 
 
 def _num(value: float) -> str:

@@ -5,6 +5,10 @@ probabilities), ``decision_function`` (logits, through a stable softmax; a binar
 score d becomes the logits ``[0, d]``, so the second class gets probability sigmoid(d) as in
 logistic regression; a multi-class one-vs-rest score matrix is softmaxed as it is) and ``predict``
 (labels, returned one-hot). Classes are the estimator's ``classes_`` (a Pipeline's final step).
+``output`` (``--output``) names one of those methods, ``output_kind`` (``--output-kind``) the kind
+(probabilities: ``predict_proba``, logits: ``decision_function``, labels: ``predict``). A regressor
+is refused (it has no classes to audit), and ``predict_proba`` must return probability rows
+(non-negative, summing to one).
 
 An estimator fitted on a DataFrame (``feature_names_in_``) gets the data's columns by name, so
 Pipelines over raw string columns work; one fitted on an array gets all columns in order, checked
@@ -30,6 +34,7 @@ from mia_audit.models.base import (
     ModelInfo,
     OutputKind,
     TensorInfo,
+    looks_like_probabilities,
     one_hot,
     one_line,
     sha256_of,
@@ -42,13 +47,23 @@ PICKLE_FORMATS = {
     ".joblib": "sklearn-joblib",
 }
 
+_METHODS = ("predict_proba", "decision_function", "predict")
+_METHOD_OF_KIND = {"probabilities": "predict_proba", "logits": "decision_function", "labels": "predict"}
+
 _TREE_STORAGE_TYPES = {
     "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 }
 
 
-def load_skops(path: str | Path, *, trust_model: bool = False, batch_size: int = 4096) -> SklearnModel:
+def load_skops(
+    path: str | Path,
+    *,
+    trust_model: bool = False,
+    batch_size: int = 4096,
+    output: str | None = None,
+    output_kind: str = "auto",
+) -> SklearnModel:
     """Load a ``.skops`` file after auditing its types; see the module docstring."""
     import skops.io as sio
 
@@ -72,10 +87,25 @@ def load_skops(path: str | Path, *, trust_model: bool = False, batch_size: int =
     details = _warning_details(caught)
     if untrusted:
         details["trusted_types"] = ", ".join(untrusted)
-    return SklearnModel(estimator, path=path, fmt="sklearn-skops", batch_size=batch_size, details=details)
+    return SklearnModel(
+        estimator,
+        path=path,
+        fmt="sklearn-skops",
+        batch_size=batch_size,
+        details=details,
+        output=output,
+        output_kind=output_kind,
+    )
 
 
-def load_pickled(path: str | Path, *, trust_model: bool = False, batch_size: int = 4096) -> SklearnModel:
+def load_pickled(
+    path: str | Path,
+    *,
+    trust_model: bool = False,
+    batch_size: int = 4096,
+    output: str | None = None,
+    output_kind: str = "auto",
+) -> SklearnModel:
     """Load a pickle or joblib file; refused unless ``trust_model`` because unpickling runs code."""
     path = _existing(path)
     fmt = PICKLE_FORMATS.get(path.suffix.lower(), "sklearn-pickle")
@@ -93,7 +123,15 @@ def load_pickled(path: str | Path, *, trust_model: bool = False, batch_size: int
             estimator = joblib.load(path)
         except Exception as exc:  # unpickling can fail in any way a class's code chooses
             raise ModelLoadError(f"cannot unpickle {path}: {one_line(exc)}") from exc
-    return SklearnModel(estimator, path=path, fmt=fmt, batch_size=batch_size, details=_warning_details(caught))
+    return SklearnModel(
+        estimator,
+        path=path,
+        fmt=fmt,
+        batch_size=batch_size,
+        details=_warning_details(caught),
+        output=output,
+        output_kind=output_kind,
+    )
 
 
 class SklearnModel:
@@ -107,6 +145,8 @@ class SklearnModel:
         fmt: str,
         batch_size: int = 4096,
         details: Mapping[str, str] | None = None,
+        output: str | None = None,
+        output_kind: str = "auto",
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -117,7 +157,7 @@ class SklearnModel:
         self._batch_size = batch_size
         self._classes = _classes_of(estimator, self._path)
         self._index = {c: i for i, c in enumerate(self._classes)}
-        self._method = _query_method(estimator)
+        self._method = _query_method(estimator, self._path, output, output_kind)
         self._names = _feature_names(estimator)
         self._n_features_in = _n_features_in(estimator, self._names)
         self._sha256 = sha256_of(self._path) if self._path.is_file() else ""
@@ -232,6 +272,8 @@ class SklearnModel:
             raise ModelLoadError(
                 f"{self._path.name}: {self._method} returned shape {scores.shape} for {self.n_classes} classes"
             )
+        if self._method == "predict_proba":
+            _check_probability_rows(scores, self._path)
         return stable_softmax(scores) if self._method == "decision_function" else scores
 
     def _labels_to_one_hot(self, labels: np.ndarray) -> np.ndarray:
@@ -280,6 +322,35 @@ def _existing(path: str | Path) -> Path:
 def _check_classifier(estimator: Any, path: Path) -> None:
     if not callable(getattr(estimator, "predict", None)):
         raise ModelLoadError(f"{path} holds a {_qualified_name(estimator)} object, not a model with a predict method")
+    final = _final_estimator(estimator)
+    if _is_regressor(estimator) or _is_regressor(final):
+        raise ModelLoadError(
+            f"{path} holds a {_qualified_name(final)}: a regressor, not a classifier; it predicts numbers, "
+            "not classes, so there are no class probabilities, scores or labels to audit; audit a fitted "
+            "classifier (one with classes_)"
+        )
+
+
+def _is_regressor(estimator: Any) -> bool:
+    if getattr(estimator, "_estimator_type", None) == "regressor":
+        return True
+    try:
+        from sklearn.base import is_regressor
+
+        return bool(is_regressor(estimator))
+    except Exception:  # not a scikit-learn estimator, or tags it cannot read: judged by classes_ later
+        return False
+
+
+def _check_probability_rows(scores: np.ndarray, path: Path) -> None:
+    finite = scores[np.all(np.isfinite(scores), axis=1)]
+    if len(finite) and not looks_like_probabilities(finite):
+        sums = finite.sum(axis=1)
+        raise ModelDataMismatchError(
+            f"{path.name}: predict_proba returned rows that are not probabilities (values in "
+            f"[{finite.min():.4g}, {finite.max():.4g}], row sums {sums.min():.4g}–{sums.max():.4g}); choose "
+            "another output with --output decision_function or --output predict"
+        )
 
 
 def _classes_of(estimator: Any, path: Path) -> tuple[object, ...]:
@@ -300,15 +371,36 @@ def _classes_of(estimator: Any, path: Path) -> tuple[object, ...]:
     return tuple(_plain(c) for c in array.tolist())
 
 
-def _query_method(estimator: Any) -> str:
-    if hasattr(estimator, "predict_proba"):
-        return "predict_proba"
+def _query_method(estimator: Any, path: Path, output: str | None = None, requested: str = "auto") -> str:
+    """The method to query: ``output`` when given, else the one ``requested`` names, else the first offered."""
+    offered = _offered_methods(estimator)
+    if output is not None and output not in offered:
+        raise ModelLoadError(
+            f"{path.name}: --output {output!r} is not an output of this {_qualified_name(estimator)}; a "
+            f"scikit-learn model's outputs are its methods: {', '.join(offered)}"
+        )
+    wanted = _METHOD_OF_KIND.get(requested)
+    if wanted is not None and wanted not in offered:
+        raise ModelLoadError(
+            f"{path.name}: --output-kind {requested} needs {wanted}, which this {_qualified_name(estimator)} "
+            f"does not offer (it offers {', '.join(offered)})"
+        )
+    if output is not None and wanted is not None and output != wanted:
+        raise ModelLoadError(
+            f"{path.name}: --output {output} gives {_kind_of(output)}, not {requested}; drop one of the two options"
+        )
+    return output or wanted or offered[0]
+
+
+def _offered_methods(estimator: Any) -> list[str]:
     final = _final_estimator(estimator)
     # One-vs-one scores have one column per pair of classes, not per class.
     ovo = getattr(final, "decision_function_shape", "ovr") == "ovo"
-    if hasattr(estimator, "decision_function") and not ovo:
-        return "decision_function"
-    return "predict"
+    return [m for m in _METHODS if hasattr(estimator, m) and not (m == "decision_function" and ovo)]
+
+
+def _kind_of(method: str) -> str:
+    return next(kind for kind, m in _METHOD_OF_KIND.items() if m == method)
 
 
 def _feature_names(estimator: Any) -> tuple[str, ...] | None:

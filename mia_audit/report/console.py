@@ -38,6 +38,7 @@ LEVEL_STYLES = {
     "medium": "bold yellow",
     "high": "bold dark_orange",
     "critical": "bold white on red",
+    "inconclusive": "bold magenta",
 }
 
 
@@ -91,6 +92,8 @@ def print_summary(result: AuditResult, console: Console) -> None:
     if result.risk.reasons:
         line.append(" — " + "; ".join(result.risk.reasons))
     console.print(line)
+    if result.risk.settle:
+        console.print(Text(f"To settle it: {result.risk.settle}."), soft_wrap=True)
     if result.epsilon is not None:
         e = result.epsilon
         chosen = " / ".join(dict.fromkeys(h.attack_id for h in e.halves))

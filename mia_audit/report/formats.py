@@ -72,12 +72,15 @@ def planned_outputs(out: Path, formats: Sequence[str], protected: Iterable[Path]
 
 
 def check_writable(folder: Path, option: str) -> None:
-    """Make ``folder`` and write a probe file in it, so that a folder the reports cannot go to stops the run
-    before any work."""
+    """Make ``folder``, write a probe file in it and take both away again, so that a folder the reports
+    cannot go to stops the run before any work, and a run that stops later leaves nothing behind."""
+    made = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".mia-audit-probe-"):
             pass
+        for path in made:  # deepest first
+            path.rmdir()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise InputFileError(f"{option} {folder} is not writable ({reason}); choose another folder.") from None

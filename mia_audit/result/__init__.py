@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 SCHEMA_VERSION = "1"
 RISK_LEVELS = ("low", "medium", "high", "critical")
+# The verdict when the evidence cannot tell the level: too few records, or an interval that reaches a higher level.
+INCONCLUSIVE = "inconclusive"
 FPR_LEVELS = ("0.01", "0.001", "0.0001")
 
 
@@ -156,6 +158,10 @@ class Risk:
     reasons: tuple[str, ...]
     # The rules the level was set by, strictest first, for the report to show.
     rules: tuple[RiskRule, ...] = ()
+    # The level the evidence shows at least (the level itself unless it is inconclusive).
+    at_least: str = "low"
+    # When inconclusive: what would settle it, in words (how many records).
+    settle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,8 @@ class GateResult:
     passed: bool
     reasons: tuple[str, ...]
     rules: tuple[GateRule, ...] = ()
+    # The risk verdict was inconclusive (a configured gate then fails unless --allow-inconclusive).
+    inconclusive: bool = False
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,7 @@ def _gate_from_dict(d: dict[str, Any]) -> GateResult:
         )
         for r in d.get("rules", [])
     )
-    return GateResult(d["configured"], d["passed"], tuple(d["reasons"]), rules)
+    return GateResult(d["configured"], d["passed"], tuple(d["reasons"]), rules, bool(d.get("inconclusive", False)))
 
 
 def _baseline_from_dict(d: dict[str, Any] | None) -> BaselineComparison | None:
@@ -228,7 +228,8 @@ def _baseline_from_dict(d: dict[str, Any] | None) -> BaselineComparison | None:
 
 def _risk_from_dict(d: dict[str, Any]) -> Risk:
     rules = tuple(RiskRule(**rule) for rule in d.get("rules", ()))
-    return Risk(d["level"], d["strongest_attack"], tuple(d["reasons"]), rules)
+    at_least = d.get("at_least", d["level"])
+    return Risk(d["level"], d["strongest_attack"], tuple(d["reasons"]), rules, at_least, d.get("settle"))
 
 
 def from_dict(d: dict[str, Any]) -> AuditResult:

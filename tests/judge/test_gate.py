@@ -91,3 +91,26 @@ def test_max_epsilon_also_checks_the_split_half_bound() -> None:
     assert gate.reasons == ("split-half bound: ε lower bound 3.10 > max 2.00",)
     assert gate.rules[0].observed == 3.1 and gate.rules[0].attack == "split-half bound"
     assert evaluate_gate(GateConfig(max_epsilon=3.5), HIGH, ATTACKS, epsilon=split).passed
+
+
+def _inconclusive(at_least: str = "medium") -> Risk:
+    return Risk("inconclusive", "threshold.loss", ("inconclusive: …",), (), at_least, "about 900 members")
+
+
+def test_an_inconclusive_verdict_fails_a_configured_gate() -> None:
+    gate = evaluate_gate(GateConfig(fail_on="high"), _inconclusive(), ATTACKS)
+    assert gate.configured and not gate.passed and gate.inconclusive
+    failed = [r for r in gate.rules if not r.passed]
+    assert [r.name for r in failed] == ["conclusive"]  # medium is below high: only the verdict's doubt fails
+    assert "--allow-inconclusive" in failed[0].reasons[0] and "about 900 members" in failed[0].reasons[0]
+
+
+def test_allow_inconclusive_judges_the_level_shown_at_least() -> None:
+    allowed = GateConfig(fail_on="high", allow_inconclusive=True)
+    assert evaluate_gate(allowed, _inconclusive("medium"), ATTACKS).passed
+    assert not evaluate_gate(allowed, _inconclusive("high"), ATTACKS).passed
+
+
+def test_no_gate_still_reports_an_inconclusive_verdict() -> None:
+    gate = evaluate_gate(GateConfig(), _inconclusive(), ATTACKS)
+    assert not gate.configured and gate.passed and gate.inconclusive

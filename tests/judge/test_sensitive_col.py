@@ -27,6 +27,8 @@ def _frame(n: int = 40) -> pd.DataFrame:
             "region": rng.choice(["north", "south", None], n),
             "label": rng.choice(["yes", "no"], n),
             "member": [1] * (n // 2) + [0] * (n - n // 2),
+            # A continuous feature: with age alone, people of the same age and label would be copies.
+            "score": rng.normal(size=n).round(6),
         }
     )
 
@@ -45,7 +47,9 @@ def test_sensitive_column_that_the_model_reads(data_csv: Path) -> None:
     assert data.sensitive.tolist() == data.features["sex"].tolist()
 
 
-def test_sensitive_column_the_model_does_not_read(data_csv: Path) -> None:
+def test_sensitive_column_the_model_does_not_read(tmp_path: Path) -> None:
+    data_csv = tmp_path / "audit.csv"
+    _frame().to_csv(data_csv, index=False)
     data = load_audit_data(DataSpec(data=data_csv, drop_cols=("region", "sex"), sensitive_col="sex"), seed=0)
     assert "sex" not in data.feature_cols
     assert data.sensitive is not None
@@ -66,7 +70,7 @@ def test_no_sensitive_column_keeps_none(data_csv: Path) -> None:
 @pytest.mark.parametrize(
     ("column", "fragment"),
     [
-        ("gender", "sensitive column 'gender' not found in the data file; columns are: age, sex, region, label"),
+        ("gender", "sensitive column 'gender' not found in the data file; columns are: age, sex, region, label, score"),
         ("label", "is the label column"),
         ("member", "is the membership column"),
     ],

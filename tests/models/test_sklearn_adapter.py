@@ -164,8 +164,10 @@ def test_not_a_classifier_is_refused(tmp_path: Path) -> None:
         load_model(dictionary, trust_model=True)
     regressor = tmp_path / "reg.skops"
     build_skops(regressor, np.eye(3), np.arange(3.0), estimator=LinearRegression())
-    with pytest.raises(ModelLoadError, match="without classes_: not a fitted classifier"):
+    with pytest.raises(ModelLoadError, match="LinearRegression: a regressor, not a classifier"):
         load_model(regressor)
+    with pytest.raises(ModelLoadError, match="without classes_: not a fitted classifier"):
+        SklearnModel(LinearSVC(), path=tmp_path / "unfitted.pkl", fmt="sklearn-pickle")
 
 
 def test_loaders_can_be_called_directly(tmp_path: Path, numeric_data: tuple[np.ndarray, np.ndarray]) -> None:

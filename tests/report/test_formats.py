@@ -51,7 +51,10 @@ def test_a_folder_that_cannot_be_written_is_a_user_error(tmp_path: Path) -> None
     with pytest.raises(InputFileError, match="is not writable"):
         check_writable(blocker / "sub", "--out")
     check_writable(tmp_path / "new" / "folder", "--out")
-    assert not any((tmp_path / "new" / "folder").iterdir())  # the probe is gone
+    assert not (tmp_path / "new").exists()  # the probe and the folders made for it are gone
+    (tmp_path / "kept").mkdir()
+    check_writable(tmp_path / "kept", "--out")
+    assert (tmp_path / "kept").is_dir() and not any((tmp_path / "kept").iterdir())
 
 
 @pytest.mark.parametrize("cell", ["=SUM(A1:A3)", "+1", "-2+3", "@cmd", "\tx"])
