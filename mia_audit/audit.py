@@ -6,7 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -96,7 +96,8 @@ def _audit(
     verdict = _judge(attacks, target, measured.utility, summary.family, config)
     exposure = _exposure(attacks.results, verdict.strongest, target, config.include_records)
     run = clock.run_info(config, data, command, env)
-    return _assemble(run, target, summary, measured, attacks, verdict, exposure)
+    result = _assemble(run, target, summary, measured, attacks, verdict, exposure)
+    return replace(result, warnings=_warnings(target.model, attacks.results, config))
 
 
 @dataclass(frozen=True)
@@ -312,6 +313,31 @@ def _exposure(
         exposed=most_exposed(record_scores, strongest.id, shown),
         distribution=signal_distribution(strongest, target.eval_is_member),
         vulnerability=_vulnerability(strongest, target),
+    )
+
+
+# Attacks whose models are built like the target (--shadow-family / --reference-family auto), by family or id.
+_COPIES_THE_TARGET = {
+    "shadow": "--shadow-family",
+    "reference": "--reference-family",
+    "label_only.boundary": "--shadow-family",
+}
+
+
+def _warnings(model: TargetModel, results: Sequence[AttackResult], config: AuditConfig) -> tuple[str, ...]:
+    """What may make these numbers understate the leakage, for the console and the executive summary."""
+    from mia_audit.training.families import choose_family
+
+    requested = {"--shadow-family": config.shadow.family, "--reference-family": config.reference.family}
+    flags = {_COPIES_THE_TARGET.get(r.family, _COPIES_THE_TARGET.get(r.id, "")) for r in results} - {""}
+    fallen = sorted(f for f in flags if choose_family(requested[f], model).fallback)
+    if not fallen:
+        return ()
+    reason = choose_family(requested[fallen[0]], model).reason.removeprefix("auto: ")
+    return (
+        f"the model's architecture could not be read ({reason}): the shadow and reference models of the attacks "
+        f"fall back to a default MLP, which can understate the leakage of another model family; name the "
+        f"family with {' and '.join(fallen)}",
     )
 
 

@@ -177,3 +177,27 @@ def test_the_environment_and_threads_are_recorded(overfit, tmp_path: Path) -> No
     import json
 
     assert from_dict(json.loads(dumps(result))).run.environment == env
+
+
+def test_an_unreadable_architecture_is_a_warning_not_a_table_note() -> None:
+    from dataclasses import replace as changed
+
+    from mia_audit.attacks.interface import AttackResult
+    from mia_audit.audit import _warnings
+    from mia_audit.models.architecture import InferredArchitecture
+    from mia_audit.training.config import ShadowConfig
+
+    class Unreadable:
+        estimator = None
+        architecture = InferredArchitecture("unknown", reason="no dense layer or tree ensemble in the graph")
+
+    def result(attack_id: str, family: str) -> AttackResult:
+        return AttackResult(attack_id, family, attack_id, np.zeros(2), None, "", (), 0, 0.0)
+
+    shadow, threshold = result("shadow.shokri", "shadow"), result("threshold.loss", "threshold")
+    (warning,) = _warnings(Unreadable(), [threshold, shadow], AuditConfig())  # type: ignore[arg-type]
+    assert "no dense layer or tree ensemble" in warning and "--shadow-family" in warning
+    assert "--reference-family" not in warning  # no reference attack ran
+    assert _warnings(Unreadable(), [threshold], AuditConfig()) == ()  # type: ignore[arg-type]
+    named = changed(AuditConfig(), shadow=ShadowConfig(family="rf"))
+    assert _warnings(Unreadable(), [shadow], named) == ()  # type: ignore[arg-type]

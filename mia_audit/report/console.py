@@ -86,6 +86,8 @@ def print_summary(result: AuditResult, console: Console) -> None:
     for skipped in result.skipped:
         console.print(Text(f"skipped {skipped.id}: {skipped.reason}", style="dim"))
 
+    for warning in result.warnings:
+        console.print(Text.assemble(("warning: ", "bold yellow"), warning), soft_wrap=True)
     level = result.risk.level
     line = Text("Risk level: ")
     line.append(level.upper(), style=LEVEL_STYLES.get(level, "bold"))

@@ -368,6 +368,8 @@ class AuditResult:
     mitigations: tuple[Mitigation, ...] = ()
     baseline: BaselineComparison | None = None
     schema_version: str = SCHEMA_VERSION
+    # What may make the numbers understate the leakage (e.g. the architecture could not be read).
+    warnings: tuple[str, ...] = ()
 
     def attack(self, attack_id: str) -> AttackReport:
         for report in self.attacks:

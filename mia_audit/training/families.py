@@ -32,6 +32,8 @@ class FamilyChoice:
     n_estimators: int = 100
     max_depth: int | None = None
     estimator: Any = None
+    # ``auto`` could not read the target's family and fell back to a default MLP.
+    fallback: bool = False
 
     def describe(self) -> str:
         if self.family == "mlp":
@@ -75,7 +77,7 @@ def choose_family(requested: str, target: TargetModel, mlp: MLPSpec | None = Non
         )
     arch = target.architecture
     if arch is None:
-        return FamilyChoice("mlp", "auto: architecture unknown, default MLP", mlp=mlp)
+        return FamilyChoice("mlp", "auto: architecture unknown, default MLP", mlp=mlp, fallback=True)
     return _from_graph(arch, mlp)
 
 
@@ -91,7 +93,8 @@ def _from_graph(arch: InferredArchitecture, mlp: MLPSpec) -> FamilyChoice:
         )
     if arch.family == "logreg":
         return FamilyChoice("logreg", f"auto: {arch.reason}")
-    return FamilyChoice("mlp", f"auto: {arch.reason or 'architecture not readable'}; default MLP", mlp=mlp)
+    reason = f"auto: {arch.reason or 'architecture not readable'}; default MLP"
+    return FamilyChoice("mlp", reason, mlp=mlp, fallback=True)
 
 
 def train_shadow_models(
