@@ -147,8 +147,10 @@ def _records_to_settle(report: AttackReport, rule: RiskRule) -> str:
     m = report.metrics
     n = min(m.n_members, m.n_nonmembers)
     tpr, tpr_ci = m.tpr_at_fpr.get("0.01"), m.tpr_at_fpr_ci.get("0.01")
+    # What "distinguishable from chance" means for each (see _significant_auc and _significant_tpr).
+    _, fpr_high = clopper_pearson(math.floor(0.01 * m.n_nonmembers + 1e-9), m.n_nonmembers)
     auc_check = (m.auc, m.auc_ci, rule.min_auc, 0.5)
-    tpr_check = (tpr, tpr_ci, rule.min_tpr_at_1pct_fpr, 0.01)
+    tpr_check = (tpr, tpr_ci, rule.min_tpr_at_1pct_fpr, fpr_high)
     needed, rises = [], False
     for point, ci, bound, chance in (auc_check, tpr_check):
         if point is None or ci is None or ci[1] < bound:
