@@ -107,6 +107,7 @@ def _files(folder: Path, *extra: str, copies: int = 0) -> list[str]:
 
 CASES = [
     Case("model missing", lambda d: [str(d / "nope.onnx"), "--data", str(DATA)], "model file not found"),
+    Case("brackets in a path", lambda d: [str(d / "model[final].onnx"), "--data", str(DATA)], "model[final].onnx"),
     Case("model is a folder", lambda d: [str(d), "--data", str(DATA)], "model path is not a file"),
     Case("model of unknown type", lambda d: [_text(d, "m.txt", b"x"), "--data", str(DATA)], ".txt"),
     Case("pickle without trust", lambda d: [_text(d, "m.pkl", b"\x80\x04N."), "--data", str(DATA)], "--trust-model"),

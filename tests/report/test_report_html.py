@@ -208,3 +208,15 @@ def test_template_dir() -> None:
 )
 def test_filters(func: object, value: object, expected: str) -> None:
     assert func(value) == expected  # type: ignore[operator]
+
+
+def test_a_wide_table_lists_forty_feature_names_and_a_count(make_result) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from mia_audit.report.html import MAX_LISTED_COLUMNS, render_html
+
+    result = make_result()
+    names = tuple(f"feature_{i:05d}" for i in range(10_000))
+    html = render_html(dataclasses.replace(result, data=dataclasses.replace(result.data, feature_cols=names)))
+    assert "feature_00039" in html and "feature_00040" not in html
+    assert f"and {10_000 - MAX_LISTED_COLUMNS} more (all of them in report.json)" in html
