@@ -56,7 +56,8 @@ def test_exit_0_writes_all_reports(case: AuditCase, tmp_path: Path) -> None:
         assert key in report
     assert report["schema_version"] == "1"
     environment = report["run"]["environment"]
-    assert environment["threads"] >= 1 and environment["torch"] and environment["onnx"] and environment["device"] == "cpu"
+    assert environment["threads"] >= 1 and environment["device"] == "cpu"
+    assert environment["torch"] and environment["onnx"]
     gate = {"configured": False, "passed": True, "reasons": ["no gate configured"], "rules": [], "inconclusive": False}
     assert report["gate"] == gate
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
