@@ -210,3 +210,16 @@ def test_verbose_shows_assumptions_notes_and_sources(case: AuditCase, tmp_path: 
 
 def test_quiet_and_verbose_together_exit_2(case: AuditCase, tmp_path: Path) -> None:
     _one_line_error(_scan(case, tmp_path, "--quiet", "--verbose"), "--quiet and --verbose")
+
+
+def test_a_report_of_ten_thousand_columns_renders_quickly(scanned: Path, tmp_path: Path) -> None:
+    """Every feature name in one table cell kept a PDF from rendering; the report lists 40 and a count."""
+    stored = json.loads((scanned / "report.json").read_text())
+    stored["data"]["feature_cols"] = [f"column_{i:05d}" for i in range(10_000)]
+    wide = tmp_path / "report.json"
+    wide.write_text(json.dumps(stored))
+    result = runner.invoke(app, ["report", str(wide), "--format", "html,pdf", "--quiet"])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "report.html").read_text()
+    assert "column_00039" in html and "column_00040" not in html and "9960 more" in html
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")

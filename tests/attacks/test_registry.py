@@ -40,3 +40,7 @@ def test_attacks_needing_a_population_are_skipped_without_one() -> None:
     runnable, skipped = plan_attacks(("threshold.loss", "label_only.gap"), OutputKind.PROBABILITIES, 0)
     assert [a.info.id for a in runnable] == ["label_only.gap"]
     assert skipped[0].id == "threshold.loss" and "population" in skipped[0].reason
+
+
+def test_all_selects_every_attack() -> None:
+    assert ids(("all",)) == ids(()) and len(ids(("all",))) >= 19
