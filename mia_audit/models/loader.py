@@ -9,7 +9,7 @@ from mia_audit.errors import ConfigError, InputFileError, ModelLoadError
 from mia_audit.models.base import ModelInfo, TargetModel, TensorInfo
 from mia_audit.models.onnx_model import OnnxModel
 from mia_audit.models.outputs import OUTPUT_KINDS
-from mia_audit.models.sklearn_model import PICKLE_FORMATS, load_pickled, load_skops
+from mia_audit.models.sklearn_model import PICKLE_FORMATS, Reading, load_pickled, load_skops
 
 TORCH_SUFFIXES = (".pt", ".pth", ".ptl", ".torchscript")
 SUPPORTED = ".onnx, .skops, .pkl/.pickle/.joblib (with --trust-model)"
@@ -45,12 +45,11 @@ def load_model(
     suffix = file.suffix.lower()
     if suffix == ".onnx":
         return OnnxModel(file, batch_size=batch_size, classes=classes, output=output, output_kind=output_kind)
+    reading = Reading(batch_size, output, output_kind)
     if suffix == ".skops":
-        return load_skops(file, trust_model=trust_model, batch_size=batch_size, output=output, output_kind=output_kind)
+        return load_skops(file, trust_model=trust_model, reading=reading)
     if suffix in PICKLE_FORMATS:
-        return load_pickled(
-            file, trust_model=trust_model, batch_size=batch_size, output=output, output_kind=output_kind
-        )
+        return load_pickled(file, trust_model=trust_model, reading=reading)
     if suffix in TORCH_SUFFIXES:
         raise ModelLoadError(
             f"{file}: TorchScript/PyTorch files are not supported yet; export the model to ONNX "

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +57,16 @@ _TREE_STORAGE_TYPES = {
 }
 
 
-def load_skops(
-    path: str | Path,
-    *,
-    trust_model: bool = False,
-    batch_size: int = 4096,
-    output: str | None = None,
-    output_kind: str = "auto",
-) -> SklearnModel:
+@dataclass(frozen=True)
+class Reading:
+    """How the adapter queries a model: rows per batch, which method (``--output``) and what it returns."""
+
+    batch_size: int = 4096
+    output: str | None = None
+    output_kind: str = "auto"
+
+
+def load_skops(path: str | Path, *, trust_model: bool = False, reading: Reading = Reading()) -> SklearnModel:
     """Load a ``.skops`` file after auditing its types; see the module docstring."""
     import skops.io as sio
 
@@ -87,25 +90,10 @@ def load_skops(
     details = _warning_details(caught)
     if untrusted:
         details["trusted_types"] = ", ".join(untrusted)
-    return SklearnModel(
-        estimator,
-        path=path,
-        fmt="sklearn-skops",
-        batch_size=batch_size,
-        details=details,
-        output=output,
-        output_kind=output_kind,
-    )
+    return SklearnModel(estimator, path=path, fmt="sklearn-skops", details=details, **asdict(reading))
 
 
-def load_pickled(
-    path: str | Path,
-    *,
-    trust_model: bool = False,
-    batch_size: int = 4096,
-    output: str | None = None,
-    output_kind: str = "auto",
-) -> SklearnModel:
+def load_pickled(path: str | Path, *, trust_model: bool = False, reading: Reading = Reading()) -> SklearnModel:
     """Load a pickle or joblib file; refused unless ``trust_model`` because unpickling runs code."""
     path = _existing(path)
     fmt = PICKLE_FORMATS.get(path.suffix.lower(), "sklearn-pickle")
@@ -123,15 +111,7 @@ def load_pickled(
             estimator = joblib.load(path)
         except Exception as exc:  # unpickling can fail in any way a class's code chooses
             raise ModelLoadError(f"cannot unpickle {path}: {one_line(exc)}") from exc
-    return SklearnModel(
-        estimator,
-        path=path,
-        fmt=fmt,
-        batch_size=batch_size,
-        details=_warning_details(caught),
-        output=output,
-        output_kind=output_kind,
-    )
+    return SklearnModel(estimator, path=path, fmt=fmt, details=_warning_details(caught), **asdict(reading))
 
 
 class SklearnModel:
