@@ -148,6 +148,15 @@ _NOT_MLP_OPS = {
 }
 _PREPROCESSING_SKIP = {"Cast", "Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze"}
 _MAX_WALK = 500  # nodes visited when walking back between two dense layers
+# Reading a forest's growth limits (see _forest_settings).
+_MIN_TREES_FOR_DEPTH = 3
+_MIN_TREES_FOR_FEATURES = 10
+_MIN_LEAVES = 20
+_PURE = 1e-6  # a class fraction this close to 0 or 1 counts as pure
+_MAX_DENOMINATOR = 1000
+_IMPURE_SHARE = 0.05  # fewer impure leaves than this share: grown to purity (min_samples_leaf=1)
+_BOOTSTRAP_SHRINK = 1.4
+_ALL_FEATURES_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -159,6 +168,14 @@ class InferredArchitecture:
     activation: str | None = None  # "relu" | "tanh" | "sigmoid" | "gelu" | None
     n_estimators: int | None = None  # trees (boosting: the number of boosting rounds)
     max_depth: int | None = None  # deepest tree
+    # Forests and boosting: whether max_depth was a limit (most trees reach it) or just the
+    # deepest tree grown without one; None when the graph does not tell.
+    depth_limited: bool | None = None
+    # Random forests: the smallest leaf size read from the leaves' class fractions (None: 1 or
+    # unreadable) and the share of features tried per split read from the root splits (None:
+    # scikit-learn's default, sqrt).
+    min_samples_leaf: int | None = None
+    max_features: float | None = None
     n_features: int | None = None
     n_classes: int | None = None
     reason: str = ""  # one sentence for the report: what was read from the graph
@@ -234,6 +251,10 @@ class _Forest:
     base_values: bool = False
     squashed: bool = False  # scores go through Sigmoid/Softmax downstream
     ops: list[str] = field(default_factory=list)
+    tree_depths: list[int] = field(default_factory=list)  # per tree: its deepest leaf
+    leaves: list[tuple[int, tuple[float, ...]]] = field(default_factory=list)  # per leaf: depth, weights
+    root_features: list[int] = field(default_factory=list)  # per tree: the feature its root splits on
+    max_feature: int = -1  # the largest feature index any split uses
 
 
 def _trees(
@@ -266,18 +287,113 @@ def _trees(
             per_round = f" ({n_estimators} rounds × {len(targets)} classes)"
     depth = "" if forest.max_depth is None else f" of depth ≤ {forest.max_depth}"
     kind = "random forest" if family == "rf" else "gradient boosting"
+    settings = _forest_settings(forest, family)
     reason = (
         f"ONNX graph: {_op_list(forest.ops)} with {forest.n_trees} tree{'s' if forest.n_trees != 1 else ''}"
-        f"{per_round}{depth}, {why}: {kind}"
+        f"{per_round}{depth}, {why}: {kind}{settings.text}"
     )
     return InferredArchitecture(
         family,
         n_estimators=n_estimators,
         max_depth=forest.max_depth,
+        depth_limited=settings.depth_limited,
+        min_samples_leaf=settings.min_samples_leaf,
+        max_features=settings.max_features,
         n_features=n_features,
         n_classes=n_classes,
         reason=reason,
     )
+
+
+@dataclass(frozen=True)
+class _ForestSettings:
+    depth_limited: bool | None = None
+    min_samples_leaf: int | None = None
+    max_features: float | None = None
+    text: str = ""  # for the reason, starting with "; " when not empty
+
+
+def _forest_settings(forest: _Forest, family: str) -> _ForestSettings:
+    """The growth limits the trees show (see the docstring of :func:`_leaf_size`)."""
+    depth_limited = _depth_limited(forest)
+    min_leaf = _leaf_size(forest, depth_limited) if family == "rf" else None
+    max_features = _features_per_split(forest) if family == "rf" else None
+    parts = []
+    if depth_limited is not None and forest.max_depth is not None:
+        parts.append(
+            f"depth limited to {forest.max_depth}" if depth_limited else "depth not limited (few trees reach it)"
+        )
+    if min_leaf is not None:
+        parts.append(f"leaves of at least about {min_leaf} records")
+    if max_features is not None:
+        parts.append(f"{max_features:.0%} of the features tried per split")
+    return _ForestSettings(depth_limited, min_leaf, max_features, "; " + ", ".join(parts) if parts else "")
+
+
+def _depth_limited(forest: _Forest) -> bool | None:
+    """A depth limit shows as most trees stopping at the same depth; free trees vary in depth.
+
+    None with fewer than 3 trees (one tree cannot tell a limit from where it stopped growing).
+    """
+    depths = forest.tree_depths
+    if len(depths) < _MIN_TREES_FOR_DEPTH or forest.max_depth is None:
+        return None
+    return sum(d == forest.max_depth for d in depths) >= 0.5 * len(depths)
+
+
+def _leaf_size(forest: _Forest, depth_limited: bool | None) -> int | None:
+    """min_samples_leaf of a forest, from its leaves' class fractions; None when 1 or unreadable.
+
+    skl2onnx writes a forest leaf's class fractions divided by the number of trees. A fraction's
+    denominator divides the leaf's (bootstrap-weighted) record count. Trees grown with
+    ``min_samples_leaf=1`` split until every leaf is pure (all fractions 0 or 1) or the depth limit
+    stops them; a larger minimum leaves many impure leaves above that depth. Then the lower
+    quartile of the impure leaves' denominators, divided by the mean bootstrap multiplicity of a
+    record drawn at least once (1/(1-1/e) ≈ 1.58, rounded down to 1.4 for the gcd's that shrink
+    denominators), estimates the minimum leaf size.
+    """
+    from fractions import Fraction
+
+    scale = forest.n_trees
+    free = [w for d, w in forest.leaves if w and not (depth_limited and d >= (forest.max_depth or 0))]
+    if len(free) < _MIN_LEAVES or scale < 1:
+        return None
+    denominators: list[int] = []
+    for weights in free:
+        fractions = [w * scale for w in weights]
+        if all(f < _PURE or f > 1 - _PURE for f in fractions):
+            continue
+        denominator = 1
+        for value in fractions:
+            close = Fraction(value).limit_denominator(_MAX_DENOMINATOR)
+            if abs(float(close) - value) > 1e-5:
+                return None  # not class fractions: not a scikit-learn forest written by skl2onnx
+            denominator = math.lcm(denominator, close.denominator)
+        denominators.append(denominator)
+    if len(denominators) < _IMPURE_SHARE * len(free):
+        return None
+    quartile = sorted(denominators)[len(denominators) // 4]
+    return max(2, round(quartile / _BOOTSTRAP_SHRINK))
+
+
+def _features_per_split(forest: _Forest) -> float | None:
+    """The share of features each split tries, from how often the trees' roots agree.
+
+    A root splits on the best of the features drawn for it, so the best feature overall is at the
+    root of about ``max_features / n_features`` of the trees. Shares near 1 read as all features
+    (1.0); a share well above sqrt's (twice ``sqrt(n)/n``) as that fraction; otherwise None
+    (scikit-learn's default, sqrt, fits).
+    """
+    roots = forest.root_features
+    n_features = forest.max_feature + 1
+    if len(roots) < _MIN_TREES_FOR_FEATURES or n_features < 4:
+        return None
+    share = Counter(roots).most_common(1)[0][1] / len(roots)
+    if share >= _ALL_FEATURES_SHARE:
+        return 1.0
+    if share * n_features >= 2 * math.sqrt(n_features):
+        return round(share, 2)
+    return None
 
 
 def _forest_or_boosting(forest: _Forest) -> tuple[str, str]:
@@ -304,38 +420,41 @@ def _read_legacy_ensemble(graph: OnnxGraph, node: Any, forest: _Forest) -> None:
     prefix = "class" if node.op_type == "TreeEnsembleClassifier" else "target"
     tree_ids = _ints(attribute(node, "nodes_treeids", onnx))
     node_ids = _ints(attribute(node, "nodes_nodeids", onnx))
-    true_ids = _ints(attribute(node, "nodes_truenodeids", onnx))
-    false_ids = _ints(attribute(node, "nodes_falsenodeids", onnx))
-    modes = [_text(m) for m in attribute(node, "nodes_modes", onnx) or []]
+    features = _ints(attribute(node, "nodes_featureids", onnx))
     weights = _floats(attribute(node, f"{prefix}_weights", onnx), attribute(node, f"{prefix}_weights_as_tensor", onnx))
     leaf_trees = _ints(attribute(node, f"{prefix}_treeids", onnx))
     leaf_nodes = _ints(attribute(node, f"{prefix}_nodeids", onnx))
     leaf_targets = _ints(attribute(node, f"{prefix}_ids", onnx))
     base = _floats(attribute(node, "base_values", onnx), attribute(node, "base_values_as_tensor", onnx))
 
-    children: dict[tuple[int, int], tuple[int, int] | None] = {}
-    for i, (tree, nid) in enumerate(zip(tree_ids, node_ids, strict=False)):
-        leaf = i < len(modes) and modes[i] == "LEAF"
-        if leaf or i >= len(true_ids) or i >= len(false_ids):
-            children[(tree, nid)] = None
-        else:
-            children[(tree, nid)] = (true_ids[i], false_ids[i])
+    children = _legacy_children(graph, node, tree_ids, node_ids)
     trees = sorted(set(tree_ids) | set(leaf_trees))
-    for tree in trees:
-        depth = _legacy_depth(tree, {n: c for (t, n), c in children.items() if t == tree})
-        if depth is not None:
-            forest.max_depth = depth if forest.max_depth is None else max(forest.max_depth, depth)
     targets: dict[int, set[int]] = {tree: set() for tree in trees}
-    totals: dict[tuple[int, int], float] = {}
+    leaf_weights: dict[tuple[int, int], list[float]] = {}
     for i, (tree, nid) in enumerate(zip(leaf_trees, leaf_nodes, strict=False)):
         weight = weights[i] if i < len(weights) else 0.0
         if i < len(leaf_targets):
             targets[tree].add(leaf_targets[i])
-        totals[(tree, nid)] = totals.get((tree, nid), 0.0) + weight
+        leaf_weights.setdefault((tree, nid), []).append(weight)
         forest.min_weight = min(forest.min_weight, weight)
+    feature_of = {key: features[i] for i, key in enumerate(zip(tree_ids, node_ids, strict=False)) if i < len(features)}
+    for tree in trees:
+        tree_children = {n: c for (t, n), c in children.items() if t == tree}
+        depths = _legacy_leaf_depths(tree_children)
+        if depths is None:
+            continue
+        root, leaf_depths = depths
+        deepest = max(leaf_depths.values(), default=0)
+        forest.max_depth = deepest if forest.max_depth is None else max(forest.max_depth, deepest)
+        forest.tree_depths.append(deepest)
+        if tree_children.get(root) is not None and (tree, root) in feature_of:
+            forest.root_features.append(feature_of[(tree, root)])
+        forest.leaves.extend((d, tuple(leaf_weights.get((tree, n), ()))) for n, d in leaf_depths.items())
+    split_features = [f for key, f in feature_of.items() if children.get(key) is not None]
+    forest.max_feature = max([forest.max_feature, *split_features])
     forest.n_trees += len(trees)
     forest.tree_targets.extend(targets[tree] for tree in trees)
-    forest.leaf_totals.extend(totals.values())
+    forest.leaf_totals.extend(sum(w) for w in leaf_weights.values())
     transform = _text(attribute(node, "post_transform", onnx) or "NONE")
     forest.transforms.add(transform.upper())
     if prefix == "target":
@@ -343,12 +462,31 @@ def _read_legacy_ensemble(graph: OnnxGraph, node: Any, forest: _Forest) -> None:
     forest.base_values = forest.base_values or any(abs(v) > 1e-12 for v in base)
 
 
-def _legacy_depth(tree: int, children: dict[int, tuple[int, int] | None]) -> int | None:
+def _legacy_children(
+    graph: OnnxGraph, node: Any, tree_ids: list[int], node_ids: list[int]
+) -> dict[tuple[int, int], tuple[int, int] | None]:
+    """(tree, node) → its (true, false) children, or None for a leaf."""
+    onnx = graph.onnx
+    true_ids = _ints(attribute(node, "nodes_truenodeids", onnx))
+    false_ids = _ints(attribute(node, "nodes_falsenodeids", onnx))
+    modes = [_text(m) for m in attribute(node, "nodes_modes", onnx) or []]
+    children: dict[tuple[int, int], tuple[int, int] | None] = {}
+    for i, (tree, nid) in enumerate(zip(tree_ids, node_ids, strict=False)):
+        leaf = i < len(modes) and modes[i] == "LEAF"
+        if leaf or i >= len(true_ids) or i >= len(false_ids):
+            children[(tree, nid)] = None
+        else:
+            children[(tree, nid)] = (true_ids[i], false_ids[i])
+    return children
+
+
+def _legacy_leaf_depths(children: dict[int, tuple[int, int] | None]) -> tuple[int, dict[int, int]] | None:
+    """The root of one tree and the depth (edges from the root) of each of its leaves."""
     if not children:
         return None
     referenced = {c for pair in children.values() if pair for c in pair}
     roots = sorted(set(children) - referenced) or sorted(children)
-    deepest = 0
+    leaves: dict[int, int] = {}
     seen: set[int] = set()
     stack = [(roots[0], 0)]
     while stack:
@@ -358,10 +496,10 @@ def _legacy_depth(tree: int, children: dict[int, tuple[int, int] | None]) -> int
         seen.add(nid)
         pair = children[nid]
         if pair is None:
-            deepest = max(deepest, depth)
+            leaves[nid] = depth
         else:
             stack.extend((child, depth + 1) for child in pair)
-    return deepest
+    return roots[0], leaves
 
 
 def _read_tree_ensemble(graph: OnnxGraph, node: Any, forest: _Forest) -> None:
@@ -374,40 +512,58 @@ def _read_tree_ensemble(graph: OnnxGraph, node: Any, forest: _Forest) -> None:
     false_leaf = _ints(attribute(node, "nodes_falseleafs", onnx))
     weights = _floats(None, attribute(node, "leaf_weights", onnx))
     leaf_targets = _ints(attribute(node, "leaf_targetids", onnx))
+    features = _ints(attribute(node, "nodes_featureids", onnx))
     for root in roots:
-        leaves: set[int] = set()
-        deepest = 0
-        seen: set[int] = set()
-        stack = [(root, 0)]
-        while stack:
-            index, depth = stack.pop()
-            if index in seen or index >= len(true_ids) or index >= len(false_ids):
-                continue
-            seen.add(index)
-            branches = (
-                (true_ids[index], index < len(true_leaf) and bool(true_leaf[index])),
-                (false_ids[index], index < len(false_leaf) and bool(false_leaf[index])),
-            )
-            if all(is_leaf for _, is_leaf in branches) and branches[0][0] == branches[1][0]:
-                leaves.add(branches[0][0])  # a one-leaf tree written as a node pointing twice to it
-                deepest = max(deepest, depth)
-                continue
-            for child, is_leaf in branches:
-                if is_leaf:
-                    leaves.add(child)
-                    deepest = max(deepest, depth + 1)
-                else:
-                    stack.append((child, depth + 1))
+        leaves = _tree_ensemble_leaves(root, true_ids, false_ids, true_leaf, false_leaf)
+        deepest = max(leaves.values(), default=0)
         forest.max_depth = deepest if forest.max_depth is None else max(forest.max_depth, deepest)
+        forest.tree_depths.append(deepest)
         forest.tree_targets.append({leaf_targets[i] for i in leaves if i < len(leaf_targets)})
         leaf_weights = [weights[i] for i in leaves if i < len(weights)]
         forest.leaf_totals.extend(leaf_weights)
         forest.min_weight = min([forest.min_weight, *leaf_weights])
+        forest.leaves.extend((d, (weights[i],) if i < len(weights) else ()) for i, d in leaves.items())
+        one_leaf = (
+            true_leaf[root : root + 1] == [1]
+            and false_leaf[root : root + 1] == [1]
+            and (true_ids[root] == false_ids[root])
+        )
+        if root < len(features) and not one_leaf:
+            forest.root_features.append(features[root])
+    if features:
+        forest.max_feature = max(forest.max_feature, max(features))
     forest.n_trees += len(roots)
     transform = attribute(node, "post_transform", onnx) or 0
     aggregate = attribute(node, "aggregate_function", onnx)
     forest.transforms.add(_enum(transform, _TREE_ENSEMBLE_TRANSFORMS))
     forest.aggregates.add(_enum(1 if aggregate is None else aggregate, _TREE_ENSEMBLE_AGGREGATES))
+
+
+def _tree_ensemble_leaves(
+    root: int, true_ids: list[int], false_ids: list[int], true_leaf: list[int], false_leaf: list[int]
+) -> dict[int, int]:
+    """One TreeEnsemble tree: leaf index → depth (edges from the root)."""
+    leaves: dict[int, int] = {}
+    seen: set[int] = set()
+    stack = [(root, 0)]
+    while stack:
+        index, depth = stack.pop()
+        if index in seen or index >= len(true_ids) or index >= len(false_ids):
+            continue
+        seen.add(index)
+        branches = (
+            (true_ids[index], index < len(true_leaf) and bool(true_leaf[index])),
+            (false_ids[index], index < len(false_leaf) and bool(false_leaf[index])),
+        )
+        if all(is_leaf for _, is_leaf in branches) and branches[0][0] == branches[1][0]:
+            leaves[branches[0][0]] = depth  # a one-leaf tree written as a node pointing twice to it
+            continue
+        for child, is_leaf in branches:
+            if is_leaf:
+                leaves[child] = depth + 1
+            else:
+                stack.append((child, depth + 1))
+    return leaves
 
 
 def _enum(value: Any, names: Sequence[str]) -> str:

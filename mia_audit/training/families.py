@@ -31,6 +31,10 @@ class FamilyChoice:
     mlp: MLPSpec = field(default_factory=MLPSpec)
     n_estimators: int = 100
     max_depth: int | None = None
+    # Random forests: read off the target's leaves and root splits where the graph shows them;
+    # the defaults are scikit-learn's.
+    min_samples_leaf: int = 1
+    max_features: float | str = "sqrt"
     estimator: Any = None
     # ``auto`` could not read the target's family and fell back to a default MLP.
     fallback: bool = False
@@ -40,7 +44,10 @@ class FamilyChoice:
             return f"MLP {self.mlp.hidden} {self.mlp.activation}, {self.mlp.epochs} epochs"
         if self.family in ("rf", "gbm"):
             depth = "unlimited" if self.max_depth is None else self.max_depth
-            return f"{self.family} with {self.n_estimators} trees, depth {depth}"
+            extra = "" if self.min_samples_leaf == 1 else f", leaves of at least {self.min_samples_leaf}"
+            if self.max_features != "sqrt":
+                extra += f", max_features {self.max_features}"
+            return f"{self.family} with {self.n_estimators} trees, depth {depth}{extra}"
         if self.family == "clone":
             return f"clone of the target ({type(self.estimator).__name__})"
         return self.family
@@ -88,8 +95,15 @@ def _from_graph(arch: InferredArchitecture, mlp: MLPSpec) -> FamilyChoice:
         spec = replace(mlp, hidden=arch.hidden, activation=arch.activation or mlp.activation)
         return FamilyChoice("mlp", f"auto: {arch.reason}", mlp=spec)
     if arch.family in ("rf", "gbm"):
+        # A depth the graph shows was not a limit (few trees reach it) is left unlimited, as the
+        # target grew it; an unreadable one stays a limit.
         return FamilyChoice(
-            arch.family, f"auto: {arch.reason}", n_estimators=arch.n_estimators or 100, max_depth=arch.max_depth
+            arch.family,
+            f"auto: {arch.reason}",
+            n_estimators=arch.n_estimators or 100,
+            max_depth=None if arch.depth_limited is False else arch.max_depth,
+            min_samples_leaf=arch.min_samples_leaf or 1,
+            max_features=arch.max_features if arch.max_features is not None else "sqrt",
         )
     if arch.family == "logreg":
         return FamilyChoice("logreg", f"auto: {arch.reason}")
@@ -131,7 +145,13 @@ def _estimator(choice: FamilyChoice, seed: int) -> Any:
     if choice.family == "logreg":
         return LogisticRegression(C=100.0, max_iter=2000)
     if choice.family == "rf":
-        return RandomForestClassifier(n_estimators=choice.n_estimators, max_depth=choice.max_depth, random_state=seed)
+        return RandomForestClassifier(
+            n_estimators=choice.n_estimators,
+            max_depth=choice.max_depth,
+            min_samples_leaf=choice.min_samples_leaf,
+            max_features=choice.max_features,
+            random_state=seed,
+        )
     if choice.family == "gbm":
         return HistGradientBoostingClassifier(
             max_iter=choice.n_estimators, max_depth=choice.max_depth, early_stopping=False, random_state=seed

@@ -596,3 +596,40 @@ def test_files_that_are_not_onnx_give_unknown(tmp_path: Path, content: bytes | N
     arch = infer_onnx_architecture(path)
     assert arch.family == "unknown" and expected in arch.reason
     assert arch.hidden == () and arch.n_estimators is None
+
+
+# -- forest growth limits read from the graph ----------------------------------------------------
+
+
+def test_forest_leaf_size_and_free_depth(tmp_path: Path) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = classification_data(n=600, n_features=N_FEATURES, n_classes=3, seed=2)
+    grown = RandomForestClassifier(n_estimators=30, random_state=0).fit(X, y)
+    free = infer_onnx_architecture(_skl2onnx(grown, tmp_path / "free.onnx"))
+    assert (free.min_samples_leaf, free.depth_limited) == (None, False)
+    assert free.max_depth == max(t.get_depth() for t in grown.estimators_)
+
+    coarse = RandomForestClassifier(n_estimators=30, min_samples_leaf=6, random_state=0).fit(X, y)
+    arch = infer_onnx_architecture(_skl2onnx(coarse, tmp_path / "coarse.onnx"))
+    assert arch.min_samples_leaf is not None and 4 <= arch.min_samples_leaf <= 8
+    assert "leaves of at least" in arch.reason
+
+
+def test_forest_depth_limit_and_all_features(tmp_path: Path, data3: tuple[np.ndarray, np.ndarray]) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = data3
+    forest = RandomForestClassifier(n_estimators=20, max_depth=3, max_features=None, random_state=0).fit(X, y)
+    arch = infer_onnx_architecture(_skl2onnx(forest, tmp_path / "rf.onnx"))
+    assert (arch.max_depth, arch.depth_limited, arch.max_features) == (3, True, 1.0)
+    assert arch.min_samples_leaf is None  # impure leaves at the depth limit say nothing of leaf size
+
+
+def test_boosting_has_no_leaf_size(tmp_path: Path, data3: tuple[np.ndarray, np.ndarray]) -> None:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    X, y = data3
+    boosting = GradientBoostingClassifier(n_estimators=5, max_depth=2, random_state=0).fit(X, y)
+    arch = infer_onnx_architecture(_skl2onnx(boosting, tmp_path / "gb.onnx"))
+    assert (arch.depth_limited, arch.min_samples_leaf, arch.max_features) == (True, None, None)
