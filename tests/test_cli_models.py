@@ -114,3 +114,29 @@ def test_output_kind_logits_overrides_a_refusal_of_signed_values(audit_csv: Path
 def test_output_kind_rejects_an_unknown_kind(audit_csv: Path, tmp_path: Path) -> None:
     model = linear_graph(tmp_path / "linear.onnx", N_FEATURES, 2)
     _one_line_error(_scan(model, audit_csv, tmp_path / "out", "--output-kind", "scores"), "--output-kind")
+
+
+def test_an_unreadable_architecture_is_a_warning_in_the_console_and_the_report(tmp_path: Path) -> None:
+    """A graph with no dense layer or tree ensemble (softmax of four input columns): shadows fall back to a
+    default MLP, and the summary says so instead of hiding it in a table note."""
+    from onnx import helper
+    from output_graphs import float_output, save_graph
+
+    samples = Path(__file__).resolve().parents[1] / "sample_models"
+    nodes = [
+        helper.make_node("Slice", ["input", "starts", "ends", "axes"], ["first"]),
+        helper.make_node("Softmax", ["first"], ["probabilities"], axis=1),
+    ]
+    ints = {k: np.array([v], dtype=np.int64) for k, v in (("starts", 0), ("ends", 4), ("axes", 1))}
+    model = save_graph(tmp_path / "plain.onnx", 24, nodes, [float_output("probabilities", 4)], ints)
+    out = tmp_path / "out"
+    args = ["--data", str(samples / "sample_audit.csv"), "--attacks", "shadow.one", "--shadow-models", "1"]
+    result = CliRunner().invoke(
+        app, ["scan", str(model), *args, "--shadow-epochs", "2", "--out", str(out), "--format", "json,html"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.output and "--shadow-family" in result.output
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["warnings"]) == 1 and "default MLP" in report["warnings"][0]
+    html = (out / "report.html").read_text()
+    assert html.index("Warning:") < html.index('id="scope"')  # in the executive summary

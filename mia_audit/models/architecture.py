@@ -38,6 +38,21 @@ What is recognised, first match wins:
    else the tree count. (With numpy 2.x, skl2onnx 1.20 fails to convert a fitted
    HistGradientBoostingClassifier; graphs from other versions follow the layout above.)
 
+   *Which booster.* scikit-learn's GradientBoostingClassifier grows depth-first trees to a depth
+   limit (default 3: most trees reach it) on exact thresholds, and skl2onnx writes no missing-value
+   routing for it; HistGradientBoostingClassifier grows leaf-wise trees (31 leaves, no depth limit by
+   default) on at most 255 bin thresholds per feature and routes missing values per split
+   (``nodes_missing_value_tracks_true``). So ``booster`` is ``"hist"`` when any split routes missing
+   values to its true branch, ``"gradient"`` when some feature has more than 255 distinct thresholds
+   (not binned) or the trees are depth-limited, else ``"hist"`` (None with too few trees to tell).
+
+   *Learning rate.* For a binary booster (one base value ``b``, ``p0 = sigmoid(b)``) the first
+   tree's leaves are ``learning_rate`` times a Newton step ``(q - p0) / (p0 (1 - p0))``, where
+   ``q`` is the leaf's share of positives, so every leaf lies in ``[-lr/(1-p0), lr/p0]`` and a pure
+   leaf reaches the bound. The largest ``v·p0`` / ``-v·(1-p0)`` over the first tree's leaves is thus
+   a lower bound on the rate, reached when a leaf is pure; it is rounded up to the nearest common
+   setting (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1). Multi-class graphs leave it unread.
+
    *Depth.* ``max_depth`` is the longest root-to-leaf path (edges), as scikit-learn counts it,
    walked through ``nodes_truenodeids``/``nodes_falsenodeids`` (and ``nodes_trueleafs``/
    ``nodes_falseleafs`` for ``TreeEnsemble``, where a one-node tree whose branches point to the
@@ -157,6 +172,10 @@ _MAX_DENOMINATOR = 1000
 _IMPURE_SHARE = 0.05  # fewer impure leaves than this share: grown to purity (min_samples_leaf=1)
 _BOOTSTRAP_SHRINK = 1.4
 _ALL_FEATURES_SHARE = 0.75
+# Telling GradientBoosting from HistGradientBoosting, and reading a booster's learning rate.
+_MAX_BINS = 255
+_LEARNING_RATES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+_RATE_SLACK = 0.98  # an estimate this close below a common rate rounds to it
 
 
 @dataclass(frozen=True)
@@ -176,6 +195,11 @@ class InferredArchitecture:
     # scikit-learn's default, sqrt).
     min_samples_leaf: int | None = None
     max_features: float | None = None
+    # Boosting: "gradient" (scikit-learn GradientBoostingClassifier: depth-limited trees on exact
+    # thresholds) or "hist" (HistGradientBoosting: binned, leaf-wise); None when the graph does not
+    # tell. The learning rate read from the first tree's leaves (binary problems), else None.
+    booster: str | None = None
+    learning_rate: float | None = None
     n_features: int | None = None
     n_classes: int | None = None
     reason: str = ""  # one sentence for the report: what was read from the graph
@@ -255,6 +279,10 @@ class _Forest:
     leaves: list[tuple[int, tuple[float, ...]]] = field(default_factory=list)  # per leaf: depth, weights
     root_features: list[int] = field(default_factory=list)  # per tree: the feature its root splits on
     max_feature: int = -1  # the largest feature index any split uses
+    thresholds: dict[int, set[float]] = field(default_factory=dict)  # per feature: distinct split values
+    missing_to_true: int = 0  # splits that send missing values to their true branch
+    first_tree: list[float] = field(default_factory=list)  # the first tree's leaf weights
+    base: list[float] = field(default_factory=list)  # base_values (initial raw scores)
 
 
 def _trees(
@@ -299,6 +327,8 @@ def _trees(
         depth_limited=settings.depth_limited,
         min_samples_leaf=settings.min_samples_leaf,
         max_features=settings.max_features,
+        booster=settings.booster,
+        learning_rate=settings.learning_rate,
         n_features=n_features,
         n_classes=n_classes,
         reason=reason,
@@ -310,6 +340,8 @@ class _ForestSettings:
     depth_limited: bool | None = None
     min_samples_leaf: int | None = None
     max_features: float | None = None
+    booster: str | None = None
+    learning_rate: float | None = None
     text: str = ""  # for the reason, starting with "; " when not empty
 
 
@@ -318,6 +350,8 @@ def _forest_settings(forest: _Forest, family: str) -> _ForestSettings:
     depth_limited = _depth_limited(forest)
     min_leaf = _leaf_size(forest, depth_limited) if family == "rf" else None
     max_features = _features_per_split(forest) if family == "rf" else None
+    booster, booster_why = _booster(forest, depth_limited) if family == "gbm" else (None, "")
+    rate = _learning_rate(forest) if family == "gbm" else None
     parts = []
     if depth_limited is not None and forest.max_depth is not None:
         parts.append(
@@ -327,7 +361,39 @@ def _forest_settings(forest: _Forest, family: str) -> _ForestSettings:
         parts.append(f"leaves of at least about {min_leaf} records")
     if max_features is not None:
         parts.append(f"{max_features:.0%} of the features tried per split")
-    return _ForestSettings(depth_limited, min_leaf, max_features, "; " + ", ".join(parts) if parts else "")
+    if booster_why:
+        parts.append(booster_why)
+    if rate is not None:
+        parts.append(f"learning rate about {rate:g}")
+    text = "; " + ", ".join(parts) if parts else ""
+    return _ForestSettings(depth_limited, min_leaf, max_features, booster, rate, text)
+
+
+def _booster(forest: _Forest, depth_limited: bool | None) -> tuple[str | None, str]:
+    """GradientBoosting ("gradient") or HistGradientBoosting ("hist"), and why (module docstring)."""
+    if forest.missing_to_true:
+        return "hist", f"{forest.missing_to_true} splits route missing values (HistGradientBoosting)"
+    unbinned = [f for f, values in forest.thresholds.items() if len(values) > _MAX_BINS]
+    if unbinned:
+        return "gradient", f"feature {unbinned[0]} has over {_MAX_BINS} thresholds, not binned (GradientBoosting)"
+    if depth_limited:
+        return "gradient", "regular depth-limited trees without missing-value routing (GradientBoosting)"
+    if depth_limited is False:
+        return "hist", "trees of varying depth (leaf-wise HistGradientBoosting)"
+    return None, ""
+
+
+def _learning_rate(forest: _Forest) -> float | None:
+    """A binary booster's learning rate from its first tree (see the module docstring); else None."""
+    if len(forest.base) != 1 or len(forest.first_tree) < 2:
+        return None
+    p0 = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, forest.base[0]))))
+    if not 1e-6 < p0 < 1 - 1e-6:
+        return None
+    bound = max(max(forest.first_tree) * p0, -min(forest.first_tree) * (1.0 - p0))
+    if bound <= 0:
+        return None
+    return next((rate for rate in _LEARNING_RATES if bound * _RATE_SLACK <= rate), None)
 
 
 def _depth_limited(forest: _Forest) -> bool | None:
@@ -450,6 +516,17 @@ def _read_legacy_ensemble(graph: OnnxGraph, node: Any, forest: _Forest) -> None:
         if tree_children.get(root) is not None and (tree, root) in feature_of:
             forest.root_features.append(feature_of[(tree, root)])
         forest.leaves.extend((d, tuple(leaf_weights.get((tree, n), ()))) for n, d in leaf_depths.items())
+    branches = [i for i, key in enumerate(zip(tree_ids, node_ids, strict=False)) if children.get(key) is not None]
+    values = _floats(attribute(node, "nodes_values", onnx), attribute(node, "nodes_values_as_tensor", onnx))
+    tracks = _ints(attribute(node, "nodes_missing_value_tracks_true", onnx))
+    _note_splits(
+        forest,
+        [features[i] for i in branches if i < len(features) and i < len(values)],
+        [values[i] for i in branches if i < len(features) and i < len(values)],
+        [tracks[i] for i in branches if i < len(tracks)],
+    )
+    if trees and forest.n_trees == 0:
+        forest.first_tree = [w for (t, _), ws in leaf_weights.items() if t == trees[0] for w in ws]
     split_features = [f for key, f in feature_of.items() if children.get(key) is not None]
     forest.max_feature = max([forest.max_feature, *split_features])
     forest.n_trees += len(trees)
@@ -460,6 +537,7 @@ def _read_legacy_ensemble(graph: OnnxGraph, node: Any, forest: _Forest) -> None:
     if prefix == "target":
         forest.aggregates.add(_text(attribute(node, "aggregate_function", onnx) or "SUM").upper())
     forest.base_values = forest.base_values or any(abs(v) > 1e-12 for v in base)
+    forest.base = forest.base or base
 
 
 def _legacy_children(
@@ -513,6 +591,11 @@ def _read_tree_ensemble(graph: OnnxGraph, node: Any, forest: _Forest) -> None:
     weights = _floats(None, attribute(node, "leaf_weights", onnx))
     leaf_targets = _ints(attribute(node, "leaf_targetids", onnx))
     features = _ints(attribute(node, "nodes_featureids", onnx))
+    splits = _floats(None, attribute(node, "nodes_splits", onnx))
+    _note_splits(forest, features, splits, _ints(attribute(node, "nodes_missing_value_tracks_true", onnx)))
+    if roots and forest.n_trees == 0:
+        first = _tree_ensemble_leaves(roots[0], true_ids, false_ids, true_leaf, false_leaf)
+        forest.first_tree = [weights[i] for i in first if i < len(weights)]
     for root in roots:
         leaves = _tree_ensemble_leaves(root, true_ids, false_ids, true_leaf, false_leaf)
         deepest = max(leaves.values(), default=0)
@@ -537,6 +620,13 @@ def _read_tree_ensemble(graph: OnnxGraph, node: Any, forest: _Forest) -> None:
     aggregate = attribute(node, "aggregate_function", onnx)
     forest.transforms.add(_enum(transform, _TREE_ENSEMBLE_TRANSFORMS))
     forest.aggregates.add(_enum(1 if aggregate is None else aggregate, _TREE_ENSEMBLE_AGGREGATES))
+
+
+def _note_splits(forest: _Forest, features: list[int], thresholds: list[float], missing: list[int]) -> None:
+    """Record split thresholds per feature and splits that route missing values to true."""
+    for feature, threshold in zip(features, thresholds, strict=False):
+        forest.thresholds.setdefault(feature, set()).add(threshold)
+    forest.missing_to_true += sum(1 for m in missing if m)
 
 
 def _tree_ensemble_leaves(

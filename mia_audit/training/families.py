@@ -35,6 +35,10 @@ class FamilyChoice:
     # the defaults are scikit-learn's.
     min_samples_leaf: int = 1
     max_features: float | str = "sqrt"
+    # Boosting: "hist" (HistGradientBoostingClassifier, the default) or "gradient" (scikit-learn's
+    # GradientBoostingClassifier, where the graph shows one), and the learning rate.
+    booster: str = "hist"
+    learning_rate: float = 0.1
     estimator: Any = None
     # ``auto`` could not read the target's family and fell back to a default MLP.
     fallback: bool = False
@@ -47,10 +51,15 @@ class FamilyChoice:
             extra = "" if self.min_samples_leaf == 1 else f", leaves of at least {self.min_samples_leaf}"
             if self.max_features != "sqrt":
                 extra += f", max_features {self.max_features}"
+            if self.family == "gbm":
+                extra += f", {_BOOSTERS[self.booster]}, learning rate {self.learning_rate:g}"
             return f"{self.family} with {self.n_estimators} trees, depth {depth}{extra}"
         if self.family == "clone":
             return f"clone of the target ({type(self.estimator).__name__})"
         return self.family
+
+
+_BOOSTERS = {"hist": "HistGradientBoosting", "gradient": "GradientBoosting"}
 
 
 class ShadowModels(Protocol):
@@ -104,6 +113,8 @@ def _from_graph(arch: InferredArchitecture, mlp: MLPSpec) -> FamilyChoice:
             max_depth=None if arch.depth_limited is False else arch.max_depth,
             min_samples_leaf=arch.min_samples_leaf or 1,
             max_features=arch.max_features if arch.max_features is not None else "sqrt",
+            booster=arch.booster or "hist",
+            learning_rate=arch.learning_rate or 0.1,
         )
     if arch.family == "logreg":
         return FamilyChoice("logreg", f"auto: {arch.reason}")
@@ -139,7 +150,7 @@ def train_shadow_models(
 
 
 def _estimator(choice: FamilyChoice, seed: int) -> Any:
-    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
 
     if choice.family == "logreg":
@@ -152,9 +163,20 @@ def _estimator(choice: FamilyChoice, seed: int) -> Any:
             max_features=choice.max_features,
             random_state=seed,
         )
+    if choice.family == "gbm" and choice.booster == "gradient":
+        return GradientBoostingClassifier(
+            n_estimators=choice.n_estimators,
+            max_depth=choice.max_depth,
+            learning_rate=choice.learning_rate,
+            random_state=seed,
+        )
     if choice.family == "gbm":
         return HistGradientBoostingClassifier(
-            max_iter=choice.n_estimators, max_depth=choice.max_depth, early_stopping=False, random_state=seed
+            max_iter=choice.n_estimators,
+            max_depth=choice.max_depth,
+            learning_rate=choice.learning_rate,
+            early_stopping=False,
+            random_state=seed,
         )
     raise ConfigError(f"unknown shadow family '{choice.family}'")
 

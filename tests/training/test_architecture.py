@@ -633,3 +633,81 @@ def test_boosting_has_no_leaf_size(tmp_path: Path, data3: tuple[np.ndarray, np.n
     boosting = GradientBoostingClassifier(n_estimators=5, max_depth=2, random_state=0).fit(X, y)
     arch = infer_onnx_architecture(_skl2onnx(boosting, tmp_path / "gb.onnx"))
     assert (arch.depth_limited, arch.min_samples_leaf, arch.max_features) == (True, None, None)
+
+
+# -- which booster, and its learning rate -------------------------------------------------------
+
+
+def _set_missing_routing(path: Path, out: Path) -> Path:
+    """The graph at ``path`` with every split sending missing values to its true branch (as HistGB)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    node = next(n for n in model.graph.node if n.op_type == "TreeEnsembleClassifier")
+    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    modes = attributes["nodes_modes"]
+    tracks = [0 if mode == b"LEAF" else 1 for mode in modes]
+    kept = [a for a in node.attribute if a.name != "nodes_missing_value_tracks_true"]
+    del node.attribute[:]
+    node.attribute.extend([*kept, onnx.helper.make_attribute("nodes_missing_value_tracks_true", tracks)])
+    onnx.save(model, str(out))
+    return out
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.3])
+def test_gradient_boosting_booster_and_learning_rate(
+    tmp_path: Path, data2: tuple[np.ndarray, np.ndarray], rate: float
+) -> None:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    X, y = data2
+    boosting = GradientBoostingClassifier(n_estimators=12, max_depth=3, learning_rate=rate, random_state=0).fit(X, y)
+    arch = infer_onnx_architecture(_skl2onnx(boosting, tmp_path / "gb.onnx"))
+    assert (arch.family, arch.n_estimators, arch.max_depth, arch.depth_limited) == ("gbm", 12, 3, True)
+    assert (arch.booster, arch.learning_rate) == ("gradient", rate)
+    assert "GradientBoosting" in arch.reason and f"learning rate about {rate:g}" in arch.reason
+
+
+def test_multiclass_boosting_leaves_the_rate_unread(tmp_path: Path, data3: tuple[np.ndarray, np.ndarray]) -> None:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    X, y = data3
+    boosting = GradientBoostingClassifier(n_estimators=6, max_depth=2, random_state=0).fit(X, y)
+    arch = infer_onnx_architecture(_skl2onnx(boosting, tmp_path / "gb.onnx"))
+    assert (arch.booster, arch.learning_rate, arch.max_depth) == ("gradient", None, 2)
+
+
+def test_missing_value_routing_reads_as_hist_boosting(tmp_path: Path, data2: tuple[np.ndarray, np.ndarray]) -> None:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    X, y = data2
+    boosting = GradientBoostingClassifier(n_estimators=6, max_depth=3, random_state=0).fit(X, y)
+    path = _set_missing_routing(_skl2onnx(boosting, tmp_path / "gb.onnx"), tmp_path / "hgb.onnx")
+    arch = infer_onnx_architecture(path)
+    assert (arch.family, arch.booster, arch.n_estimators) == ("gbm", "hist", 6)
+    assert "route missing values" in arch.reason
+
+
+def test_opset5_boosting_booster_without_base_values(tmp_path: Path, data2: tuple[np.ndarray, np.ndarray]) -> None:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    X, y = data2
+    boosting = GradientBoostingClassifier(n_estimators=5, max_depth=2, random_state=0).fit(X, y)
+    legacy = _skl2onnx(boosting, tmp_path / "gb.onnx")
+    arch = infer_onnx_architecture(_to_tree_ensemble(legacy, tmp_path / "gb5.onnx", post_transform=2))
+    assert (arch.booster, arch.learning_rate) == ("gradient", None)
+
+
+def test_booster_rules_on_read_trees() -> None:
+    from mia_audit.models.architecture import _booster, _Forest, _learning_rate
+
+    varied = _Forest(n_trees=6, max_depth=9, tree_depths=[9, 5, 7, 6, 8, 4])
+    assert _booster(varied, depth_limited=False)[0] == "hist"
+    unbinned = _Forest(n_trees=6, max_depth=9, thresholds={2: {float(v) for v in range(300)}})
+    assert _booster(unbinned, depth_limited=False)[0] == "gradient"
+    assert _booster(_Forest(n_trees=2), depth_limited=None) == (None, "")
+    # p0 = 0.5: a pure leaf is ±2·rate; 0.19 (no pure leaf) rounds up to the common 0.1 setting.
+    assert _learning_rate(_Forest(base=[0.0], first_tree=[0.2, -0.2, 0.05])) == 0.1
+    assert _learning_rate(_Forest(base=[0.0], first_tree=[0.19, -0.1])) == 0.1
+    assert _learning_rate(_Forest(base=[0.0, 1.0], first_tree=[0.2, -0.2])) is None
+    assert _learning_rate(_Forest(base=[0.0], first_tree=[0.2])) is None
