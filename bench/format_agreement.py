@@ -9,7 +9,13 @@ attack the AUC and TPR at 1% FPR with their 95% intervals, and whether the two f
 overlap.
 
     python bench/format_agreement.py [--model rf|gbm] [--min-samples-leaf 3] [--max-features sqrt]
-                                     [--members 1500] [--work /tmp/mia-format] [--seed 0]
+                                     [--members 1500] [--work /tmp/mia-format] [--seed 0] [--all-attacks]
+
+Measured (seed 0, 8 shadow and 8 reference models, --all-attacks, 2 cores, 2026-11-29): the forest
+(100 trees, min_samples_leaf 3, max_features sqrt): every interval of every attack overlaps (38
+metrics; rmia TPR@1% .084 [.070, .099] skops, .085 [.072, .101] ONNX; before the graph's leaf size
+and features per split were read, .028 [.020, .038]). Gradient boosting: 37 of 38 overlap; the
+auditor-only supervised attack's TPR@1% does not (.020 [.014, .028] skops, .040 [.031, .051] ONNX).
 """
 
 from __future__ import annotations
@@ -109,10 +115,13 @@ def write_parts(frame: pd.DataFrame, args: argparse.Namespace, work: Path) -> di
     return files
 
 
-def run_audit(model: Path, files: dict[str, Path], label: str, seed: int, n_models: int) -> tuple[AuditResult, float]:
+def run_audit(
+    model: Path, files: dict[str, Path], label: str, args: argparse.Namespace
+) -> tuple[AuditResult, float]:
+    seed, n_models = args.seed, args.models
     data = DataSpec(members=files["members"], holdout=files["holdout"], population=files["population"], label_col=label)
     config = AuditConfig(
-        attacks=ATTACKS,
+        attacks=None if args.all_attacks else ATTACKS,
         seed=seed,
         trust_model=True,
         shadow=ShadowConfig(n_models=n_models),
@@ -140,7 +149,7 @@ def compare(results: dict[str, AuditResult]) -> int:
     skops, onnx = results["skops"], results["onnx"]
     print(f"{'attack':<16} {'metric':<10} {'skops':>24} {'onnx':>24}  overlap")
     apart = 0
-    for attack in ATTACKS:
+    for attack in [r.id for r in skops.attacks]:
         left, right = skops.attack(attack).metrics, onnx.attack(attack).metrics
         rows = (
             ("AUC", left.auc, left.auc_ci, right.auc, right.auc_ci),
@@ -174,6 +183,7 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=8, help="shadow and reference models")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, default=Path("/tmp/mia-format"))
+    parser.add_argument("--all-attacks", action="store_true", help="every attack, not only those that copy the model")
     args = parser.parse_args()
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
@@ -184,7 +194,7 @@ def main() -> None:
     skops_path, onnx_path = build_both(members.drop(columns=label), members[label], args, work)
     results = {}
     for name, path in (("skops", skops_path), ("onnx", onnx_path)):
-        results[name], took = run_audit(path, files, label, args.seed, args.models)
+        results[name], took = run_audit(path, files, label, args)
         print(f"{name}: {took:.0f} s; reference models: {_reference_family(results[name])}")
     apart = compare(results)
     print(f"{apart} metric(s) with intervals that do not overlap" if apart else "every interval overlaps")
