@@ -315,38 +315,25 @@ def _trees(
             per_round = f" ({n_estimators} rounds × {len(targets)} classes)"
     depth = "" if forest.max_depth is None else f" of depth ≤ {forest.max_depth}"
     kind = "random forest" if family == "rf" else "gradient boosting"
-    settings = _forest_settings(forest, family)
+    settings, settings_text = _forest_settings(forest, family)
     reason = (
         f"ONNX graph: {_op_list(forest.ops)} with {forest.n_trees} tree{'s' if forest.n_trees != 1 else ''}"
-        f"{per_round}{depth}, {why}: {kind}{settings.text}"
+        f"{per_round}{depth}, {why}: {kind}{settings_text}"
     )
     return InferredArchitecture(
         family,
         n_estimators=n_estimators,
         max_depth=forest.max_depth,
-        depth_limited=settings.depth_limited,
-        min_samples_leaf=settings.min_samples_leaf,
-        max_features=settings.max_features,
-        booster=settings.booster,
-        learning_rate=settings.learning_rate,
         n_features=n_features,
         n_classes=n_classes,
         reason=reason,
+        **settings,
     )
 
 
-@dataclass(frozen=True)
-class _ForestSettings:
-    depth_limited: bool | None = None
-    min_samples_leaf: int | None = None
-    max_features: float | None = None
-    booster: str | None = None
-    learning_rate: float | None = None
-    text: str = ""  # for the reason, starting with "; " when not empty
-
-
-def _forest_settings(forest: _Forest, family: str) -> _ForestSettings:
-    """The growth limits the trees show (see the docstring of :func:`_leaf_size`)."""
+def _forest_settings(forest: _Forest, family: str) -> tuple[dict[str, Any], str]:
+    """The growth limits the trees show (see the docstring of :func:`_leaf_size`), as fields of
+    :class:`InferredArchitecture`, and in words for its reason (starting with "; " when not empty)."""
     depth_limited = _depth_limited(forest)
     min_leaf = _leaf_size(forest, depth_limited) if family == "rf" else None
     max_features = _features_per_split(forest) if family == "rf" else None
@@ -366,7 +353,8 @@ def _forest_settings(forest: _Forest, family: str) -> _ForestSettings:
     if rate is not None:
         parts.append(f"learning rate about {rate:g}")
     text = "; " + ", ".join(parts) if parts else ""
-    return _ForestSettings(depth_limited, min_leaf, max_features, booster, rate, text)
+    fields = {"depth_limited": depth_limited, "min_samples_leaf": min_leaf, "max_features": max_features}
+    return {**fields, "booster": booster, "learning_rate": rate}, text
 
 
 def _booster(forest: _Forest, depth_limited: bool | None) -> tuple[str | None, str]:
