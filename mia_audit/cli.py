@@ -11,6 +11,7 @@ import shlex
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -116,11 +117,15 @@ def run_scan(model: Path, values: dict[str, Any], given: set[str], console: Cons
     return ExitCode.GATE_FAILED if result.gate.configured and not result.gate.passed else ExitCode.OK
 
 
+@dataclass(frozen=True)
 class _Outputs:
     """The report files of a run, checked before the audit: never an input, never twice the same file."""
 
-    def __init__(self, out: Path, formats: tuple[str, ...], extra: dict[str, Path], inputs: list[Path], stdout: bool):
-        self.out, self.formats, self.extra, self.inputs, self.stdout_json = out, formats, extra, inputs, stdout
+    out: Path
+    formats: tuple[str, ...]
+    extra: dict[str, Path]  # --junit and --json files, by format
+    inputs: list[Path]
+    stdout_json: bool
 
     @classmethod
     def plan(cls, model: Path, settings: Settings) -> _Outputs:
