@@ -78,3 +78,6 @@ def test_every_format_is_registered_with_its_writer() -> None:
     for fmt in FORMATS.values():
         assert callable(getattr(importlib.import_module(fmt.module), fmt.function)), fmt.name
     assert formats.FOLDER_FORMATS == ("json", "html", "pdf", "csv")
+    from mia_audit.options import FORMATS as DECLARED  # --format's choices, declared below the report layer
+
+    assert DECLARED == formats.FOLDER_FORMATS
