@@ -14,10 +14,12 @@ overlap.
 Measured (seed 0, 8 shadow and 8 reference models, --all-attacks, 2 cores, 2026-11-29): the forest
 (100 trees, min_samples_leaf 3, max_features sqrt): every interval of every attack overlaps (38
 metrics; rmia TPR@1% .084 [.070, .099] skops, .085 [.072, .101] ONNX; before the graph's leaf size
-and features per split were read, .028 [.020, .038]). Gradient boosting: 37 of 38 overlap at seed 0
-(supervised TPR@1% .020 [.014, .028] skops, .040 [.031, .051] ONNX) and at seed 1 (shadow.risk_score
-TPR@1% .014 [.009, .021] vs .000 [.000, .002]: its histogram scores are heavily tied); rmia and lira
-agree at both seeds.
+and features per split were read, .028 [.020, .038]). Gradient boosting, seeds 0, 1 and 2: every
+interval overlaps (38 of 38 each). Before the privacy risk score broke ties within a histogram bin
+and the supervised attack averaged three cross-fits, one metric per seed did not (seed 0:
+supervised TPR@1% .020 [.014, .028] vs .040 [.031, .051]; seed 1: shadow.risk_score TPR@1% .014
+vs .000). At seed 2 the verdicts still differ (skops inconclusive, ONNX medium): rmia TPR@1% .046
+[.036, .058] and .034 [.025, .044] overlap, but the skops interval reaches the next level's bound.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mia_audit.attacks.context import AttackContext
 
 N_FOLDS = 5
+N_REPEATS = 3
 FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -74,13 +75,41 @@ def cross_fit(X: np.ndarray, is_member: np.ndarray, folds: np.ndarray, fit_predi
     return scores
 
 
-def _boosting(seed: int) -> FitPredict:
+def repeated_cross_fit(
+    X: np.ndarray, is_member: np.ndarray, generator: np.random.Generator, fit_predict: FitPredict
+) -> np.ndarray:
+    """The mean of ``N_REPEATS`` cross-fits, each on its own fold assignment.
+
+    One split's attack model is noisy where it matters most: TPR at 1% FPR rests on the few
+    highest scores (0.020 and 0.040 for one boosting model saved with skops and as ONNX). Averaging
+    fits on different splits keeps every record scored only by models that never saw it.
+    """
+    runs = [
+        cross_fit(X, is_member.astype(int), fold_assignment(is_member, N_FOLDS, generator), fit_predict)
+        for _ in range(N_REPEATS)
+    ]
+    return np.mean(runs, axis=0)
+
+
+def _boosting(seed: int, increasing: Sequence[bool]) -> FitPredict:
+    """Shallow boosting; ``increasing`` marks the columns whose P(member) may only rise with them.
+
+    The earlier attacks' scores are oriented so that higher means member. Without that constraint a
+    few hundred rows per fold let the trees bend the best earlier score, and the "upper estimate"
+    fell below it (AUC 0.820 with rmia at 0.841 alone).
+    """
+
     def fit_predict(X_train: np.ndarray, y_train: np.ndarray, X_eval: np.ndarray, _: np.ndarray) -> np.ndarray:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         # Shallow trees with large leaves: a few hundred rows per fold would let deeper ones chase noise.
         model = HistGradientBoostingClassifier(
-            max_iter=100, learning_rate=0.05, max_depth=3, min_samples_leaf=40, random_state=seed
+            max_iter=100,
+            learning_rate=0.05,
+            max_depth=3,
+            min_samples_leaf=40,
+            monotonic_cst=[1 if up else 0 for up in increasing],
+            random_state=seed,
         )
         model.fit(X_train, y_train)
         return np.asarray(model.predict_proba(X_eval)[:, 1], dtype=np.float64)
@@ -100,17 +129,20 @@ class SupervisedAttack:
 
     def run(self, ctx: AttackContext, is_member: np.ndarray, earlier: Sequence[AttackResult] = ()) -> AttackOutput:
         stacked, stacked_ids = stacked_scores(earlier, len(ctx.eval_idx))
-        X = np.column_stack([supervised_features(ctx.eval_probs, ctx.eval_labels), stacked])
-        folds = fold_assignment(is_member, N_FOLDS, rng(ctx.seed, Stream.SUPERVISED_FOLDS))
-        scores = cross_fit(X, is_member.astype(int), folds, _boosting(ctx.seed))
+        own = supervised_features(ctx.eval_probs, ctx.eval_labels)
+        X = np.column_stack([own, stacked])
+        increasing = [False] * own.shape[1] + [True] * stacked.shape[1]
+        fit_predict = _boosting(ctx.seed, increasing)
+        scores = repeated_cross_fit(X, is_member, rng(ctx.seed, Stream.SUPERVISED_FOLDS), fit_predict)
         return AttackOutput(
             scores=scores,
             threshold=0.5,
-            threshold_rule=f"member if P(member) ≥ 0.5 from a model fitted on the other {N_FOLDS - 1} folds",
+            threshold_rule=(f"member if P(member) ≥ 0.5, averaged over {N_REPEATS} models each fitted on other folds"),
             assumptions=(
                 "USES KNOWLEDGE NO REAL ATTACKER HAS: the membership of the other evaluation records",
                 "sees the output probabilities and the true labels",
-                f"{N_FOLDS}-fold cross-fitting: no record is scored by a model that saw it",
+                f"{N_FOLDS}-fold cross-fitting on {N_REPEATS} splits, averaged: no record is scored by a model that"
+                " saw it",
                 "an upper estimate of what the outputs reveal; left out of the risk level by default",
             ),
             queries=len(ctx.eval_idx),

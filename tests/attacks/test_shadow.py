@@ -107,6 +107,20 @@ def test_risk_scores_follow_the_shadow_histograms() -> None:
     assert r[0] > 0.95 and r[2] < 0.05 and 0.2 < r[1] < 0.8
 
 
+def test_risk_scores_in_one_bin_are_ordered_by_the_signal_and_no_further() -> None:
+    """Ties within a histogram bin break in the signal's order; the bins' order stays."""
+    rng = np.random.default_rng(0)
+    values = np.r_[rng.normal(1.0, 0.5, 400), rng.normal(-1.0, 0.5, 400)]
+    member = np.r_[np.ones(400), np.zeros(400)]
+    labels = np.zeros(800, dtype=int)
+    top = values.max()
+    inside = np.array([top + 1.0, top + 2.0, top + 3.0])  # all beyond the last edge: one bin
+    r = risk_scores(values, labels, member, inside, np.zeros(3, dtype=int))
+    assert r[0] < r[1] < r[2] and r[2] - r[0] < 1e-6
+    below = risk_scores(values, labels, member, np.array([0.0]), np.zeros(1, dtype=int))
+    assert below[0] < r[0] - 1e-3
+
+
 def test_clone_of_an_integer_labelled_forest(tmp_path: Path) -> None:
     import pickle
 

@@ -11,7 +11,14 @@ from e2e_data import overfit_case
 
 from mia_audit.attacks.context import AttackContext
 from mia_audit.attacks.interface import AttackResult, run_attack
-from mia_audit.attacks.supervised import SupervisedAttack, cross_fit, fold_assignment, supervised_features
+from mia_audit.attacks.supervised import (
+    N_REPEATS,
+    SupervisedAttack,
+    cross_fit,
+    fold_assignment,
+    repeated_cross_fit,
+    supervised_features,
+)
 from mia_audit.audit import AuditConfig, audit
 from mia_audit.data.records import DataSpec
 from mia_audit.errors import ConfigError
@@ -38,6 +45,23 @@ def test_no_record_is_scored_by_a_model_that_saw_it() -> None:
     # Folds are stratified: members spread evenly.
     counts = np.bincount(folds[is_member], minlength=5)
     assert counts.max() - counts.min() <= 1
+
+
+def test_repeated_cross_fits_use_different_splits_and_never_score_a_seen_record() -> None:
+    is_member = np.arange(100) < 50
+    X = np.arange(100, dtype=float)[:, None]
+    splits: list[frozenset[int]] = []
+
+    def spy(X_train: np.ndarray, y_train: np.ndarray, X_eval: np.ndarray, train_idx: np.ndarray) -> np.ndarray:
+        scored = {int(v) for v in X_eval[:, 0]}
+        assert not scored & {int(v) for v in X_train[:, 0]}
+        splits.append(frozenset(scored))
+        return np.full(len(X_eval), float(len(splits)))
+
+    scores = repeated_cross_fit(X, is_member, np.random.default_rng(0), spy)
+    assert len(splits) == 5 * N_REPEATS and len(set(splits)) == len(splits)
+    # Each record's score is the mean of one fit per repeat: fits 1–5, 6–10, 11–15.
+    assert np.all((scores > 1) & (scores < 15))
 
 
 def test_features_shape() -> None:
