@@ -10,13 +10,20 @@ evaluation records' membership; attack models are fitted on shadow outputs only.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mia_audit import signals
+from mia_audit.attacks.attack_model import (
+    MIN_CLASS_ROWS,
+    candidates,
+    compact_features,
+    fit_attack_model,
+    fit_predict_linear,
+    log_posteriors,
+)
 from mia_audit.attacks.interface import AttackInfo, AttackOutput, FunctionAttack
 
 if TYPE_CHECKING:
@@ -25,7 +32,6 @@ if TYPE_CHECKING:
     from mia_audit.training.shadow_data import ShadowData
     from mia_audit.training.shadow_pool import ShadowPool
 
-MIN_CLASS_ROWS = 40
 COMBINED_FAMILIES = ("mlp", "logreg", "rf")
 _KNOWS = frozenset({"output probabilities", "true labels", "population records", "architecture", "training-set size"})
 
@@ -44,88 +50,9 @@ def _main_pool(ctx: AttackContext) -> ShadowPool:
 # -- attack features and models -------------------------------------------------------------------
 
 
-def log_posteriors(probs: np.ndarray) -> np.ndarray:
-    return np.log(np.clip(probs, signals.PROB_FLOOR, 1.0))
-
-
 def top3_features(probs: np.ndarray) -> np.ndarray:
     """ML-Leaks' class-agnostic features: the three largest posteriors, on a log scale."""
     return log_posteriors(signals.top_k(probs, 3))
-
-
-def fit_predict_linear(X_train: np.ndarray, y_train: np.ndarray, X_eval: np.ndarray) -> np.ndarray:
-    """A logistic attack model: with one shadow's few rows it transfers to the target better than trees."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X_train, y_train)
-    return np.asarray(model.predict_proba(X_eval)[:, 1], dtype=np.float64)
-
-
-def compact_features(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Features of the posterior vector and true label that carry over from shadows to the target:
-    the log posterior of the true class and the log of the largest other posterior.
-
-    Entropy is left out on purpose: on synthetic shadow data it separates members almost
-    perfectly, on real records it is on another scale and far weaker, and a model leaning on it
-    ranks the target's records badly (measured in bench/shadow_check.py).
-    """
-    rows = np.arange(len(labels))
-    true_p = probs[rows, labels]
-    others = probs.copy()
-    others[rows, labels] = -1.0
-    return np.column_stack(
-        [np.log(np.clip(true_p, signals.PROB_FLOOR, 1.0)), np.log(np.clip(others.max(axis=1), signals.PROB_FLOOR, 1.0))]
-    )
-
-
-@dataclass(frozen=True)
-class PerClassFit:
-    scores: np.ndarray
-    per_class: int
-    shared: int
-
-
-def per_class_attack(
-    train_probs: np.ndarray,
-    train_labels: np.ndarray,
-    train_member: np.ndarray,
-    eval_probs: np.ndarray,
-    eval_labels: np.ndarray,
-) -> PerClassFit:
-    """Shokri's attack: one attack model per class, trained on shadow rows of that class.
-
-    The models are logistic regressions on three features of the posterior vector and label
-    (`compact_features`). Flexible models on the full vector (the paper's neural networks; we
-    tried gradient boosting) learn quirks of the shadows' data that do not carry over to the
-    target, most of all when the shadow data are synthetic. Classes with too few shadow rows,
-    or rows of one side only, share one model trained on all rows.
-    """
-    scores = np.full(len(eval_labels), np.nan)
-    thin: list[int] = []
-    per_class = 0
-    for c in np.unique(eval_labels):
-        rows = train_labels == c
-        target_rows = eval_labels == c
-        member = train_member[rows]
-        if rows.sum() < MIN_CLASS_ROWS or member.min() == member.max():
-            thin.append(int(c))
-            continue
-        scores[target_rows] = fit_predict_linear(
-            compact_features(train_probs[rows], train_labels[rows]),
-            member,
-            compact_features(eval_probs[target_rows], eval_labels[target_rows]),
-        )
-        per_class += 1
-    if thin:
-        target_rows = np.isin(eval_labels, thin)
-        scores[target_rows] = fit_predict_linear(
-            compact_features(train_probs, train_labels),
-            train_member,
-            compact_features(eval_probs[target_rows], eval_labels[target_rows]),
-        )
-    return PerClassFit(scores, per_class, len(thin))
 
 
 _WITH_LABELS = "black-box query access to the target's output probabilities and the true labels"
@@ -165,23 +92,20 @@ def _output(
 
 def _run_shokri(ctx: AttackContext) -> AttackOutput:
     pool = _main_pool(ctx)
-    choice = pool.choice
-    probs, labels, member = pool.rows()
-    fit = per_class_attack(probs, labels, member, ctx.eval_probs, ctx.eval_labels)
     n_models = len(pool.in_masks)
+    options = candidates(pool.data.source == "population", ctx.n_classes, ctx.seed)
+    fit = fit_attack_model(options, pool.rows, n_models, ctx.eval_probs, ctx.eval_labels)
     return _output(
         ctx,
         pool.data,
         fit.scores,
         "member if the attack model, trained on shadow outputs only, gives P(member) ≥ 0.5",
-        (_WITH_LABELS, f"knows how the target was built: {choice.reason}"),
+        (_WITH_LABELS, f"knows how the target was built: {pool.choice.reason}"),
         extra=(f"knows the training-set size: each of the {n_models} shadows trains on {pool.train_size} records",),
-        title=f"Shadow models, one attack model per class (Shokri et al. 2017), k = {n_models}",
+        title=f"Shadow models and an attack model (Shokri et al. 2017), k = {n_models}",
         notes=(
-            f"{fit.per_class} per-class logistic attack models on the true-class and top other log posteriors; "
-            f"{fit.shared} classes with fewer than {MIN_CLASS_ROWS} shadow rows (or one-sided) "
-            "share one model",
-            f"shadow family: {choice.describe()}; shadows trained in {pool.duration_s:.1f} s",
+            fit.describe(),
+            f"shadow family: {pool.choice.describe()}; shadows trained in {pool.duration_s:.1f} s",
         ),
     )
 

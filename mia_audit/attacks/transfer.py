@@ -53,8 +53,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mia_audit import signals
+from mia_audit.attacks.attack_model import fit_predict_linear
 from mia_audit.attacks.interface import AttackInfo, AttackOutput, FunctionAttack
-from mia_audit.attacks.shadow import fit_predict_linear
 from mia_audit.errors import DataContractError
 from mia_audit.stats import auc
 from mia_audit.streams import Stream, rng

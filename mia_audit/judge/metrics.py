@@ -17,15 +17,12 @@ import numpy.typing as npt
 from scipy.stats import beta, norm, rankdata
 
 from mia_audit.result import FPR_LEVELS, AttackMetrics, RocCurve
-from mia_audit.stats import BoolArray, FloatArray, auc_from_ranks
+from mia_audit.stats import BoolArray, FloatArray, IntArray, auc_from_ranks
 from mia_audit.stats import auc as auc
 from mia_audit.stats import check_scores as _check_scores
-
-IntArray = npt.NDArray[np.int64]
-
-# Slack for float comparisons such as 0.001 * 1000 >= 1.
-_EPS = 1e-9
-
+from mia_audit.stats import roc_counts as _roc_counts
+from mia_audit.stats import tp_at_fpr as _tp_at_fpr
+from mia_audit.stats import tpr_at_fpr as tpr_at_fpr
 
 # ----------------------------------------------------------------------------- validation
 
@@ -36,17 +33,6 @@ def _check_level(level: float) -> None:
 
 
 # ----------------------------------------------------------------------------- ROC and AUC
-
-
-def _roc_counts(s: FloatArray, m: BoolArray) -> tuple[IntArray, IntArray, FloatArray]:
-    """Cumulative (fp, tp) counts and thresholds, one point per distinct score plus (0, 0)."""
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, m_sorted = s[order], m[order]
-    last_of_run = np.r_[np.flatnonzero(np.diff(s_sorted)), s.size - 1]
-    tps = np.cumsum(m_sorted, dtype=np.int64)[last_of_run]
-    fps = (last_of_run + 1) - tps
-    zero = np.zeros(1, dtype=np.int64)
-    return np.r_[zero, fps], np.r_[zero, tps], s_sorted[last_of_run]
 
 
 def roc_curve(scores: npt.ArrayLike, is_member: npt.ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -121,35 +107,6 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     lo = 0.0 if k == 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
     hi = 1.0 if k == n else float(beta.ppf(1 - alpha / 2, k + 1, n - k))
     return lo, hi
-
-
-def _allowed_false_positives(fpr: float, n_nonmembers: int) -> int:
-    if not 0.0 < fpr < 1.0:
-        raise ValueError(f"fpr must be in (0, 1), got {fpr}")
-    return math.floor(fpr * n_nonmembers + _EPS)
-
-
-def _tp_at_fpr(fps: IntArray, tps: IntArray, fpr: float) -> int | None:
-    """Most true positives with empirical FPR at most ``fpr``; None if unresolvable."""
-    allowed = _allowed_false_positives(fpr, int(fps[-1]))
-    if allowed < 1:
-        return None
-    # fps and tps are non-decreasing, so the last admissible point has the highest TPR.
-    return int(tps[np.searchsorted(fps, allowed, side="right") - 1])
-
-
-def tpr_at_fpr(scores: npt.ArrayLike, is_member: npt.ArrayLike, fpr: float) -> float | None:
-    """Highest TPR of a threshold whose empirical FPR is at most ``fpr``.
-
-    Resolvability rule: the level is resolvable only when at least one false positive fits under
-    it, i.e. ``n_nonmembers * fpr >= 1`` (``n_nonmembers >= 1 / fpr``). With fewer non-members the
-    only admissible thresholds have zero false positives, and a measured FPR of 0 on so few
-    records says nothing about the attack at that level; the function then returns ``None``.
-    """
-    s, m = _check_scores(scores, is_member)
-    fps, tps, _ = _roc_counts(s, m)
-    tp = _tp_at_fpr(fps, tps, fpr)
-    return None if tp is None else tp / int(tps[-1])
 
 
 def tpr_at_fpr_ci(

@@ -18,6 +18,7 @@ import pickle
 import re
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from sklearn.tree import DecisionTreeClassifier
 from mia_audit.attacks import registry
 from mia_audit.attacks.context import AttackContext, AttackOptions
 from mia_audit.attacks.interface import KNOWLEDGE, Attack, AttackInfo, AttackOutput, AttackResult, run_attack
+from mia_audit.judge.metrics import auc, auc_ci
 from mia_audit.models.base import TargetModel
 from mia_audit.models.loader import load_model
 from mia_audit.training.config import ShadowConfig
@@ -41,6 +43,9 @@ OPTIONS = AttackOptions(
     boundary_queries=4,
 )
 # Attacks that query the target beyond the shared pass; every other one must leave its counter alone.
+# One interval per attack on exchangeable records: at 99.9% a family of ~20 honest attacks all pass
+# about 98% of the time, while an attack fitted on the evaluation membership lands far above 0.5.
+CHANCE_LEVEL = 0.999
 QUERIES_TARGET = frozenset({"label_only.boundary"})
 # A field name of the attacker's context that could carry the evaluation records' ground truth.
 MEMBERSHIP_NAME = re.compile(r"member|truth|in_mask|is_in\b|secret|oracle", re.IGNORECASE)
@@ -97,10 +102,14 @@ def one_thread() -> typing.Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="module")
-def case(tmp_path_factory: pytest.TempPathFactory) -> Case:
+def build_case(directory: Path, *, exchangeable: bool = False) -> Case:
+    """The shared case; ``exchangeable`` trains the tree on other records, so that the evaluation's
+    "members" are a random half of records it never saw, like its "non-members"."""
+    extra = N_MEMBERS if exchangeable else 0
     n = N_EVAL + N_POPULATION
-    X, y = make_classification(n_samples=n, n_features=6, n_informative=4, n_classes=3, flip_y=0.1, random_state=0)
+    X, y = make_classification(
+        n_samples=n + extra, n_features=6, n_informative=4, n_classes=3, flip_y=0.1, random_state=0
+    )
     features = pd.DataFrame(X.round(5), columns=[f"f{i}" for i in range(X.shape[1])])
     names = np.array(["red", "green", "blue"])[y]
     # Frame position of the i-th evaluation record and of the population records: shuffled together.
@@ -108,15 +117,26 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Case:
     eval_idx, population_idx = np.sort(order[:N_EVAL]), np.sort(order[N_EVAL:])
     is_member = np.zeros(N_EVAL, dtype=bool)
     is_member[np.random.default_rng(1).choice(N_EVAL, N_MEMBERS, replace=False)] = True
-    members = eval_idx[is_member]
-    tree = DecisionTreeClassifier(random_state=0).fit(features.iloc[members], names[members])
-    path = tmp_path_factory.mktemp("conformance") / "tree.pkl"
+    trained_on = np.arange(n, n + extra) if exchangeable else eval_idx[is_member]
+    tree = DecisionTreeClassifier(random_state=0).fit(features.iloc[trained_on], names[trained_on])
+    path = directory / "tree.pkl"
     path.write_bytes(pickle.dumps(tree))
     target = load_model(path, trust_model=True)
+    features, names = features.iloc[:n], names[:n]
     probs = target.predict_proba(features)  # the one shared pass
     index = {c: i for i, c in enumerate(target.classes)}
     labels = np.array([index[v] for v in names], dtype=np.int64)
     return Case(target, features, probs, labels, eval_idx, population_idx, is_member)
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> Case:
+    return build_case(tmp_path_factory.mktemp("conformance"))
+
+
+@pytest.fixture(scope="module")
+def exchangeable_case(tmp_path_factory: pytest.TempPathFactory) -> Case:
+    return build_case(tmp_path_factory.mktemp("exchangeable"), exchangeable=True)
 
 
 # -- the checks ---------------------------------------------------------------------------------
@@ -187,6 +207,24 @@ def threshold_problems(first: AttackResult, softened: AttackResult) -> list[str]
     return []
 
 
+def chance_problems(
+    result: AttackResult, is_member: np.ndarray, level: float = CHANCE_LEVEL, *, two_sided: bool = True
+) -> list[str]:
+    """On exchangeable members and non-members, an honest attack's AUC interval holds 0.5.
+
+    ``two_sided=False`` asks only that the interval reach down to 0.5. Cross-fitting on the evaluation
+    records scores each one with models that saw its look-alikes but not itself, which pulls the AUC
+    *below* 0.5 where many records share one output vector (the supervised attack: 0.28 on this tree,
+    whose outputs are one-hot): a bias towards "no leak" in an upper estimate, but not a leak of the
+    membership into the number.
+    """
+    low, high = auc_ci(result.scores, is_member, level)
+    if low <= 0.5 and (high >= 0.5 or not two_sided):
+        return []
+    found = auc(result.scores, is_member)
+    return [f"{result.id}: AUC {found:.3f} [{low:.3f}, {high:.3f}] where nothing is to be found"]
+
+
 def repeat_problems(first: AttackResult, second: AttackResult) -> list[str]:
     a, b = np.asarray(first.scores), np.asarray(second.scores)
     if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True):
@@ -236,14 +274,23 @@ def test_queries_are_counted_honestly(runs: tuple[Attack, Run, Run]) -> None:
         assert first.moved > 0 and first.result.queries == second.result.queries
 
 
-def test_thresholds_are_set_without_the_evaluation_records(
-    runs: tuple[Attack, Run, Run], case: Case
-) -> None:
+def test_thresholds_are_set_without_the_evaluation_records(runs: tuple[Attack, Run, Run], case: Case) -> None:
     attack, first, _ = runs
     if attack.info.auditor_only:
         pytest.skip("an auditor-only attack is cross-fitted on the evaluation records by design")
     softened = run_counted(attack, case.context(soften_eval_outputs=True), case.is_member)
     assert threshold_problems(first.result, softened.result) == []
+
+
+@pytest.mark.parametrize("attack_id", sorted(ATTACKS))
+def test_nothing_is_found_where_members_and_non_members_are_exchangeable(
+    attack_id: str, exchangeable_case: Case
+) -> None:
+    """Every number comes from records disjoint from what chose its thresholds and attack models."""
+    attack = ATTACKS[attack_id]
+    run = run_counted(attack, exchangeable_case.context(), exchangeable_case.is_member)
+    two_sided = not attack.info.auditor_only
+    assert chance_problems(run.result, exchangeable_case.is_member, two_sided=two_sided) == []
 
 
 def test_info_is_well_formed(runs: tuple[Attack, Run, Run]) -> None:
@@ -358,6 +405,13 @@ def test_the_checks_catch_a_broken_attack(case: Case) -> None:
     assert threshold_problems(fitted_on_eval.result, softened.result) == [
         "fake.broken: the threshold moved with the evaluation records' outputs"
     ]
+
+    def fitted_in_sample(c: AttackContext) -> AttackOutput:  # what a leak of the membership looks like
+        return _output(case.is_member + 0.3 * c.eval_probs.max(axis=1))
+
+    leaky = run(fitted_in_sample)
+    assert chance_problems(leaky.result, case.is_member)[0].startswith("fake.broken: AUC 1.000")
+    assert chance_problems(good.result, np.random.default_rng(0).permutation(case.is_member)) == []
 
     noisy = FakeAttack(_fake(_output).info, lambda c: _output(np.random.default_rng().random(len(c.eval_idx))))
     a, b = run_counted(noisy, case.context(), case.is_member), run_counted(noisy, case.context(), case.is_member)
