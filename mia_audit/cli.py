@@ -207,7 +207,10 @@ def _scan_command() -> Callable[..., None]:
     from mia_audit.options import OPTIONS
 
     model = Annotated[
-        Path, typer.Argument(help="Model file: .onnx, .skops, or .pkl/.joblib (with --trust-model).")
+        Path,
+        typer.Argument(
+            help="Model file: .onnx, .skops, TorchScript .pt, torch.export .pt2, or .pkl/.joblib (with --trust-model)."
+        ),
     ]
     parameters = [
         inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
@@ -266,7 +269,9 @@ def report_command(
 @app.command("inspect")
 def inspect_model(
     model: Annotated[Path, typer.Argument(help="Model file to describe.")],
-    trust_model: Annotated[bool, typer.Option("--trust-model", help="Allow loading pickle/joblib files.")] = False,
+    trust_model: Annotated[
+        bool, typer.Option("--trust-model", help="Allow loading pickle/joblib and torch.save files.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Print a model's format, inputs, outputs, classes and sha256."""

@@ -130,7 +130,7 @@ OPTIONS: tuple[Option, ...] = (
         "Model",
         Option(
             "trust_model",
-            "Allow pickle/joblib and untrusted skops types (runs code from the file).",
+            "Allow pickle/joblib, torch.save pickles and untrusted skops types (runs code from the file).",
             False,
             "bool",
             lands="audit.trust_model",
@@ -376,7 +376,7 @@ class AuditConfig:
         unknown = sorted(self.risk_include - auditor_only_ids())
         if unknown:
             allowed = ", ".join(sorted(auditor_only_ids()))
-            raise invalid_option("risk_from", f"takes auditor-only attacks ({allowed})", ', '.join(unknown))
+            raise invalid_option("risk_from", f"takes auditor-only attacks ({allowed})", ", ".join(unknown))
         if not 1 <= self.boundary_queries <= 100_000:
             raise invalid_option("boundary_queries", "must lie between 1 and 100000", self.boundary_queries)
         if self.threads is not None and self.threads < 1:

@@ -1,6 +1,6 @@
 """Target model adapters: one class per file format behind the ``TargetModel`` protocol.
 
-Heavy libraries (onnxruntime, onnx, skops, joblib, scikit-learn) are imported when a model is
+Heavy libraries (onnxruntime, onnx, skops, joblib, scikit-learn, torch) are imported when a model is
 loaded, not when this package is imported.
 """
 
@@ -19,6 +19,7 @@ from mia_audit.models.base import (
 from mia_audit.models.loader import describe_model, format_model_info, load_model
 from mia_audit.models.onnx_model import OnnxModel
 from mia_audit.models.sklearn_model import SklearnModel, load_pickled, load_skops
+from mia_audit.models.torch_model import TorchModel, load_torch
 
 __all__ = [
     "ModelInfo",
@@ -27,11 +28,13 @@ __all__ = [
     "SklearnModel",
     "TargetModel",
     "TensorInfo",
+    "TorchModel",
     "describe_model",
     "format_model_info",
     "load_model",
     "load_pickled",
     "load_skops",
+    "load_torch",
     "looks_like_probabilities",
     "one_hot",
     "sha256_of",

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from mia_audit.errors import ConfigError, InputFileError, ModelLoadError
+from mia_audit.errors import ConfigError, InputFileError
 from mia_audit.models.base import ModelInfo, TargetModel, TensorInfo
 from mia_audit.models.onnx_model import OnnxModel
 from mia_audit.models.outputs import OUTPUT_KINDS
 from mia_audit.models.sklearn_model import PICKLE_FORMATS, Reading, load_pickled, load_skops
+from mia_audit.models.torch_model import load_torch
 
-TORCH_SUFFIXES = (".pt", ".pth", ".ptl", ".torchscript")
-SUPPORTED = ".onnx, .skops, .pkl/.pickle/.joblib (with --trust-model)"
+TORCH_SUFFIXES = (".pt", ".pth", ".ptl", ".torchscript", ".pt2")
+SUPPORTED = (
+    ".onnx, .skops, .pt/.pth/.ptl/.torchscript (TorchScript), .pt2 (torch.export), "
+    ".pkl/.pickle/.joblib and torch.save pickles of a whole module (with --trust-model)"
+)
 _SHOWN = 20
 
 
@@ -27,9 +31,10 @@ def load_model(
 ) -> TargetModel:
     """Open ``path`` as a target model.
 
-    ``trust_model`` allows pickle/joblib files and skops files with untrusted types.
-    ``classes`` is a hint for label-only ONNX graphs that do not store their class labels
-    (the audit passes the dataset's sorted labels); other formats know their classes.
+    ``trust_model`` allows pickle/joblib files, skops files with untrusted types and torch.save
+    pickles of a whole ``nn.Module``. ``classes`` is a hint for label-only ONNX graphs and PyTorch
+    models that do not store their class labels (the audit passes the dataset's sorted labels);
+    other formats know their classes.
     ``output`` names the output to audit (an ONNX graph output; a scikit-learn method), and
     ``output_kind`` says what it holds: auto, probabilities, logits or labels (``models.outputs``).
     """
@@ -51,9 +56,13 @@ def load_model(
     if suffix in PICKLE_FORMATS:
         return load_pickled(file, trust_model=trust_model, reading=reading)
     if suffix in TORCH_SUFFIXES:
-        raise ModelLoadError(
-            f"{file}: TorchScript/PyTorch files are not supported yet; export the model to ONNX "
-            "(torch.onnx.export) and audit the .onnx file"
+        return load_torch(
+            file,
+            trust_model=trust_model,
+            batch_size=batch_size,
+            classes=classes,
+            output=output,
+            output_kind=output_kind,
         )
     raise InputFileError(f"{file}: unknown model format {suffix or '(no suffix)'}; supported: {SUPPORTED}")
 

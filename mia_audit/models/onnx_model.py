@@ -259,7 +259,7 @@ class OnnxModel:
         stop = min(start + self._step, n_rows)
         batch = {name: values[start:stop] for name, values in feed.items()}
         if self._fixed_batch and stop - start < self._fixed_batch:
-            batch = {name: _pad_rows(values, self._fixed_batch) for name, values in batch.items()}
+            batch = {name: pad_rows(values, self._fixed_batch) for name, values in batch.items()}
         try:
             out = self._session.run([self._output.name], batch)[0]
         except Exception as exc:  # onnxruntime raises its own exception types for bad feeds
@@ -515,7 +515,7 @@ def _tensor_info(node: Any) -> TensorInfo:
 def _feed_arrays(inputs: Sequence[Any], frame: pd.DataFrame) -> dict[str, np.ndarray]:
     if _feeds_by_name(inputs, frame):
         return _named_feeds(inputs, frame)
-    return {inputs[0].name: _matrix_feed(inputs[0], frame)}
+    return {inputs[0].name: matrix_feed(inputs[0], frame)}
 
 
 def _feeds_by_name(inputs: Sequence[Any], frame: pd.DataFrame) -> bool:
@@ -548,7 +548,7 @@ def _named_feeds(inputs: Sequence[Any], frame: pd.DataFrame) -> dict[str, np.nda
     return feeds
 
 
-def _matrix_feed(node: Any, frame: pd.DataFrame) -> np.ndarray:
+def matrix_feed(node: Any, frame: pd.DataFrame) -> np.ndarray:
     dims = list(node.shape[1:])
     fixed = all(isinstance(d, int) for d in dims)
     if len(dims) > 1 and not fixed:
@@ -611,7 +611,7 @@ def _as_numbers(column: pd.Series, name: str, input_name: str, dtype_name: str) 
         ) from None
 
 
-def _pad_rows(values: np.ndarray, size: int) -> np.ndarray:
+def pad_rows(values: np.ndarray, size: int) -> np.ndarray:
     """Repeat the last row so that a graph with a fixed batch size gets a full batch."""
     missing = size - len(values)
     return np.concatenate([values, np.repeat(values[-1:], missing, axis=0)])
