@@ -95,9 +95,21 @@ def test_rmia_marginal_probability_online_and_offline_by_hand() -> None:
 
 def test_rmia_score_is_the_share_of_z_dominated_by_gamma() -> None:
     # LR(x, z) = ratio_x / ratio_z ≥ γ  ⇔  ratio_z ≤ ratio_x / γ. With ratio_x = 4: γ = 2 → z ∈ {0.5, 1, 2}.
+    # The share is the score rounded down to a step of 1/4; within the step the ratio orders the records.
     z = np.array([0.5, 1.0, 2.0, 4.0])
-    assert rmia_scores(np.array([4.0, 0.1]), z, 2.0) == pytest.approx([0.75, 0.0])
-    assert rmia_scores(np.array([4.0]), z, 1.0) == pytest.approx([1.0])
+    scores = rmia_scores(np.array([4.0, 0.1]), z, 2.0)
+    assert np.floor(scores * 4) / 4 == pytest.approx([0.75, 0.0])
+    # Tie-break term: (½ + arctan(ln r)/π) · ½/4; ln 4 = 1.386, arctan = 0.9458 → 0.8011 · 0.125 = 0.1001.
+    assert scores == pytest.approx([0.75 + 0.10014, 0.0 + 0.01631], abs=1e-5)
+    assert np.floor(rmia_scores(np.array([4.0]), z, 1.0) * 4) / 4 == pytest.approx([1.0])
+
+
+def test_rmia_records_that_pass_every_z_still_rank_by_their_ratio() -> None:
+    z = np.array([0.5, 1.0])
+    ratios = np.array([3.0, 30.0, 3000.0, 0.0])
+    scores = rmia_scores(ratios, z, 2.0)
+    assert scores[3] < scores[0] < scores[1] < scores[2] < 1.0 + 0.5 / len(z)
+    assert np.all(scores[:3] >= 1.0)
 
 
 def test_tempered_probability_by_hand() -> None:
