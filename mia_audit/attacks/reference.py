@@ -39,12 +39,14 @@ import numpy as np
 from mia_audit import signals
 from mia_audit.attacks.interface import AttackInfo, AttackOutput, FunctionAttack
 from mia_audit.attacks.kit import threshold_and_rule
-from mia_audit.stats import auc
+from mia_audit.stats import auc, tpr_at_fpr
 
 if TYPE_CHECKING:
     from mia_audit.attacks.context import AttackContext
     from mia_audit.training.reference_pool import ReferencePool
 
+# |logit| bounds LiRA may clip to: p within 1e-6, 1e-4, 1e-3, 1e-2 of 0 or 1; None first (no clip).
+LOGIT_BOUNDS: tuple[float | None, ...] = (None, *(float(np.log((1 - d) / d)) for d in (1e-6, 1e-4, 1e-3, 1e-2)))
 # Below this many models per Gaussian the per-record variance is too noisy (Carlini et al.).
 PER_RECORD_VARIANCE_MODELS = 64
 OFFLINE_A_GRID = tuple(round(0.1 * i, 1) for i in range(11))
@@ -106,6 +108,55 @@ def fit_gaussians(values: np.ndarray, in_mask: np.ndarray) -> Gaussians:
         mean_in = np.where(np.isnan(mean_in), mean_out + shift, mean_in)
         mean_out = np.where(np.isnan(mean_out), mean_in - shift, mean_out)
     return Gaussians(mean_in, mean_out, sd_in, sd_out)
+
+
+@dataclass(frozen=True)
+class Clip:
+    """The bound on |logit-scaled confidence| LiRA uses, chosen on a stand-in, and what the stand-in gave."""
+
+    bound: float | None
+    tried: tuple[tuple[float | None, float | None], ...]  # (bound, stand-in TPR at 1% FPR)
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        return values if self.bound is None else np.clip(values, -self.bound, self.bound)
+
+    def describe(self) -> str:
+        chosen = "not clipped" if self.bound is None else f"clipped to ±{self.bound:.1f}"
+        if not self.tried:
+            return f"logit-scaled confidence {chosen}"
+        tried = ", ".join(
+            f"{'none' if b is None else f'±{b:.1f}'} {'n/a' if t is None else f'{t:.3f}'}" for b, t in self.tried
+        )
+        return (
+            f"logit-scaled confidence {chosen}: the bound with the best TPR at 1% FPR when reference model 0 "
+            f"stands in for the target ({tried})"
+        )
+
+
+def _stand_in_scores(values: np.ndarray, in_mask: np.ndarray, rows: np.ndarray, *, online: bool) -> np.ndarray:
+    g = fit_gaussians(values[1:], in_mask[1:])
+    if online:
+        return online_scores(values[0], g)[rows]
+    return offline_scores(values[0], g.mean_out, g.sd_out)[rows]
+
+
+def choose_clip(values: np.ndarray, in_mask: np.ndarray, rows: np.ndarray, *, online: bool) -> Clip:
+    """The |logit| bound (or none) under which LiRA finds reference model 0's members best among ``rows``.
+
+    Tree ensembles output exact 0s and 1s, which the logit maps to ±27 (the probability floor): one
+    pooled Gaussian then spans the spikes and loses the tail (a 30-class forest: AUC 0.988, TPR at 1%
+    FPR 0.013, while a loss threshold found every member). Clipping keeps what an MLP's tail says
+    only where the stand-in shows it carries (ties keep the weaker clip).
+    """
+    member = in_mask[0, rows]
+    if len(values) < 3 or member.all() or not member.any():
+        return Clip(None, ())
+    tried: list[tuple[float | None, float | None]] = []
+    for bound in LOGIT_BOUNDS:
+        scores = _stand_in_scores(Clip(bound, ()).apply(values), in_mask, rows, online=online)
+        tried.append((bound, tpr_at_fpr(scores, member, 0.01)))
+    best = max(range(len(tried)), key=lambda i: (tried[i][1] or 0.0, -i))
+    return Clip(tried[best][0], tuple(tried))
 
 
 def offline_scores(observed: np.ndarray, mean_out: np.ndarray, sd_out: np.ndarray | float) -> np.ndarray:
@@ -195,7 +246,12 @@ def stand_in_auc(
 
     ratio_x = _ratio(p[0, eval_idx], marginal(eval_idx))
     ratio_z = _ratio(p[0, population_idx], marginal(population_idx))
-    return auc(rmia_scores(ratio_x, ratio_z, gamma), in_mask[0, eval_idx])
+    # With two models the offline estimate has no OUT model for the records the other one trained on.
+    known_x, known_z = ~np.isnan(ratio_x), ~np.isnan(ratio_z)
+    member = in_mask[0, eval_idx][known_x]
+    if not known_z.any() or member.all() or not member.any():
+        return 0.5
+    return auc(rmia_scores(ratio_x[known_x], ratio_z[known_z], gamma), member)
 
 
 def tune_rmia(pool: ReferencePool, eval_idx: np.ndarray, population_idx: np.ndarray, gamma: float) -> RmiaSettings:
@@ -277,6 +333,11 @@ def _notes(pool: ReferencePool, *extra: str, shared: bool = True) -> tuple[str, 
     return (f"{pool.describe()}; trained once in {pool.duration_s:.1f} s and {users}", *extra)
 
 
+def _stand_in_rows(ctx: AttackContext, pool: ReferencePool) -> np.ndarray:
+    """Records the stand-in is scored on: the audit records, or the population for a population-only pool."""
+    return ctx.eval_idx if pool.in_mask[:, ctx.eval_idx].any() else ctx.population_idx
+
+
 def _logit_target(ctx: AttackContext) -> np.ndarray:
     return signals.logit_confidence(ctx.probs, ctx.labels)
 
@@ -292,8 +353,9 @@ def _threshold(ctx: AttackContext, scores: np.ndarray, what: str) -> tuple[float
 def _run_lira_offline(ctx: AttackContext) -> AttackOutput:
     own = ctx.options.reference.offline_models == "population"
     pool = ctx.reference_pool(offline=own)
-    g = fit_gaussians(pool.logit, pool.in_mask)
-    scores = offline_scores(_logit_target(ctx), g.mean_out, g.sd_out)
+    clip = choose_clip(pool.logit, pool.in_mask, _stand_in_rows(ctx, pool), online=False)
+    g = fit_gaussians(clip.apply(pool.logit), pool.in_mask)
+    scores = offline_scores(clip.apply(_logit_target(ctx)), g.mean_out, g.sd_out)
     # A population record that every model trained on has no OUT value; it sets no threshold.
     population = ctx.population_idx[(~pool.in_mask[:, ctx.population_idx]).any(axis=0)]
     threshold, rule = _threshold(
@@ -313,14 +375,15 @@ def _run_lira_offline(ctx: AttackContext) -> AttackOutput:
         _Scored(scores[ctx.eval_idx], threshold, rule),
         "one-sided OUT-Gaussian test of the logit-scaled confidence",
         assumes=(models,),
-        notes=_notes(pool, _variance_note(pool, g, in_too=False), shared=not own),
+        notes=_notes(pool, _variance_note(pool, g, in_too=False), clip.describe(), shared=not own),
     )
 
 
 def _run_lira_online(ctx: AttackContext) -> AttackOutput:
     pool = ctx.reference_pool()
-    g = fit_gaussians(pool.logit, pool.in_mask)
-    scores = online_scores(_logit_target(ctx), g)
+    clip = choose_clip(pool.logit, pool.in_mask, _stand_in_rows(ctx, pool), online=True)
+    g = fit_gaussians(clip.apply(pool.logit), pool.in_mask)
+    scores = online_scores(clip.apply(_logit_target(ctx)), g)
     calibration = pool.split.calibration_idx
     threshold, rule = _threshold(
         ctx, scores[calibration], "population records that, like the audit records, are IN for half of the models"
@@ -332,7 +395,7 @@ def _run_lira_online(ctx: AttackContext) -> AttackOutput:
         _Scored(scores[ctx.eval_idx], threshold, rule),
         "log likelihood ratio of the logit-scaled confidence, IN vs OUT Gaussian",
         assumes=(TRAINS_ON_AUDIT_RECORDS,),
-        notes=_notes(pool, _variance_note(pool, g, in_too=True)),
+        notes=_notes(pool, _variance_note(pool, g, in_too=True), clip.describe()),
     )
 
 
@@ -395,9 +458,7 @@ def _variance_note(pool: ReferencePool, g: Gaussians, *, in_too: bool) -> str:
     return f"per-record variances ({pool.n_models} ≥ {PER_RECORD_VARIANCE_MODELS} models)"
 
 
-_KNOWS = frozenset(
-    {"output probabilities", "true labels", "population records", "architecture", "training-set size"}
-)
+_KNOWS = frozenset({"output probabilities", "true labels", "population records", "architecture", "training-set size"})
 _ONLINE_KNOWS = _KNOWS | {"audit records (unlabelled)"}
 
 _OPTIONS = ("reference_models", "reference_epochs", "reference_family", "threshold_fpr", "device")
