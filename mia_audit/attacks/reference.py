@@ -290,7 +290,7 @@ def rmia_ratios(
 
 
 @dataclass(frozen=True)
-class _Scored:
+class Scored:
     """What a reference attack found before it is written up: scores of every record, threshold, rule."""
 
     scores: np.ndarray
@@ -298,11 +298,11 @@ class _Scored:
     rule: str
 
 
-def _output(
+def reference_output(
     ctx: AttackContext,
     pool: ReferencePool,
     name: str,
-    found: _Scored,
+    found: Scored,
     signal: str,
     *,
     assumes: tuple[str, ...],
@@ -328,21 +328,21 @@ def _output(
     )
 
 
-def _notes(pool: ReferencePool, *extra: str, shared: bool = True) -> tuple[str, ...]:
-    users = "shared by lira.offline (OUT models), lira.online and rmia" if shared else "used by lira.offline alone"
+def pool_notes(pool: ReferencePool, *extra: str, shared: bool = True) -> tuple[str, ...]:
+    users = "shared by lira.offline (OUT models), lira.online, rmia and stacked" if shared else "used by lira.offline alone"
     return (f"{pool.describe()}; trained once in {pool.duration_s:.1f} s and {users}", *extra)
 
 
-def _stand_in_rows(ctx: AttackContext, pool: ReferencePool) -> np.ndarray:
+def stand_in_records(ctx: AttackContext, pool: ReferencePool) -> np.ndarray:
     """Records the stand-in is scored on: the audit records, or the population for a population-only pool."""
     return ctx.eval_idx if pool.in_mask[:, ctx.eval_idx].any() else ctx.population_idx
 
 
-def _logit_target(ctx: AttackContext) -> np.ndarray:
+def logit_target(ctx: AttackContext) -> np.ndarray:
     return signals.logit_confidence(ctx.probs, ctx.labels)
 
 
-def _threshold(ctx: AttackContext, scores: np.ndarray, what: str) -> tuple[float | None, str]:
+def calibrated_threshold(ctx: AttackContext, scores: np.ndarray, what: str) -> tuple[float | None, str]:
     of = f"the same score on {len(scores)} {what}"
     return threshold_and_rule(scores, ctx.options.threshold_fpr, of, too_few=f"no threshold: only {len(scores)} {what}")
 
@@ -353,12 +353,12 @@ def _threshold(ctx: AttackContext, scores: np.ndarray, what: str) -> tuple[float
 def _run_lira_offline(ctx: AttackContext) -> AttackOutput:
     own = ctx.options.reference.offline_models == "population"
     pool = ctx.reference_pool(offline=own)
-    clip = choose_clip(pool.logit, pool.in_mask, _stand_in_rows(ctx, pool), online=False)
+    clip = choose_clip(pool.logit, pool.in_mask, stand_in_records(ctx, pool), online=False)
     g = fit_gaussians(clip.apply(pool.logit), pool.in_mask)
-    scores = offline_scores(clip.apply(_logit_target(ctx)), g.mean_out, g.sd_out)
+    scores = offline_scores(clip.apply(logit_target(ctx)), g.mean_out, g.sd_out)
     # A population record that every model trained on has no OUT value; it sets no threshold.
     population = ctx.population_idx[(~pool.in_mask[:, ctx.population_idx]).any(axis=0)]
-    threshold, rule = _threshold(
+    threshold, rule = calibrated_threshold(
         ctx, scores[population], "population records (known non-members), each against the models it is OUT of"
     )
     if own:
@@ -368,34 +368,34 @@ def _run_lira_offline(ctx: AttackContext) -> AttackOutput:
             "per record, only the reference models that did not train on it (OUT models of the pool shared with "
             "lira.online and rmia, which trained on other audit records; --offline-models population avoids that)"
         )
-    return _output(
+    return reference_output(
         ctx,
         pool,
         "LiRA offline (Carlini et al. 2022)",
-        _Scored(scores[ctx.eval_idx], threshold, rule),
+        Scored(scores[ctx.eval_idx], threshold, rule),
         "one-sided OUT-Gaussian test of the logit-scaled confidence",
         assumes=(models,),
-        notes=_notes(pool, _variance_note(pool, g, in_too=False), clip.describe(), shared=not own),
+        notes=pool_notes(pool, _variance_note(pool, g, in_too=False), clip.describe(), shared=not own),
     )
 
 
 def _run_lira_online(ctx: AttackContext) -> AttackOutput:
     pool = ctx.reference_pool()
-    clip = choose_clip(pool.logit, pool.in_mask, _stand_in_rows(ctx, pool), online=True)
+    clip = choose_clip(pool.logit, pool.in_mask, stand_in_records(ctx, pool), online=True)
     g = fit_gaussians(clip.apply(pool.logit), pool.in_mask)
-    scores = online_scores(clip.apply(_logit_target(ctx)), g)
+    scores = online_scores(clip.apply(logit_target(ctx)), g)
     calibration = pool.split.calibration_idx
-    threshold, rule = _threshold(
+    threshold, rule = calibrated_threshold(
         ctx, scores[calibration], "population records that, like the audit records, are IN for half of the models"
     )
-    return _output(
+    return reference_output(
         ctx,
         pool,
         "LiRA online (Carlini et al. 2022)",
-        _Scored(scores[ctx.eval_idx], threshold, rule),
+        Scored(scores[ctx.eval_idx], threshold, rule),
         "log likelihood ratio of the logit-scaled confidence, IN vs OUT Gaussian",
         assumes=(TRAINS_ON_AUDIT_RECORDS,),
-        notes=_notes(pool, _variance_note(pool, g, in_too=True), clip.describe()),
+        notes=pool_notes(pool, _variance_note(pool, g, in_too=True), clip.describe()),
     )
 
 
@@ -408,19 +408,19 @@ def _run_rmia(ctx: AttackContext) -> AttackOutput:
     # Records of the calibration slice get the same (online) Pr(x) as the audit records, so their
     # scores are distributed like the audit non-members'.
     calibration = pool.split.calibration_idx
-    threshold, rule = _threshold(
+    threshold, rule = calibrated_threshold(
         ctx,
         rmia_scores(ratio[calibration], ratio[population], gamma),
         "population records that, like the audit records, are IN for half of the models",
     )
-    return _output(
+    return reference_output(
         ctx,
         pool,
         "RMIA (Zarifzadeh et al. 2024)",
-        _Scored(scores, threshold, rule),
+        Scored(scores, threshold, rule),
         f"share of population records z with LR(x, z) ≥ γ = {gamma:g}",
         assumes=(TRAINS_ON_AUDIT_RECORDS, f"compares each record with {len(population)} population records z"),
-        notes=_notes(
+        notes=pool_notes(
             pool,
             "Pr(x|θ): true-class probability of the output softened with temperature "
             f"T = {tuned.temperature:g}; Pr(x): its mean over the reference models, IN and OUT alike (the "
@@ -459,19 +459,19 @@ def _variance_note(pool: ReferencePool, g: Gaussians, *, in_too: bool) -> str:
 
 
 _KNOWS = frozenset({"output probabilities", "true labels", "population records", "architecture", "training-set size"})
-_ONLINE_KNOWS = _KNOWS | {"audit records (unlabelled)"}
+ONLINE_KNOWS = _KNOWS | {"audit records (unlabelled)"}
 
-_OPTIONS = ("reference_models", "reference_epochs", "reference_family", "threshold_fpr", "device")
+OPTIONS = ("reference_models", "reference_epochs", "reference_family", "threshold_fpr", "device")
 
 
 def _info(attack_id: str, title: str, knows: frozenset[str], *more: str) -> AttackInfo:
-    return AttackInfo(attack_id, "reference", title, knows, options=(*_OPTIONS, *more))
+    return AttackInfo(attack_id, "reference", title, knows, options=(*OPTIONS, *more))
 
 
 ATTACKS = (
     FunctionAttack(
         _info("lira.offline", "LiRA offline (Carlini et al. 2022)", _KNOWS, "offline_models"), _run_lira_offline
     ),
-    FunctionAttack(_info("lira.online", "LiRA online (Carlini et al. 2022)", _ONLINE_KNOWS), _run_lira_online),
-    FunctionAttack(_info("rmia", "RMIA (Zarifzadeh et al. 2024)", _ONLINE_KNOWS), _run_rmia),
+    FunctionAttack(_info("lira.online", "LiRA online (Carlini et al. 2022)", ONLINE_KNOWS), _run_lira_online),
+    FunctionAttack(_info("rmia", "RMIA (Zarifzadeh et al. 2024)", ONLINE_KNOWS), _run_rmia),
 )

@@ -23,6 +23,7 @@ MODULES = (
     "mia_audit.attacks.threshold",
     "mia_audit.attacks.shadow",
     "mia_audit.attacks.reference",
+    "mia_audit.attacks.stacked",
     "mia_audit.attacks.transfer",
     "mia_audit.attacks.label_only",
     "mia_audit.attacks.boundary",
