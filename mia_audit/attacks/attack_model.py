@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mia_audit import signals
+from mia_audit.environment import one_openmp_thread
 from mia_audit.stats import auc, tpr_at_fpr
 
 MIN_CLASS_ROWS = 40
@@ -130,8 +131,9 @@ def boosting(seed: int) -> Fit:
 
         probs, labels, member = train
         model = HistGradientBoostingClassifier(max_iter=200, random_state=seed)
-        model.fit(full_features(probs, labels), member)
-        return np.asarray(model.predict_proba(full_features(eval_probs, eval_labels))[:, 1], dtype=np.float64)
+        with one_openmp_thread():
+            model.fit(full_features(probs, labels), member)
+            return np.asarray(model.predict_proba(full_features(eval_probs, eval_labels))[:, 1], dtype=np.float64)
 
     return fit
 

@@ -329,7 +329,8 @@ def reference_output(
 
 
 def pool_notes(pool: ReferencePool, *extra: str, shared: bool = True) -> tuple[str, ...]:
-    users = "shared by lira.offline (OUT models), lira.online, rmia and stacked" if shared else "used by lira.offline alone"
+    shared_by = "shared by lira.offline (OUT models), lira.online, rmia and stacked"
+    users = shared_by if shared else "used by lira.offline alone"
     return (f"{pool.describe()}; trained once in {pool.duration_s:.1f} s and {users}", *extra)
 
 

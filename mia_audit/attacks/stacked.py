@@ -40,6 +40,7 @@ from mia_audit.attacks.reference import (
     stand_in_records,
     tune_rmia,
 )
+from mia_audit.environment import one_openmp_thread
 from mia_audit.stats import tpr_at_fpr
 
 if TYPE_CHECKING:
@@ -105,13 +106,11 @@ def stand_in_rows(
 
 def fit_monotone(X: np.ndarray, y: np.ndarray, seed: int) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from threadpoolctl import threadpool_limits
 
     model = HistGradientBoostingClassifier(
         max_iter=200, learning_rate=0.05, min_samples_leaf=40, monotonic_cst=[1] * X.shape[1], random_state=seed
     )
-    # A few thousand rows gain nothing from threads, and OpenMP threads on busy cores spin: 2 s became 120 s.
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with one_openmp_thread():
         return model.fit(X, y)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from mia_audit import signals
 from mia_audit.attacks.interface import AttackInfo, AttackOutput, AttackResult
+from mia_audit.environment import one_openmp_thread
 from mia_audit.streams import Stream, rng
 
 if TYPE_CHECKING:
@@ -111,8 +112,9 @@ def _boosting(seed: int, increasing: Sequence[bool]) -> FitPredict:
             monotonic_cst=[1 if up else 0 for up in increasing],
             random_state=seed,
         )
-        model.fit(X_train, y_train)
-        return np.asarray(model.predict_proba(X_eval)[:, 1], dtype=np.float64)
+        with one_openmp_thread():
+            model.fit(X_train, y_train)
+            return np.asarray(model.predict_proba(X_eval)[:, 1], dtype=np.float64)
 
     return fit_predict
 
