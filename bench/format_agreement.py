@@ -20,6 +20,9 @@ and the supervised attack averaged three cross-fits, one metric per seed did not
 supervised TPR@1% .020 [.014, .028] vs .040 [.031, .051]; seed 1: shadow.risk_score TPR@1% .014
 vs .000). At seed 2 the verdicts still differ (skops inconclusive, ONNX medium): rmia TPR@1% .046
 [.036, .058] and .034 [.025, .044] overlap, but the skops interval reaches the next level's bound.
+With the stacked attack and LiRA's clip (seed 0): 40 of 40 overlap for both models; while the clip
+was chosen on one stand-in, the forest's formats chose ±4.6 and ±6.9 and lira.offline TPR@1% fell
+apart (.052 [.041, .064] vs .029 [.021, .039]).
 """
 
 from __future__ import annotations
