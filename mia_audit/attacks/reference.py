@@ -52,6 +52,8 @@ CLIP_STAND_INS = 4
 # Below this many models per Gaussian the per-record variance is too noisy (Carlini et al.).
 PER_RECORD_VARIANCE_MODELS = 64
 OFFLINE_A_GRID = tuple(round(0.1 * i, 1) for i in range(11))
+# Population records the pool trains on like audit records (IN for half): known non-members to set a threshold on.
+CALIBRATION_RECORDS = "population records that, like the audit records, are IN for half of the models"
 TRAINS_ON_AUDIT_RECORDS = (
     "trains reference models on the audit records themselves, each record IN for half of them "
     "(the auditor's candidate set); the target's membership labels are never used"
@@ -402,10 +404,7 @@ def _run_lira_online(ctx: AttackContext) -> AttackOutput:
     clip = choose_clip(pool.logit, pool.in_mask, stand_in_records(ctx, pool), online=True)
     g = fit_gaussians(clip.apply(pool.logit), pool.in_mask)
     scores = online_scores(clip.apply(logit_target(ctx)), g)
-    calibration = pool.split.calibration_idx
-    threshold, rule = calibrated_threshold(
-        ctx, scores[calibration], "population records that, like the audit records, are IN for half of the models"
-    )
+    threshold, rule = calibrated_threshold(ctx, scores[pool.split.calibration_idx], CALIBRATION_RECORDS)
     return reference_output(
         ctx,
         pool,
@@ -429,7 +428,7 @@ def _run_rmia(ctx: AttackContext) -> AttackOutput:
     threshold, rule = calibrated_threshold(
         ctx,
         rmia_scores(ratio[calibration], ratio[population], gamma),
-        "population records that, like the audit records, are IN for half of the models",
+        CALIBRATION_RECORDS,
     )
     return reference_output(
         ctx,

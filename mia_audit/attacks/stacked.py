@@ -23,6 +23,7 @@ import numpy as np
 
 from mia_audit.attacks.interface import AttackInfo, AttackOutput, FunctionAttack
 from mia_audit.attacks.reference import (
+    CALIBRATION_RECORDS,
     ONLINE_KNOWS,
     OPTIONS,
     TRAINS_ON_AUDIT_RECORDS,
@@ -173,10 +174,7 @@ def _run_stacked(ctx: AttackContext) -> AttackOutput:
         scores = np.asarray(fit_monotone(X, y, ctx.seed).predict_proba(features)[:, 1], dtype=np.float64)
     else:
         scores = features[:, choice.feature]
-    calibration = pool.split.calibration_idx
-    threshold, rule = calibrated_threshold(
-        ctx, scores[calibration], "population records that, like the audit records, are IN for half of the models"
-    )
+    threshold, rule = calibrated_threshold(ctx, scores[pool.split.calibration_idx], CALIBRATION_RECORDS)
     return reference_output(
         ctx,
         pool,

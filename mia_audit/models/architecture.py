@@ -769,20 +769,29 @@ def _chain(graph: OnnxGraph, layers: list[_Dense]) -> tuple[list[_Dense], list[l
             return [], [], "dense layers do not form one chain (branches or skip connections)"
         previous.append(next(iter(reached)) if reached else None)
         between.append(nodes)
+    order, problem = chain_order(previous, "dense")
+    if order is None:
+        return [], [], problem
+    return [layers[i] for i in order], [between[i] for i in order], ""
+
+
+def chain_order(previous: list[int | None], what: str) -> tuple[list[int] | None, str]:
+    """The layers in data order, given each one's predecessor; None and why when they are not one chain.
+
+    Shared by the ONNX and the PyTorch readers: ``what`` names the layers in the message.
+    """
     successors = Counter(p for p in previous if p is not None)
     if any(count > 1 for count in successors.values()):
-        return [], [], "dense layers do not form one chain (a layer feeds several others)"
-    ends = [i for i in range(len(layers)) if i not in successors]
-    chains: list[list[int]] = []
-    for end in ends:
-        chain = [end]
-        while (before := previous[chain[-1]]) is not None and before not in chain:
-            chain.append(before)
-        chains.append(chain[::-1])
-    best = max(chains, key=len)
-    if len(chains) > 1:
-        return [], [], f"{len(chains)} separate stacks of dense layers, not one MLP"
-    return [layers[i] for i in best], [between[i] for i in best], ""
+        return None, f"{what} layers do not form one chain (a layer feeds several others)"
+    ends = [i for i in range(len(previous)) if i not in successors]
+    if len(ends) != 1:
+        return None, f"{len(ends)} separate stacks of {what} layers, not one MLP"
+    order = [ends[0]]
+    while (before := previous[order[-1]]) is not None and before not in order:
+        order.append(before)
+    if len(order) != len(previous):
+        return None, f"{what} layers do not form one chain"
+    return order[::-1], ""
 
 
 def _walk_back(graph: OnnxGraph, start: str, dense_outputs: dict[str, int]) -> tuple[set[int], list[Any]]:

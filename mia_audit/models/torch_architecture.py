@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass
 
-from mia_audit.models.architecture import InferredArchitecture
+from mia_audit.models.architecture import InferredArchitecture, chain_order
 from mia_audit.models.torch_graph import TorchGraph, TorchOp
 
 # kind -> (position of the data argument, position of the weight, whether the weight is [out, in])
@@ -215,18 +215,9 @@ def _chain(ops: tuple[TorchOp, ...], layers: list[_Dense]) -> tuple[list[_Dense]
             return [], [], "Linear layers do not form one chain (branches or skip connections)"
         previous.append(next(iter(reached)) if reached else None)
         between.append(passed)
-    successors = Counter(p for p in previous if p is not None)
-    if any(count > 1 for count in successors.values()):
-        return [], [], "Linear layers do not form one chain (a layer feeds several others)"
-    ends = [i for i in range(len(layers)) if i not in successors]
-    if len(ends) != 1:
-        return [], [], f"{len(ends)} separate stacks of Linear layers, not one MLP"
-    order = [ends[0]]
-    while (before := previous[order[-1]]) is not None and before not in order:
-        order.append(before)
-    order.reverse()
-    if len(order) != len(layers):
-        return [], [], "Linear layers do not form one chain"
+    order, problem = chain_order(previous, "Linear")
+    if order is None:
+        return [], [], problem
     return [layers[i] for i in order], [between[i] for i in order], ""
 
 

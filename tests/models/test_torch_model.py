@@ -294,3 +294,14 @@ def test_cli_refuses_an_untrusted_pickle_and_a_state_dict_with_exit_2(saved: Sav
     assert "torch.fx" not in _error_line(runner.invoke(app, ["inspect", str(saved.folder / "pickled.pt")]))
     trusted = runner.invoke(app, ["inspect", str(saved.folder / "pickled.pt"), "--trust-model"])
     assert trusted.exit_code == 0 and "Format       torch-pickle" in trusted.output
+
+
+def test_chain_order_by_hand() -> None:
+    """Layer i's predecessor is previous[i]; the ONNX and PyTorch readers share this ordering."""
+    from mia_audit.models.architecture import chain_order
+
+    assert chain_order([2, None, 1], "dense") == ([1, 2, 0], "")
+    assert chain_order([None, 0, 0], "dense")[1] == "dense layers do not form one chain (a layer feeds several others)"
+    assert chain_order([None, None], "Linear")[1] == "2 separate stacks of Linear layers, not one MLP"
+    # Layer 0 starts a chain of one; layers 1 and 2 feed each other (no end of their own).
+    assert chain_order([None, 2, 1], "dense") == (None, "dense layers do not form one chain")
