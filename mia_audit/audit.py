@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -17,11 +17,12 @@ from mia_audit import __version__, signals
 from mia_audit.attacks.context import AttackContext, AttackOptions
 from mia_audit.attacks.interface import AttackResult, run_attack
 from mia_audit.attacks.registry import plan_attacks
-from mia_audit.data.labels import LabelMapping, label_key, map_labels
+from mia_audit.attacks.regression_context import RegressionContext
+from mia_audit.data.labels import LabelMapping, label_key, map_labels, numeric_targets, value_ranges
 from mia_audit.data.records import AuditData, DataSpec, read_tables, split_audit
 from mia_audit.data.transfer import TransferTable, read_transfer_table
 from mia_audit.environment import available_cores, describe_environment, limited_threads
-from mia_audit.errors import ModelDataMismatchError
+from mia_audit.errors import ConfigError, ModelDataMismatchError
 from mia_audit.judge.baseline import Baseline, compare_with_baseline
 from mia_audit.judge.distribution import signal_distribution
 from mia_audit.judge.epsilon import split_half_epsilon
@@ -29,12 +30,13 @@ from mia_audit.judge.exposure import most_exposed
 from mia_audit.judge.gate import evaluate_gate
 from mia_audit.judge.metrics import compute_attack_metrics
 from mia_audit.judge.mitigations import recommend
-from mia_audit.judge.properties import PropertyInputs, compute_properties
+from mia_audit.judge.properties import PropertyInputs, compute_properties, compute_regression_properties
 from mia_audit.judge.risk import assess_risk, counted_attacks
 from mia_audit.judge.vulnerability import disparate_vulnerability
-from mia_audit.models.base import TargetModel
+from mia_audit.models.base import OutputKind, TargetModel
 from mia_audit.models.family import model_family
-from mia_audit.models.loader import load_model
+from mia_audit.models.loader import load_model, load_regressor
+from mia_audit.models.regressor import Regressor
 from mia_audit.options import AuditConfig as AuditConfig
 from mia_audit.options import describe
 from mia_audit.result import (
@@ -89,7 +91,8 @@ def _audit(
     model_path: str | Path, data: DataSpec, config: AuditConfig, command: str, step: Step, env: dict[str, object]
 ) -> AuditResult:
     clock = _Clock.start()
-    target = _load_target(model_path, data, config, step)
+    load = _load_regression_target if config.task == "regression" else _load_target
+    target = load(model_path, data, config, step)
     measured = _measure(target, config.seed, step)
     attacks = _run_attacks(target, config, step)
     summary = _model_summary(target.model, model_path, target.records)
@@ -129,12 +132,25 @@ class _Target:
     ``eval_is_member`` is the ground truth of the evaluation records (in ``records.eval_idx`` order).
     """
 
-    model: TargetModel
+    model: TargetModel | Regressor
     records: AuditData
     mapping: LabelMapping
     probs: np.ndarray
     eval_is_member: np.ndarray
     transfer: TransferTable | None = None
+    # A regressor: every record's true value; ``probs`` holds its predictions as one column, ``mapping``
+    # the true value's quartile (for the per-range breakdown), named by ``ranges``.
+    values: np.ndarray | None = None
+    ranges: tuple[str, ...] = ()
+
+    @property
+    def task(self) -> str:
+        return "classification" if self.values is None else "regression"
+
+    @property
+    def output_kind(self) -> OutputKind:
+        model = self.model
+        return model.output_kind if isinstance(model, TargetModel) else OutputKind.VALUES
 
     @property
     def labels(self) -> np.ndarray:
@@ -147,6 +163,8 @@ class _Target:
 
     @property
     def class_names(self) -> tuple[str, ...]:
+        if self.ranges or not isinstance(self.model, TargetModel):
+            return self.ranges
         return tuple(str(c) for c in self.model.classes)
 
 
@@ -158,6 +176,42 @@ def _load_target(model_path: str | Path, data: DataSpec, config: AuditConfig, st
     with step(f"Querying the target on {len(records.features)} records (one batched pass)"):
         probs = query_target(model, records)
     return _Target(model, records, mapping, probs, records.is_member[records.eval_idx], transfer)
+
+
+def _load_regression_target(model_path: str | Path, data: DataSpec, config: AuditConfig, step: Step) -> _Target:
+    """A regressor, its records with their true values, and its predictions from one batched pass."""
+    with step("Loading model and data"):
+        if config.transfer_data is not None:
+            raise ConfigError(
+                "--transfer-data feeds the transfer attack on classifiers; drop it with --task regression."
+            )
+        records = split_audit(read_tables(data), config.seed)
+        values = numeric_targets(records.raw_labels, records.label_col)
+        model = load_regressor(
+            model_path, trust_model=config.trust_model, batch_size=config.batch_size, output=config.output
+        )
+        ranges, names = value_ranges(values)
+    with step(f"Querying the target on {len(records.features)} records (one batched pass)"):
+        predictions = query_regressor(model, records)
+    eval_is_member = records.is_member[records.eval_idx]
+    return _Target(
+        model, records, LabelMapping(ranges, None), predictions[:, None], eval_is_member, None, values, names
+    )
+
+
+def query_regressor(model: Regressor, records: AuditData) -> np.ndarray:
+    """The one batched pass of a regressor over every record: one finite value per record."""
+    predictions = np.asarray(model.predict(records.features), dtype=np.float64)
+    if predictions.shape != (len(records.features),):
+        raise ModelDataMismatchError(
+            f"the model returned predictions of shape {predictions.shape}, expected ({len(records.features)},); "
+            "check that the model is a single-output regressor for these records."
+        )
+    if not np.all(np.isfinite(predictions)):
+        raise ModelDataMismatchError(
+            "the model returned NaN or infinite predictions for some records; check the feature values."
+        )
+    return predictions
 
 
 def _read_transfer(config: AuditConfig) -> TransferTable | None:
@@ -197,6 +251,9 @@ class _Measured:
 
 def _measure(target: _Target, seed: int, step: Step) -> _Measured:
     with step("Data and model properties"):
+        if target.values is not None:
+            utility = regression_utility(target.probs[:, 0], target.values, target.records)
+            return _Measured(utility, compute_regression_properties(_property_inputs(target, utility, seed)))
         utility = compute_utility(target.probs, target.labels, target.records)
         return _Measured(utility, compute_properties(_property_inputs(target, utility, seed)))
 
@@ -211,7 +268,8 @@ class _Attacks:
 
 
 def _run_attacks(target: _Target, config: AuditConfig, step: Step) -> _Attacks:
-    runnable, skipped = plan_attacks(config.attacks, target.model.output_kind, len(target.records.population_idx))
+    n_population = len(target.records.population_idx)
+    runnable, skipped = plan_attacks(config.attacks, target.output_kind, n_population, target.task)
     # One context for all attacks: they share attacker-side work through it (shadow data, trained pools).
     ctx = _attack_context(target, config)
     results: list[AttackResult] = []
@@ -222,25 +280,27 @@ def _run_attacks(target: _Target, config: AuditConfig, step: Step) -> _Attacks:
     return _Attacks(tuple(results), reports, skipped)
 
 
-def _attack_context(target: _Target, config: AuditConfig) -> AttackContext:
+def _attack_context(target: _Target, config: AuditConfig) -> AttackContext | RegressionContext:
     records = target.records
-    return AttackContext(
-        probs=target.probs,
-        labels=target.labels,
-        eval_idx=records.eval_idx,
-        population_idx=records.population_idx,
-        features=records.features,
-        target=target.model,
-        seed=config.seed,
-        train_size=records.count("member"),
-        options=AttackOptions(
-            threshold_fpr=config.threshold_fpr,
-            shadow=config.shadow,
-            reference=config.reference,
-            boundary_queries=config.boundary_queries,
-            transfer=target.transfer,
-        ),
+    options = AttackOptions(
+        threshold_fpr=config.threshold_fpr,
+        shadow=config.shadow,
+        reference=config.reference,
+        boundary_queries=config.boundary_queries,
+        transfer=target.transfer,
     )
+    common = {
+        "eval_idx": records.eval_idx,
+        "population_idx": records.population_idx,
+        "features": records.features,
+        "seed": config.seed,
+        "train_size": records.count("member"),
+        "options": options,
+    }
+    if isinstance(target.model, TargetModel):
+        return AttackContext(probs=target.probs, labels=target.labels, target=target.model, **common)
+    values = cast(np.ndarray, target.values)
+    return RegressionContext(predictions=target.probs[:, 0], targets=values, target=target.model, **common)
 
 
 @dataclass(frozen=True)
@@ -264,7 +324,7 @@ def _judge(attacks: _Attacks, target: _Target, utility: Utility, family: str, co
     strongest = next((r for r in attacks.results if r.id == risk.strongest_attack), None)
     # Auditor-only attacks stay out of the advice even when --risk-from counts them for risk.
     advice_from = counted_attacks(attacks.reports)
-    mitigations = recommend(risk.at_least, utility, target.model.output_kind.value, family, epsilon, advice_from)
+    mitigations = recommend(risk.at_least, utility, target.output_kind.value, family, epsilon, advice_from)
     return _Verdict(risk, baseline, epsilon, gate, strongest, mitigations)
 
 
@@ -324,7 +384,7 @@ _COPIES_THE_TARGET = {
 }
 
 
-def _warnings(model: TargetModel, results: Sequence[AttackResult], config: AuditConfig) -> tuple[str, ...]:
+def _warnings(model: TargetModel | Regressor, results: Sequence[AttackResult], config: AuditConfig) -> tuple[str, ...]:
     """What may make these numbers understate the leakage, for the console and the executive summary."""
     from mia_audit.training.families import choose_family
 
@@ -408,6 +468,30 @@ def query_target(model: TargetModel, records: AuditData) -> np.ndarray:
     return probs
 
 
+def regression_utility(predictions: np.ndarray, values: np.ndarray, records: AuditData) -> Utility:
+    """R² and mean squared error on all members versus all held-out records (population files excluded)."""
+    error = np.square(values - predictions)
+    train, test = records.is_member, records.is_heldout
+    train_r2, test_r2 = _r2(error[train], values[train]), _r2(error[test], values[test])
+    return Utility(
+        train_accuracy=train_r2,
+        test_accuracy=test_r2,
+        generalization_gap=train_r2 - test_r2,
+        train_loss=float(error[train].mean()),
+        test_loss=float(error[test].mean()),
+        n_train=int(train.sum()),
+        n_test=int(test.sum()),
+        measure="R²",
+        loss="squared error",
+    )
+
+
+def _r2(squared_error: np.ndarray, values: np.ndarray) -> float:
+    """1 − SSE/SST; 0 for records whose true values do not vary."""
+    total = float(np.square(values - values.mean()).sum())
+    return 1.0 - float(squared_error.sum()) / total if total > 0 else 0.0
+
+
 def compute_utility(probs: np.ndarray, labels: np.ndarray, records: AuditData) -> Utility:
     """Accuracy and mean loss on all members versus all held-out records (population files excluded)."""
     correct = np.argmax(probs, axis=1) == labels
@@ -489,23 +573,32 @@ def _record_scores(target: _Target, results: Sequence[AttackResult]) -> RecordSc
         source=tuple(str(s) for s in records.source[idx]),
         row_index=tuple(int(i) for i in records.row_index[idx]),
         member=tuple(int(m) for m in target.eval_is_member),
-        label=tuple(target.class_names[i] for i in target.labels[idx]),
+        label=_record_labels(target, idx),
         scores={r.id: tuple(float(s) for s in r.scores) for r in results},
     )
 
 
-def _model_summary(model: TargetModel, path: str | Path, records: AuditData) -> ModelSummary:
+def _record_labels(target: _Target, idx: np.ndarray) -> tuple[str, ...]:
+    """Each record's label as the records table shows it: the class, or a regressor's true value."""
+    if target.values is not None:
+        return tuple(f"{v:.6g}" for v in target.values[idx])
+    return tuple(target.class_names[i] for i in target.labels[idx])
+
+
+def _model_summary(model: TargetModel | Regressor, path: str | Path, records: AuditData) -> ModelSummary:
     info = model.info
+    classes = tuple(str(c) for c in model.classes) if isinstance(model, TargetModel) else ()
     return ModelSummary(
         path=str(path),
         sha256=info.sha256,
         format=info.format,
-        n_classes=model.n_classes,
+        n_classes=len(classes),
         n_features=len(records.feature_cols),
-        output_kind=model.output_kind.value,
+        output_kind=info.output_kind.value,
         queries=model.queries,
-        classes=tuple(str(c) for c in model.classes),
+        classes=classes,
         family=model_family(model),
+        task="classification" if isinstance(model, TargetModel) else "regression",
     )
 
 

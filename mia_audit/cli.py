@@ -272,15 +272,31 @@ def inspect_model(
     trust_model: Annotated[
         bool, typer.Option("--trust-model", help="Allow loading pickle/joblib and torch.save files.")
     ] = False,
+    task: Annotated[
+        str,
+        typer.Option(
+            "--task",
+            help="auto (a regressor where the file shows one), classification or regression (a network's "
+            "single output is otherwise read as a binary logit).",
+        ),
+    ] = "auto",
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
 ) -> None:
     """Print a model's format, inputs, outputs, classes and sha256."""
     err = Console(stderr=True)
 
     def body() -> int:
-        from mia_audit.models.loader import format_model_info, load_model
+        from mia_audit.models.loader import describe_model, format_model_info, load_model, load_regressor
 
-        typer.echo(format_model_info(load_model(model, trust_model=trust_model).info))
+        if task not in ("auto", "classification", "regression"):
+            raise ConfigError(f"--task must be auto, classification or regression, got {task!r}.")
+        if task == "regression":
+            info = load_regressor(model, trust_model=trust_model).info
+        elif task == "classification":
+            info = load_model(model, trust_model=trust_model).info
+        else:
+            info = describe_model(model, trust_model=trust_model)
+        typer.echo(format_model_info(info))
         return ExitCode.OK
 
     _run_guarded(debug, err, body)
@@ -292,9 +308,13 @@ def list_attacks() -> None:
     from mia_audit.attacks.registry import infos
 
     for info in infos():
-        needs = "probabilities" if info.needs_probabilities else "labels only"
+        if "regression" in info.tasks:
+            needs = "predicted values"
+        else:
+            needs = "probabilities" if info.needs_probabilities else "labels only"
         auditor = "  (auditor only: uses the membership of other records)" if info.auditor_only else ""
-        typer.echo(f"{info.id:<28} family={info.family:<12} needs {needs}{auditor}")
+        task = "/".join(sorted(info.tasks))
+        typer.echo(f"{info.id:<28} family={info.family:<12} task={task:<15} needs {needs}{auditor}")
 
 
 def main() -> None:

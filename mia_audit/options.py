@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 Kind = Literal["str", "int", "float", "bool", "path", "list", "tpr_limits"]
 FROM_FILE, FROM_COMMAND_LINE, FROM_DEFAULT = "file", "command line", "default"
 FORMATS = ("json", "html", "pdf", "csv")
+TASKS = ("classification", "regression")
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,14 @@ OPTIONS: tuple[Option, ...] = (
     ),
     *_panel(
         "Model",
+        Option(
+            "task",
+            "What the model does: classification (class probabilities, logits or labels) or regression (one "
+            "number per record; the attacks use its squared error).",
+            "classification",
+            choices=TASKS,
+            lands="audit.task",
+        ),
         Option(
             "trust_model",
             "Allow pickle/joblib, torch.save pickles and untrusted skops types (runs code from the file).",
@@ -349,6 +358,7 @@ class AuditConfig:
 
     attacks: tuple[str, ...] | None = None
     seed: int = 0
+    task: str = "classification"
     threshold_fpr: float = 0.1
     trust_model: bool = False
     batch_size: int = 4096
@@ -383,6 +393,8 @@ class AuditConfig:
             raise invalid_option("threads", "must be positive", self.threads)
         if self.batch_size < 1:
             raise invalid_option("batch_size", "must be positive", self.batch_size)
+        if self.task not in TASKS:
+            raise invalid_option("task", f"must be one of {', '.join(TASKS)}", self.task)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ first 300 records train both models; all others are held out.
   regularisation. It memorises its training set, so membership leaks.
 - ``logreg_regularised.skops``: a strongly L2-regularised logistic regression on the same
   members. It cannot memorise, so the audit should find little.
+- ``mlp_regressor_leaky.onnx`` with ``sample_regression.csv`` (for ``--task regression``): an
+  unregularised MLP regressor on scikit-learn's diabetes data (442 patients, shipped with
+  scikit-learn), trained on a random half until it reproduces their values.
 
 Needs the project's test extras (skl2onnx, onnx) besides the runtime dependencies.
 """
@@ -88,6 +91,26 @@ def export_skops(model: Pipeline, path: Path) -> None:
     sio.dump(model, path)
 
 
+def build_regression(out: Path, seed: int = SEED) -> None:
+    """The leaky regressor and its audit file (the label column ``target``, 1 = member)."""
+    from skl2onnx import to_onnx
+    from sklearn.datasets import load_diabetes
+    from sklearn.neural_network import MLPRegressor
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    member = np.zeros(len(X), dtype=bool)
+    member[np.random.default_rng(seed).permutation(len(X))[: len(X) // 2]] = True
+    X.round(6).assign(target=y, member=member.astype(int)).to_csv(out / "sample_regression.csv", index=False)
+    mlp = MLPRegressor(
+        hidden_layer_sizes=(128, 128), alpha=0.0, max_iter=2000, tol=1e-8, n_iter_no_change=2000, random_state=seed
+    )
+    model = make_pipeline(StandardScaler(), mlp).fit(X[member], y[member])
+    onx = to_onnx(model, X[:1].to_numpy(np.float32), target_opset=17)
+    (out / "mlp_regressor_leaky.onnx").write_bytes(onx.SerializeToString())
+    train, holdout = model.score(X[member], y[member]), model.score(X[~member], y[~member])
+    print(f"regressor: train R² {train:.3f}, holdout R² {holdout:.3f}")
+
+
 def build(out: Path, seed: int = SEED) -> None:
     out.mkdir(parents=True, exist_ok=True)
     frame = audit_frame(seed)
@@ -107,6 +130,7 @@ def build(out: Path, seed: int = SEED) -> None:
             f"{name}: train accuracy {model.score(X, y):.3f}, "
             f"holdout accuracy {model.score(held[features].to_numpy(np.float32), held['label']):.3f}"
         )
+    build_regression(out, seed)
 
 
 def main() -> None:

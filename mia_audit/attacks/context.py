@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -60,6 +60,7 @@ class SharedWork:
 
 @dataclass(frozen=True)
 class AttackContext:
+    task: ClassVar[str] = "classification"
     probs: np.ndarray
     labels: np.ndarray
     eval_idx: np.ndarray

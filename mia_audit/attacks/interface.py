@@ -27,10 +27,12 @@ import numpy as np
 
 if TYPE_CHECKING:
     from mia_audit.attacks.context import AttackContext
+    from mia_audit.attacks.regression_context import RegressionContext
 
 # What an attacker may be assumed to have; an attack's ``knows`` names a subset (the report's matrix).
 KNOWLEDGE = (
     "output probabilities",
+    "predicted values",
     "predicted label only",
     "true labels",
     "population records",
@@ -40,6 +42,9 @@ KNOWLEDGE = (
     "audit records (unlabelled)",
     "membership of other records",
 )
+# What a model does; an attack declares the tasks it applies to (``AttackInfo.tasks``).
+TASKS = ("classification", "regression")
+CLASSIFICATION = frozenset({"classification"})
 
 
 @dataclass(frozen=True)
@@ -55,11 +60,16 @@ class AttackInfo:
     auditor_only: bool = False
     # The option keys (mia_audit.options) whose values this attack reads from ``ctx.options``.
     options: tuple[str, ...] = ()
+    # A regression attack runs on a ``RegressionContext`` (the target's predicted values), others on an
+    # ``AttackContext``; one id may name a classification and a regression attack.
+    tasks: frozenset[str] = CLASSIFICATION
 
     def __post_init__(self) -> None:
         unknown = self.knows - set(KNOWLEDGE)
         if unknown:
             raise ValueError(f"{self.id}: unknown knowledge {sorted(unknown)}; use the names in KNOWLEDGE")
+        if not self.tasks or not self.tasks <= set(TASKS):
+            raise ValueError(f"{self.id}: tasks must be a non-empty subset of {TASKS}, got {sorted(self.tasks)}")
 
 
 @dataclass(frozen=True)
@@ -143,18 +153,43 @@ class FunctionAttack:
         return self.function(ctx)
 
 
-Attack = RealisticAttack | AuditorAttack
+class RegressionAttack(Protocol):
+    """A realistic attack on a regressor (``info.tasks`` holds "regression"): it sees a ``RegressionContext``."""
+
+    @property
+    def info(self) -> AttackInfo: ...
+
+    def run(self, ctx: RegressionContext) -> AttackOutput: ...
+
+
+@dataclass(frozen=True)
+class RegressionFunctionAttack:
+    """A regression attack made of its ``info`` and a function of the regression context."""
+
+    info: AttackInfo
+    function: Callable[[RegressionContext], AttackOutput]
+
+    def run(self, ctx: RegressionContext) -> AttackOutput:
+        return self.function(ctx)
+
+
+Attack = RealisticAttack | AuditorAttack | RegressionAttack
 
 
 def run_attack(
-    attack: Attack, ctx: AttackContext, is_member: np.ndarray | None = None, earlier: Sequence[AttackResult] = ()
+    attack: Attack,
+    ctx: AttackContext | RegressionContext,
+    is_member: np.ndarray | None = None,
+    earlier: Sequence[AttackResult] = (),
 ) -> AttackResult:
     """Run and time one attack; only an auditor-only attack is handed the evaluation membership."""
     start = time.perf_counter()
-    if attack.info.auditor_only:
+    if ctx.task == "regression":
+        output = cast(RegressionAttack, attack).run(cast("RegressionContext", ctx))
+    elif attack.info.auditor_only:
         if is_member is None:
             raise TypeError(f"{attack.info.id} is auditor-only: pass the evaluation membership")
-        output = cast(AuditorAttack, attack).run(ctx, is_member, tuple(earlier))
+        output = cast(AuditorAttack, attack).run(cast("AttackContext", ctx), is_member, tuple(earlier))
     else:
-        output = cast(RealisticAttack, attack).run(ctx)
+        output = cast(RealisticAttack, attack).run(cast("AttackContext", ctx))
     return AttackResult.of(attack.info, output, time.perf_counter() - start)

@@ -70,7 +70,7 @@ class Gaussians:
     sd_out: np.ndarray | float
 
 
-def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     counts = mask.sum(axis=0)
     sums = np.where(mask, values, 0.0).sum(axis=0)
     return np.divide(sums, counts, out=np.full(values.shape[1], np.nan), where=counts > 0)
@@ -78,7 +78,7 @@ def _masked_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def pooled_sd(values: np.ndarray, mask: np.ndarray) -> float:
     """One spread for all records: deviations from each record's own mean, pooled (ddof 1 per record)."""
-    mean = _masked_mean(values, mask)
+    mean = masked_mean(values, mask)
     counts = mask.sum(axis=0)
     squares = np.where(mask, (values - np.nan_to_num(mean)) ** 2, 0.0).sum()
     dof = int(counts.sum() - (counts > 0).sum())
@@ -86,7 +86,7 @@ def pooled_sd(values: np.ndarray, mask: np.ndarray) -> float:
 
 
 def _per_record_sd(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    mean = _masked_mean(values, mask)
+    mean = masked_mean(values, mask)
     counts = mask.sum(axis=0)
     squares = np.where(mask, (values - np.nan_to_num(mean)) ** 2, 0.0).sum(axis=0)
     sd = np.sqrt(np.divide(squares, counts - 1, out=np.full(len(counts), np.nan), where=counts > 1))
@@ -105,7 +105,7 @@ def fit_gaussians(values: np.ndarray, in_mask: np.ndarray) -> Gaussians:
         sd_out: np.ndarray | float = pooled_sd(values, out_mask)
     else:
         sd_in, sd_out = _per_record_sd(values, in_mask), _per_record_sd(values, out_mask)
-    mean_in, mean_out = _masked_mean(values, in_mask), _masked_mean(values, out_mask)
+    mean_in, mean_out = masked_mean(values, in_mask), masked_mean(values, out_mask)
     both = ~np.isnan(mean_in) & ~np.isnan(mean_out)
     if both.any() and not both.all():
         shift = float(np.mean(mean_in[both] - mean_out[both]))
@@ -200,13 +200,13 @@ def online_scores(observed: np.ndarray, g: Gaussians) -> np.ndarray:
 
 def offline_probability(p_true: np.ndarray, out_mask: np.ndarray, a: float) -> np.ndarray:
     """RMIA's offline Pr(x) = ½((1+a)·Pr_OUT(x) + (1−a)), Pr_OUT the mean over the OUT models."""
-    return 0.5 * ((1.0 + a) * _masked_mean(p_true, out_mask) + (1.0 - a))
+    return 0.5 * ((1.0 + a) * masked_mean(p_true, out_mask) + (1.0 - a))
 
 
 def marginal_probability(p_true: np.ndarray, in_mask: np.ndarray, a: float) -> np.ndarray:
     """RMIA's Pr(x): ½(mean IN + mean OUT) where a record has both, else the offline estimate."""
-    mean_in = _masked_mean(p_true, in_mask)
-    mean_out = _masked_mean(p_true, ~in_mask)
+    mean_in = masked_mean(p_true, in_mask)
+    mean_out = masked_mean(p_true, ~in_mask)
     online = np.where(np.isnan(mean_out), mean_in, 0.5 * (mean_in + mean_out))
     return np.where(np.isnan(mean_in), offline_probability(p_true, ~in_mask, a), online)
 

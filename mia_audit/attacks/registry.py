@@ -28,17 +28,24 @@ MODULES = (
     "mia_audit.attacks.label_only",
     "mia_audit.attacks.boundary",
     "mia_audit.attacks.supervised",
+    "mia_audit.attacks.regression",
 )
 
 
 @cache
 def all_attacks() -> tuple[Attack, ...]:
+    """Every registered attack of every task, in run order."""
     attacks: tuple[Attack, ...] = tuple(a for m in MODULES for a in importlib.import_module(m).ATTACKS)
-    ids = [a.info.id for a in attacks]
-    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    keys = [(a.info.id, task) for a in attacks for task in a.info.tasks]
+    duplicated = sorted({f"{i} ({t})" for i, t in keys if keys.count((i, t)) > 1})
     if duplicated:
         raise RuntimeError(f"attack ids registered twice: {duplicated}")
     return attacks
+
+
+def attacks_for(task: str) -> tuple[Attack, ...]:
+    """The attacks that apply to models of ``task`` (classification or regression), in run order."""
+    return tuple(a for a in all_attacks() if task in a.info.tasks)
 
 
 def infos() -> tuple[AttackInfo, ...]:
@@ -46,7 +53,8 @@ def infos() -> tuple[AttackInfo, ...]:
 
 
 def attack_ids() -> tuple[str, ...]:
-    return tuple(info.id for info in infos())
+    """Every attack id once (an id may name a classification and a regression attack)."""
+    return tuple(dict.fromkeys(info.id for info in infos()))
 
 
 def auditor_only_ids() -> frozenset[str]:
@@ -59,28 +67,34 @@ def _selects(name: str, info: AttackInfo) -> bool:
     return name in ("all", info.family, info.id) or info.id.startswith(name + ".")
 
 
-def resolve_selection(requested: tuple[str, ...] | None) -> tuple[Attack, ...]:
-    """Turn ``--attacks`` (ids, id prefixes, family names or ``all``) into attacks, in registry order."""
-    attacks = all_attacks()
+def resolve_selection(requested: tuple[str, ...] | None, task: str = "classification") -> tuple[Attack, ...]:
+    """Turn ``--attacks`` (ids, id prefixes, family names or ``all``) into attacks of ``task``, in registry order."""
+    attacks = attacks_for(task)
     if not requested:
         return attacks
     unknown = [r for r in requested if not any(_selects(r, a.info) for a in attacks)]
     if unknown:
-        families = sorted({a.info.family for a in attacks})
-        raise ConfigError(
-            f"unknown attack {', '.join(repr(u) for u in unknown)}; choose ids or families from: "
-            f"{', '.join(families)}, {', '.join(attack_ids())}."
-        )
+        raise ConfigError(_unknown_attacks(unknown, attacks, task))
     return tuple(a for a in attacks if any(_selects(r, a.info) for r in requested))
 
 
+def _unknown_attacks(unknown: list[str], attacks: tuple[Attack, ...], task: str) -> str:
+    names = ", ".join(repr(u) for u in unknown)
+    families = sorted({a.info.family for a in attacks})
+    ids = ", ".join(dict.fromkeys(a.info.id for a in attacks))
+    other = [u for u in unknown if any(_selects(u, a.info) for a in all_attacks())]
+    if other:
+        return f"attack {names} does not apply to {task} models; for --task {task} choose from: {ids}."
+    return f"unknown attack {names}; choose ids or families from: {', '.join(families)}, {ids}."
+
+
 def plan_attacks(
-    requested: tuple[str, ...] | None, output_kind: OutputKind, n_population: int
+    requested: tuple[str, ...] | None, output_kind: OutputKind, n_population: int, task: str = "classification"
 ) -> tuple[tuple[Attack, ...], tuple[SkippedAttack, ...]]:
     """Split the selected attacks into those that can run on these inputs and those skipped (with why)."""
     runnable: list[Attack] = []
     skipped: list[SkippedAttack] = []
-    for attack in resolve_selection(requested):
+    for attack in resolve_selection(requested, task):
         info = attack.info
         if info.needs_probabilities and output_kind == "labels":
             reason = "the model returns only labels; this attack needs output probabilities"

@@ -354,6 +354,42 @@ def compute_properties(inputs: PropertyInputs) -> dict[str, PropertyValue]:
     return {name: replace(value, title=TITLES.get(name, name)) for name, value in out.items()}
 
 
+def compute_regression_properties(inputs: PropertyInputs) -> dict[str, PropertyValue]:
+    """The properties that apply to a regressor (``labels``: ranges of the true value): data, sizes, model."""
+    out: dict[str, PropertyValue] = {}
+    codes = discretise_frame(inputs.features[inputs.member])
+    out.update(_feature_properties(inputs, codes))
+    out.update(_size_properties(inputs))
+    out.update(_regression_model_properties(inputs))
+    titles = {
+        **TITLES,
+        "generalization_gap": "Generalisation gap (R²)",
+        "loss_gap": "Generalisation gap (squared error)",
+    }
+    return {name: replace(value, title=titles.get(name, name)) for name, value in out.items()}
+
+
+def _regression_model_properties(inputs: PropertyInputs) -> dict[str, PropertyValue]:
+    u = inputs.utility
+    basis = f"members vs held-out records ({u.n_train:,} vs {u.n_test:,})"
+    return {
+        "generalization_gap": PropertyValue(
+            u.generalization_gap,
+            f"R² {u.train_accuracy:.3f} on members and {u.test_accuracy:.3f} on held-out records. A gap means "
+            "memorisation, which these attacks exploit; a small gap alone is no reassurance.",
+            basis,
+            MODEL,
+        ),
+        "loss_gap": PropertyValue(
+            u.test_loss - u.train_loss,
+            f"Mean squared error {u.train_loss:.4g} on members and {u.test_loss:.4g} on held-out records "
+            "(held-out minus members); the loss-threshold attack reads exactly this difference.",
+            basis,
+            MODEL,
+        ),
+    }
+
+
 def _members_basis(n: int) -> str:
     return f"members (the training records), n = {n:,}"
 

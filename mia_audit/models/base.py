@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from mia_audit.errors import InputFileError, ModelLoadError
+
 if TYPE_CHECKING:
     from mia_audit.models.architecture import InferredArchitecture
 
@@ -21,6 +23,21 @@ class OutputKind(str, Enum):
     PROBABILITIES = "probabilities"
     LOGITS = "logits"
     LABELS = "labels"
+    VALUES = "values"  # one number per record: a regressor's prediction (``models.regressor``)
+
+
+SUPPORTED = (
+    ".onnx, .skops, .pt/.pth/.ptl/.torchscript (TorchScript), .pt2 (torch.export), "
+    ".pkl/.pickle/.joblib and torch.save pickles of a whole module (with --trust-model)"
+)
+
+
+class RegressorFound(ModelLoadError):
+    """A classifier adapter found a regressor: ``describe_model`` describes it as one, and the message ends with
+    the hint to pass ``--task regression``."""
+
+
+REGRESSION_HINT = "to audit a regressor, pass --task regression"
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,21 @@ class TargetModel(Protocol):
         """The family and sizes read off the model's graph (None where there is no graph to read)."""
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray: ...
+
+
+def model_file(path: str | Path) -> Path:
+    """``path`` as a model file that exists (:class:`InputFileError` otherwise), for both loaders."""
+    file = Path(path)
+    if not file.exists():
+        raise InputFileError(f"model file not found: {file}")
+    if not file.is_file():
+        raise InputFileError(f"model path is not a file: {file}")
+    return file
+
+
+def unknown_format(file: Path) -> InputFileError:
+    suffix = file.suffix.lower()
+    return InputFileError(f"{file}: unknown model format {suffix or '(no suffix)'}; supported: {SUPPORTED}")
 
 
 def sha256_of(path: str | Path) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mia_audit.models.base import TargetModel
+if TYPE_CHECKING:
+    from mia_audit.models.base import TargetModel
+    from mia_audit.models.regressor import Regressor
 
 # Substrings of scikit-learn class names, checked in order.
 _SKLEARN_FAMILIES = (
@@ -30,7 +32,7 @@ def _final_step(estimator: Any) -> Any:
     return steps[-1][1] if steps else estimator
 
 
-def model_family(model: TargetModel) -> str:
+def model_family(model: TargetModel | Regressor) -> str:
     """``mlp``, ``linear``, ``forest``, ``boosting``, ``tree``, ``svm``, ``knn``, ``naive_bayes`` or ``unknown``."""
     estimator = getattr(model, "estimator", None)
     if estimator is not None:

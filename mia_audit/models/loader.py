@@ -1,22 +1,35 @@
-"""Open a model file as a ``TargetModel``, chosen by suffix, and describe it for ``inspect``."""
+"""Open a model file as a ``TargetModel`` (or, ``--task regression``, a ``Regressor``), chosen by suffix, and
+describe it for ``inspect``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from mia_audit.errors import ConfigError, InputFileError
-from mia_audit.models.base import ModelInfo, TargetModel, TensorInfo
+from mia_audit.errors import ConfigError
+from mia_audit.models.base import (
+    ModelInfo,
+    OutputKind,
+    RegressorFound,
+    TargetModel,
+    TensorInfo,
+    model_file,
+    unknown_format,
+)
 from mia_audit.models.onnx_model import OnnxModel
 from mia_audit.models.outputs import OUTPUT_KINDS
+from mia_audit.models.regressor import load_regressor
 from mia_audit.models.sklearn_model import PICKLE_FORMATS, Reading, load_pickled, load_skops
-from mia_audit.models.torch_model import load_torch
+from mia_audit.models.torch_model import TORCH_SUFFIXES, load_torch
 
-TORCH_SUFFIXES = (".pt", ".pth", ".ptl", ".torchscript", ".pt2")
-SUPPORTED = (
-    ".onnx, .skops, .pt/.pth/.ptl/.torchscript (TorchScript), .pt2 (torch.export), "
-    ".pkl/.pickle/.joblib and torch.save pickles of a whole module (with --trust-model)"
-)
+__all__ = [
+    "TORCH_SUFFIXES",
+    "describe_model",
+    "format_model_info",
+    "load_model",
+    "load_regressor",
+]
+
 _SHOWN = 20
 
 
@@ -42,11 +55,7 @@ def load_model(
         raise ConfigError(f"batch size must be at least 1, got {batch_size}")
     if output_kind not in OUTPUT_KINDS:
         raise ConfigError(f"--output-kind must be one of {', '.join(OUTPUT_KINDS)}, got {output_kind!r}")
-    file = Path(path)
-    if not file.exists():
-        raise InputFileError(f"model file not found: {file}")
-    if not file.is_file():
-        raise InputFileError(f"model path is not a file: {file}")
+    file = model_file(path)
     suffix = file.suffix.lower()
     if suffix == ".onnx":
         return OnnxModel(file, batch_size=batch_size, classes=classes, output=output, output_kind=output_kind)
@@ -64,12 +73,19 @@ def load_model(
             output=output,
             output_kind=output_kind,
         )
-    raise InputFileError(f"{file}: unknown model format {suffix or '(no suffix)'}; supported: {SUPPORTED}")
+    raise unknown_format(file)
 
 
 def describe_model(path: str | Path, *, trust_model: bool = False) -> ModelInfo:
-    """What ``mia-audit inspect`` shows: the loaded model's ``info``."""
-    return load_model(path, trust_model=trust_model).info
+    """What ``mia-audit inspect`` shows: the loaded model's ``info``; a regressor's (output kind values, no classes)
+    where the classifier loader finds one (a scikit-learn regressor, an ONNX output from a ``*Regressor`` node)."""
+    try:
+        model = load_model(path, trust_model=trust_model)
+    except RegressorFound:
+        return load_regressor(path, trust_model=trust_model).info
+    if isinstance(model, OnnxModel) and model.regression_output:
+        return load_regressor(path, trust_model=trust_model).info
+    return model.info
 
 
 def format_model_info(info: ModelInfo) -> str:
@@ -79,7 +95,7 @@ def format_model_info(info: ModelInfo) -> str:
         f"Format       {info.format}",
         f"SHA-256      {info.sha256 or '(not a file)'}",
         f"Output kind  {info.output_kind.value}",
-        f"Classes      {_classes_line(info.classes)}",
+        f"Classes      {_classes_line(info)}",
         f"Features     {info.n_features if info.n_features is not None else 'unknown'}",
         f"Inputs ({len(info.inputs)})",
         *_tensor_lines(info.inputs),
@@ -93,7 +109,10 @@ def format_model_info(info: ModelInfo) -> str:
     return "\n".join(lines)
 
 
-def _classes_line(classes: tuple[object, ...]) -> str:
+def _classes_line(info: ModelInfo) -> str:
+    classes = info.classes
+    if info.output_kind is OutputKind.VALUES:
+        return "none (a regressor: one value per record)"
     if not classes:
         return "unknown until the first query"
     shown = ", ".join(str(c) for c in classes[:_SHOWN])

@@ -116,30 +116,19 @@ class OnnxModel:
         output: str | None = None,
         output_kind: str = "auto",
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if output_kind not in OUTPUT_KINDS:
             raise ValueError(f"output_kind must be one of {', '.join(OUTPUT_KINDS)}, got {output_kind!r}")
         self._path = Path(path)
-        if not self._path.is_file():
-            raise InputFileError(f"model file not found: {self._path}")
-        self._batch_size = batch_size
-        self._session = _open_session(self._path)
-        self._inputs = tuple(self._session.get_inputs())
-        self._outputs = tuple(self._session.get_outputs())
-        self._fixed_batch = _fixed_batch_size(self._inputs)
-        self._sha256 = sha256_of(self._path)
-        self._graph, self._graph_problem = _read_graph(self._path)
-        self._facts = _read_graph_facts(self._graph, self._session)
-        self._output = _pick_output(self._outputs, self._path, self._facts, output, output_kind)
-        self._checks = _output_facts(self._outputs, self._output, self._path, self._facts, output_kind)
+        self._onnx = OnnxSession(self._path, batch_size)
+        self._facts = self._onnx.facts
+        self._output = _pick_output(self._onnx.outputs, self._path, self._facts, output, output_kind)
+        self._checks = _output_facts(self._onnx.outputs, self._output, self._path, self._facts, output_kind)
         self._hint = None if classes is None else tuple(plain_value(c) for c in classes)
         self._classes, self._class_source = self._initial_classes()
         self._kind_source = ""
         self._kind, self._kind_settled = self._initial_kind()
         self._labels_checked = False
         self._queries = 0
-        self._architecture: InferredArchitecture | None = None
 
     # -- the TargetModel protocol ------------------------------------------------------------
 
@@ -149,15 +138,14 @@ class OnnxModel:
 
     @property
     def architecture(self) -> InferredArchitecture:
-        """Inferred on first use from the graph read at load time, then kept: shadow, reference and advice
-        share one reading (and the graph is let go once it is no longer needed)."""
-        if self._architecture is None:
-            if self._graph is None:
-                self._architecture = InferredArchitecture("unknown", reason=self._graph_problem)
-            else:
-                self._architecture = infer_architecture(self._graph)
-            self._graph = None
-        return self._architecture
+        """Inferred on first use from the graph read at load time, then kept (``OnnxSession.architecture``)."""
+        return self._onnx.architecture()
+
+    @property
+    def regression_output(self) -> bool:
+        """Whether the output read comes from an ai.onnx.ml ``*Regressor`` node: the first query refuses it
+        (:class:`~mia_audit.models.base.RegressorFound`); ``describe_model`` describes the file as a regressor."""
+        return self._checks.regressor and self._checks.requested == "auto"
 
     @property
     def classes(self) -> tuple[object, ...]:
@@ -178,34 +166,19 @@ class OnnxModel:
     @property
     def info(self) -> ModelInfo:
         details = {
-            **self._facts.details,
-            "input_mode": "named inputs matched to columns"
-            if len(self._inputs) > 1
-            else "one tensor of all feature columns",
-            "queried_output": self._output.name,
-            "batch": f"fixed at {self._fixed_batch} row(s) per run" if self._fixed_batch else "dynamic",
+            **self._onnx.details(self._output.name),
             "class_source": self._class_source or "settled by the first query",
             "output_kind_source": self._kind_source or "settled by the first query",
         }
-        return ModelInfo(
-            path=str(self._path),
-            format="onnx",
-            sha256=self._sha256,
-            inputs=tuple(_tensor_info(node) for node in self._inputs),
-            outputs=tuple(_tensor_info(node) for node in self._outputs),
-            classes=self.classes,
-            output_kind=self._kind,
-            n_features=self._n_features(),
-            details=details,
-        )
+        return self._onnx.info(classes=self.classes, output_kind=self._kind, details=details)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
-        feed = _feed_arrays(self._inputs, frame)
+        feed = self._onnx.feed(frame)
         n_rows = len(frame)
         if n_rows == 0:
             return np.zeros((0, self.n_classes), dtype=np.float64)
-        raw = [self._run(feed, start, n_rows) for start in range(0, n_rows, self._step)]
+        raw = [self._run(feed, start, n_rows) for start in range(0, n_rows, self._onnx.step)]
         if self._output.role == "labels":
             for batch in raw:
                 check_labels(self._checks, np.asarray(batch), first=not self._labels_checked)
@@ -241,33 +214,12 @@ class OnnxModel:
             return OutputKind.LABELS, True
         return self._checks.initial_kind(), False
 
-    @property
-    def _step(self) -> int:
-        return self._fixed_batch or self._batch_size
-
-    def _n_features(self) -> int | None:
-        if len(self._inputs) > 1:
-            return len(self._inputs)
-        dims = list(self._inputs[0].shape[1:]) if self._inputs else []
-        if not dims:
-            return 1 if self._inputs else None
-        return math.prod(dims) if all(isinstance(d, int) for d in dims) else None
-
     # -- querying ----------------------------------------------------------------------------
 
     def _run(self, feed: dict[str, np.ndarray], start: int, n_rows: int) -> Any:
-        stop = min(start + self._step, n_rows)
-        batch = {name: values[start:stop] for name, values in feed.items()}
-        if self._fixed_batch and stop - start < self._fixed_batch:
-            batch = {name: pad_rows(values, self._fixed_batch) for name, values in batch.items()}
-        try:
-            out = self._session.run([self._output.name], batch)[0]
-        except Exception as exc:  # onnxruntime raises its own exception types for bad feeds
-            raise ModelDataMismatchError(
-                f"onnxruntime could not run {self._path.name} on the data: {one_line(exc)}"
-            ) from exc
-        self._queries += stop - start
-        return out[: stop - start]
+        out = self._onnx.run(self._output.name, feed, start, n_rows)
+        self._queries += min(self._onnx.step, n_rows - start)
+        return out
 
     def _settle(self, scores: np.ndarray) -> None:
         """Settle the kind of a float or ZipMap output on its first batch; check later probability batches."""
@@ -334,6 +286,101 @@ class OnnxModel:
                 f"{self._path.name} returns {width} score columns but lists {self.n_classes} "
                 f"classes ({_preview(self.classes)})"
             )
+
+
+class OnnxSession:
+    """An onnxruntime session on a model file and what is read of its graph, queried in batches: the part of an
+    ONNX adapter that does not depend on what the output holds (``OnnxModel``, ``models.regressor``)."""
+
+    def __init__(self, path: Path, batch_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if not path.is_file():
+            raise InputFileError(f"model file not found: {path}")
+        self.path = path
+        self.batch_size = batch_size
+        self.session = _open_session(path)
+        self.inputs = tuple(self.session.get_inputs())
+        self.outputs = tuple(self.session.get_outputs())
+        self.fixed_batch = _fixed_batch_size(self.inputs)
+        self.sha256 = sha256_of(path)
+        self.graph, self._graph_problem = _read_graph(path)
+        self.facts = _read_graph_facts(self.graph, self.session)
+        self._architecture: InferredArchitecture | None = None
+
+    @property
+    def step(self) -> int:
+        """Rows per run: the graph's fixed batch size, else ``batch_size``."""
+        return self.fixed_batch or self.batch_size
+
+    @property
+    def listing(self) -> str:
+        """Every output, ``name dtype shape, ...``, for messages."""
+        return _listing(self.outputs)
+
+    def describe(self, node: Any) -> str:
+        """``output 'scores' (float, shape [?, 3])``, for messages."""
+        info = _tensor_info(node)
+        return f"output {info.name!r} ({info.dtype}, shape {_shape_text(info.shape)})"
+
+    def feed(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The frame as the graph's inputs (see the module docstring)."""
+        return _feed_arrays(self.inputs, frame)
+
+    def architecture(self) -> InferredArchitecture:
+        """Inferred on first use from the graph read at load time, then kept: shadow, reference and advice
+        share one reading (and the graph is let go once it is no longer needed)."""
+        if self._architecture is None:
+            if self.graph is None:
+                self._architecture = InferredArchitecture("unknown", reason=self._graph_problem)
+            else:
+                self._architecture = infer_architecture(self.graph)
+            self.graph = None
+        return self._architecture
+
+    def run(self, output: str, feed: dict[str, np.ndarray], start: int, n_rows: int) -> Any:
+        """``output`` for rows ``start`` to ``start + step`` of ``feed`` (a fixed batch padded, the padding cut)."""
+        stop = min(start + self.step, n_rows)
+        batch = {name: values[start:stop] for name, values in feed.items()}
+        if self.fixed_batch and stop - start < self.fixed_batch:
+            batch = {name: pad_rows(values, self.fixed_batch) for name, values in batch.items()}
+        try:
+            out = self.session.run([output], batch)[0]
+        except Exception as exc:  # onnxruntime raises its own exception types for bad feeds
+            raise ModelDataMismatchError(
+                f"onnxruntime could not run {self.path.name} on the data: {one_line(exc)}"
+            ) from exc
+        return out[: stop - start]
+
+    def details(self, output: str) -> dict[str, str]:
+        several = len(self.inputs) > 1
+        return {
+            **self.facts.details,
+            "input_mode": "named inputs matched to columns" if several else "one tensor of all feature columns",
+            "queried_output": output,
+            "batch": f"fixed at {self.fixed_batch} row(s) per run" if self.fixed_batch else "dynamic",
+        }
+
+    def info(self, *, classes: tuple[object, ...], output_kind: OutputKind, details: dict[str, str]) -> ModelInfo:
+        return ModelInfo(
+            path=str(self.path),
+            format="onnx",
+            sha256=self.sha256,
+            inputs=tuple(_tensor_info(node) for node in self.inputs),
+            outputs=tuple(_tensor_info(node) for node in self.outputs),
+            classes=classes,
+            output_kind=output_kind,
+            n_features=self.n_features(),
+            details=details,
+        )
+
+    def n_features(self) -> int | None:
+        if len(self.inputs) > 1:
+            return len(self.inputs)
+        dims = list(self.inputs[0].shape[1:]) if self.inputs else []
+        if not dims:
+            return 1 if self.inputs else None
+        return math.prod(dims) if all(isinstance(d, int) for d in dims) else None
 
 
 # -- session and graph inspection --------------------------------------------------------------

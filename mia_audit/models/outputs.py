@@ -12,7 +12,8 @@ So a float output is taken (``--output-kind auto``) as
   layer without softmax, a ``LogSoftmax``, a linear classifier node's decision scores) or the
   output's name says logits;
 * and is refused otherwise: an embedding (non-negative rows that do not sum to one), a regression
-  value (one number per record, or an ai.onnx.ml ``*Regressor``), signed values without a final
+  value (one number per record, or an ai.onnx.ml ``*Regressor``: :class:`~mia_audit.models.base.RegressorFound`,
+  whose message ends with the hint to pass ``--task regression``), signed values without a final
   linear layer. The error says what was found (name, dtype, shape, value range on the first batch)
   and how to point at the right output (``--output NAME`` with the candidates, ``--output-kind
   logits`` when the values could be logits).
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mia_audit.errors import ModelDataMismatchError, ModelLoadError
-from mia_audit.models.base import OutputKind, looks_like_probabilities
+from mia_audit.models.base import REGRESSION_HINT, OutputKind, RegressorFound, looks_like_probabilities
 
 OUTPUT_KINDS = ("auto", "probabilities", "logits", "labels")
 PROBABILITY_ATOL = 1e-3
@@ -115,7 +116,7 @@ def settle_scores(facts: OutputFacts, scores: np.ndarray) -> tuple[OutputKind, s
             return OutputKind.PROBABILITIES, "--output-kind probabilities, and the rows are probabilities"
         raise ModelLoadError(_not_probabilities(facts, finite, "--output-kind probabilities"))
     if facts.regressor:
-        raise ModelLoadError(_regression(facts, finite))
+        raise RegressorFound(_regression(facts, finite))
     if probabilities and (not single or facts.says_probabilities or not facts.graph_known):
         what = "values in [0, 1]" if single else "non-negative rows that sum to 1"
         return OutputKind.PROBABILITIES, f"{what} on the first batch"
@@ -123,6 +124,8 @@ def settle_scores(facts: OutputFacts, scores: np.ndarray) -> tuple[OutputKind, s
         return OutputKind.LOGITS, facts.raw_scores
     if facts.says_logits:
         return OutputKind.LOGITS, "the output's name says logits"
+    if finite.shape[1] == 1:  # one number per record: what a regressor returns
+        raise RegressorFound(_not_class_scores(facts, finite, probabilities))
     raise ModelLoadError(_not_class_scores(facts, finite, probabilities))
 
 
@@ -198,16 +201,18 @@ def _not_class_scores(facts: OutputFacts, values: np.ndarray, in_unit_range: boo
         fixes.append("pass --output-kind logits if these are logits")
     elif single and in_unit_range:
         fixes.append("pass --output-kind probabilities if this is the probability of the second class")
+    hint = f"; {REGRESSION_HINT}" if single else ""
     return (
         f"{facts.file}: {_found(facts, values)}; {what}, and {_origin(facts)} with no final linear layer that "
-        f"would make them logits; {', or '.join(fixes)}"
+        f"would make them logits; {', or '.join(fixes)}{hint}"
     )
 
 
 def _regression(facts: OutputFacts, values: np.ndarray) -> str:
     return (
         f"{facts.file}: {_found(facts, values)}; it comes from {_a(facts.producer)}: a regression value, not "
-        f"class scores, and mia-audit audits classifiers; {_pick_another(facts)}, or export a classifier"
+        f"class scores, and mia-audit audits classifiers; {_pick_another(facts)}, or export a classifier; "
+        f"{REGRESSION_HINT}"
     )
 
 

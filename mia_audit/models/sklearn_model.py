@@ -32,8 +32,10 @@ import pandas as pd
 
 from mia_audit.errors import InputFileError, ModelDataMismatchError, ModelLoadError
 from mia_audit.models.base import (
+    REGRESSION_HINT,
     ModelInfo,
     OutputKind,
+    RegressorFound,
     TensorInfo,
     looks_like_probabilities,
     one_hot,
@@ -68,6 +70,18 @@ class Reading:
 
 def load_skops(path: str | Path, *, trust_model: bool = False, reading: Reading = Reading()) -> SklearnModel:
     """Load a ``.skops`` file after auditing its types; see the module docstring."""
+    estimator, details = read_skops(path, trust_model=trust_model)
+    return SklearnModel(estimator, path=path, fmt="sklearn-skops", details=details, **asdict(reading))
+
+
+def load_pickled(path: str | Path, *, trust_model: bool = False, reading: Reading = Reading()) -> SklearnModel:
+    """Load a pickle or joblib file; refused unless ``trust_model`` because unpickling runs code."""
+    estimator, fmt, details = read_pickled(path, trust_model=trust_model)
+    return SklearnModel(estimator, path=path, fmt=fmt, details=details, **asdict(reading))
+
+
+def read_skops(path: str | Path, *, trust_model: bool = False) -> tuple[Any, dict[str, str]]:
+    """The object in a ``.skops`` file, whatever it is, and the details of its loading (warnings, trusted types)."""
     import skops.io as sio
 
     path = _existing(path)
@@ -90,11 +104,12 @@ def load_skops(path: str | Path, *, trust_model: bool = False, reading: Reading 
     details = _warning_details(caught)
     if untrusted:
         details["trusted_types"] = ", ".join(untrusted)
-    return SklearnModel(estimator, path=path, fmt="sklearn-skops", details=details, **asdict(reading))
+    return estimator, details
 
 
-def load_pickled(path: str | Path, *, trust_model: bool = False, reading: Reading = Reading()) -> SklearnModel:
-    """Load a pickle or joblib file; refused unless ``trust_model`` because unpickling runs code."""
+def read_pickled(path: str | Path, *, trust_model: bool = False) -> tuple[Any, str, dict[str, str]]:
+    """The object in a pickle or joblib file, its format name and the details of its loading; refused unless
+    ``trust_model`` because unpickling runs code."""
     path = _existing(path)
     fmt = PICKLE_FORMATS.get(path.suffix.lower(), "sklearn-pickle")
     if not trust_model:
@@ -111,7 +126,7 @@ def load_pickled(path: str | Path, *, trust_model: bool = False, reading: Readin
             estimator = joblib.load(path)
         except Exception as exc:  # unpickling can fail in any way a class's code chooses
             raise ModelLoadError(f"cannot unpickle {path}: {one_line(exc)}") from exc
-    return SklearnModel(estimator, path=path, fmt=fmt, details=_warning_details(caught), **asdict(reading))
+    return estimator, fmt, _warning_details(caught)
 
 
 class SklearnModel:
@@ -138,8 +153,8 @@ class SklearnModel:
         self._classes = _classes_of(estimator, self._path)
         self._index = {c: i for i, c in enumerate(self._classes)}
         self._method = _query_method(estimator, self._path, output, output_kind)
-        self._names = _feature_names(estimator)
-        self._n_features_in = _n_features_in(estimator, self._names)
+        self._names = feature_names(estimator)
+        self._n_features_in = n_features_in(estimator, self._names)
         self._sha256 = sha256_of(self._path) if self._path.is_file() else ""
         self._details = dict(details or {})
         self._queries = 0
@@ -177,31 +192,21 @@ class SklearnModel:
 
     @property
     def info(self) -> ModelInfo:
-        import sklearn
-
-        final = _final_estimator(self._estimator)
-        details = {
-            "estimator": _qualified_name(self._estimator),
-            "query_method": self._method,
-            "sklearn_version_here": sklearn.__version__,
-        }
-        if final is not self._estimator:
-            details["final_estimator"] = _qualified_name(final)
         return ModelInfo(
             path=str(self._path),
             format=self._format,
             sha256=self._sha256,
-            inputs=self._input_infos(),
+            inputs=input_infos(self._names, self._n_features_in),
             outputs=(self._output_info(),),
             classes=self._classes,
             output_kind=self.output_kind,
             n_features=self._n_features_in,
-            details={**details, **self._details},
+            details={**estimator_details(self._estimator, self._method), **self._details},
         )
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
-        model_input = self._model_input(frame)
+        model_input = estimator_input(frame, self._names, self._n_features_in)
         parts = []
         for start in range(0, len(frame), self._batch_size):
             batch = model_input[start : start + self._batch_size]
@@ -213,36 +218,11 @@ class SklearnModel:
 
     # -- querying ----------------------------------------------------------------------------
 
-    def _model_input(self, frame: pd.DataFrame) -> pd.DataFrame | np.ndarray:
-        if self._names is not None:
-            by_name = {str(c): i for i, c in enumerate(frame.columns)}
-            missing = [n for n in self._names if n not in by_name]
-            if missing:
-                raise ModelDataMismatchError(
-                    f"the model was fitted on columns the data lack: {_preview(missing)}; "
-                    "rename the data's columns to the model's feature names"
-                )
-            selected = frame.iloc[:, [by_name[n] for n in self._names]]
-            return selected.set_axis(list(self._names), axis=1)
-        if self._n_features_in is not None and frame.shape[1] != self._n_features_in:
-            raise ModelDataMismatchError(
-                f"the model takes {self._n_features_in} feature columns but the data have "
-                f"{frame.shape[1]} ({_preview([str(c) for c in frame.columns])}); choose the "
-                "model's features with --feature-cols or drop the others with --drop-cols"
-            )
-        # Fitted on an array: pass one (sklearn would warn about a DataFrame's column names).
-        # Plain numpy columns keep their dtype; pandas' nullable ones become float with NaN.
-        if all(isinstance(dtype, np.dtype) for dtype in frame.dtypes):
-            return frame.to_numpy()
-        if all(_is_numeric(frame.iloc[:, j]) for j in range(frame.shape[1])):
-            return frame.to_numpy(dtype=np.float64, na_value=np.nan)
-        return frame.to_numpy()
-
     def _query(self, batch: pd.DataFrame | np.ndarray, frame: pd.DataFrame) -> np.ndarray:
         try:
             out = np.asarray(getattr(self._estimator, self._method)(batch))
         except (ValueError, TypeError) as exc:
-            raise ModelDataMismatchError(self._rejection(exc, frame)) from exc
+            raise ModelDataMismatchError(rejection(exc, frame, self._names)) from exc
         if self._method == "predict":
             return self._labels_to_one_hot(out)
         scores = out.astype(np.float64)
@@ -266,27 +246,98 @@ class SklearnModel:
         indices = np.asarray([self._index[v] for v in values], dtype=np.int64)
         return one_hot(indices, self.n_classes)
 
-    def _rejection(self, exc: Exception, frame: pd.DataFrame) -> str:
-        message = f"the model rejected the data: {one_line(exc, limit=200)}"
-        text_columns = [str(c) for j, c in enumerate(frame.columns) if not _is_numeric(frame.iloc[:, j])]
-        if text_columns and self._names is None:
-            message += (
-                f" (columns holding text: {_preview(text_columns)}; drop them with --drop-cols "
-                "or encode them as the model expects)"
-            )
-        return message
-
     # -- description -------------------------------------------------------------------------
-
-    def _input_infos(self) -> tuple[TensorInfo, ...]:
-        if self._names is not None:
-            return tuple(TensorInfo(name, "column", (None,)) for name in self._names)
-        return (TensorInfo("X", "numeric", (None, self._n_features_in)),)
 
     def _output_info(self) -> TensorInfo:
         if self._method == "predict":
             return TensorInfo("predict", "label", (None,))
         return TensorInfo(self._method, "float64", (None, self.n_classes))
+
+
+# -- shared with the regressor adapter (models.regressor) --------------------------------------------------------
+
+
+def estimator_input(
+    frame: pd.DataFrame, names: tuple[str, ...] | None, n_columns: int | None
+) -> pd.DataFrame | np.ndarray:
+    """What the estimator is given: the frame's columns by name when it was fitted on a DataFrame, else all columns
+    as an array, checked against ``n_columns`` (the estimator's ``n_features_in_``)."""
+    if names is not None:
+        by_name = {str(c): i for i, c in enumerate(frame.columns)}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise ModelDataMismatchError(
+                f"the model was fitted on columns the data lack: {_preview(missing)}; "
+                "rename the data's columns to the model's feature names"
+            )
+        selected = frame.iloc[:, [by_name[n] for n in names]]
+        return selected.set_axis(list(names), axis=1)
+    if n_columns is not None and frame.shape[1] != n_columns:
+        raise ModelDataMismatchError(
+            f"the model takes {n_columns} feature columns but the data have "
+            f"{frame.shape[1]} ({_preview([str(c) for c in frame.columns])}); choose the "
+            "model's features with --feature-cols or drop the others with --drop-cols"
+        )
+    # Fitted on an array: pass one (sklearn would warn about a DataFrame's column names).
+    # Plain numpy columns keep their dtype; pandas' nullable ones become float with NaN.
+    if all(isinstance(dtype, np.dtype) for dtype in frame.dtypes):
+        return frame.to_numpy()
+    if all(_is_numeric(frame.iloc[:, j]) for j in range(frame.shape[1])):
+        return frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    return frame.to_numpy()
+
+
+def rejection(exc: Exception, frame: pd.DataFrame, names: tuple[str, ...] | None) -> str:
+    """The one line for data the estimator refused to predict on."""
+    message = f"the model rejected the data: {one_line(exc, limit=200)}"
+    text_columns = [str(c) for j, c in enumerate(frame.columns) if not _is_numeric(frame.iloc[:, j])]
+    if text_columns and names is None:
+        message += (
+            f" (columns holding text: {_preview(text_columns)}; drop them with --drop-cols "
+            "or encode them as the model expects)"
+        )
+    return message
+
+
+def input_infos(names: tuple[str, ...] | None, n_columns: int | None) -> tuple[TensorInfo, ...]:
+    if names is not None:
+        return tuple(TensorInfo(name, "column", (None,)) for name in names)
+    return (TensorInfo("X", "numeric", (None, n_columns)),)
+
+
+def estimator_details(estimator: Any, method: str) -> dict[str, str]:
+    """``inspect``'s details of a scikit-learn target: the estimator (a Pipeline's final step too), the method."""
+    import sklearn
+
+    final = final_estimator(estimator)
+    details = {
+        "estimator": qualified_name(estimator),
+        "query_method": method,
+        "sklearn_version_here": sklearn.__version__,
+    }
+    if final is not estimator:
+        details["final_estimator"] = qualified_name(final)
+    return details
+
+
+def is_regressor(estimator: Any) -> bool:
+    """Whether a scikit-learn object, or a Pipeline's final step, is a regressor."""
+    return _is_regressor(estimator) or _is_regressor(final_estimator(estimator))
+
+
+def is_classifier(estimator: Any) -> bool:
+    """Whether a scikit-learn object, or a Pipeline's final step, is a classifier (by its tags, or its classes_)."""
+    from sklearn.base import is_classifier as tagged_classifier
+
+    for candidate in (estimator, final_estimator(estimator)):
+        if getattr(candidate, "classes_", None) is not None:
+            return True
+        try:
+            if tagged_classifier(candidate):
+                return True
+        except Exception:  # not a scikit-learn estimator, or tags it cannot read
+            continue
+    return False
 
 
 # -- inspecting the estimator ------------------------------------------------------------------
@@ -301,13 +352,13 @@ def _existing(path: str | Path) -> Path:
 
 def _check_classifier(estimator: Any, path: Path) -> None:
     if not callable(getattr(estimator, "predict", None)):
-        raise ModelLoadError(f"{path} holds a {_qualified_name(estimator)} object, not a model with a predict method")
-    final = _final_estimator(estimator)
-    if _is_regressor(estimator) or _is_regressor(final):
-        raise ModelLoadError(
-            f"{path} holds a {_qualified_name(final)}: a regressor, not a classifier; it predicts numbers, "
+        raise ModelLoadError(f"{path} holds a {qualified_name(estimator)} object, not a model with a predict method")
+    final = final_estimator(estimator)
+    if is_regressor(estimator):
+        raise RegressorFound(
+            f"{path} holds a {qualified_name(final)}: a regressor, not a classifier; it predicts numbers, "
             "not classes, so there are no class probabilities, scores or labels to audit; audit a fitted "
-            "classifier (one with classes_)"
+            f"classifier (one with classes_); {REGRESSION_HINT}"
         )
 
 
@@ -336,10 +387,10 @@ def _check_probability_rows(scores: np.ndarray, path: Path) -> None:
 def _classes_of(estimator: Any, path: Path) -> tuple[object, ...]:
     classes = getattr(estimator, "classes_", None)
     if classes is None:
-        classes = getattr(_final_estimator(estimator), "classes_", None)
+        classes = getattr(final_estimator(estimator), "classes_", None)
     if classes is None:
         raise ModelLoadError(
-            f"{path} holds a {_qualified_name(estimator)} without classes_: not a fitted "
+            f"{path} holds a {qualified_name(estimator)} without classes_: not a fitted "
             "classifier (a regressor, or an estimator that was never fitted)"
         )
     array = np.asarray(classes, dtype=object) if isinstance(classes, list) else np.asarray(classes)
@@ -356,13 +407,13 @@ def _query_method(estimator: Any, path: Path, output: str | None = None, request
     offered = _offered_methods(estimator)
     if output is not None and output not in offered:
         raise ModelLoadError(
-            f"{path.name}: --output {output!r} is not an output of this {_qualified_name(estimator)}; a "
+            f"{path.name}: --output {output!r} is not an output of this {qualified_name(estimator)}; a "
             f"scikit-learn model's outputs are its methods: {', '.join(offered)}"
         )
     wanted = _METHOD_OF_KIND.get(requested)
     if wanted is not None and wanted not in offered:
         raise ModelLoadError(
-            f"{path.name}: --output-kind {requested} needs {wanted}, which this {_qualified_name(estimator)} "
+            f"{path.name}: --output-kind {requested} needs {wanted}, which this {qualified_name(estimator)} "
             f"does not offer (it offers {', '.join(offered)})"
         )
     if output is not None and wanted is not None and output != wanted:
@@ -373,7 +424,7 @@ def _query_method(estimator: Any, path: Path, output: str | None = None, request
 
 
 def _offered_methods(estimator: Any) -> list[str]:
-    final = _final_estimator(estimator)
+    final = final_estimator(estimator)
     # One-vs-one scores have one column per pair of classes, not per class.
     ovo = getattr(final, "decision_function_shape", "ovr") == "ovo"
     return [m for m in _METHODS if hasattr(estimator, m) and not (m == "decision_function" and ovo)]
@@ -383,26 +434,26 @@ def _kind_of(method: str) -> str:
     return next(kind for kind, m in _METHOD_OF_KIND.items() if m == method)
 
 
-def _feature_names(estimator: Any) -> tuple[str, ...] | None:
+def feature_names(estimator: Any) -> tuple[str, ...] | None:
     names = getattr(estimator, "feature_names_in_", None)
     return None if names is None else tuple(str(n) for n in names)
 
 
-def _n_features_in(estimator: Any, names: tuple[str, ...] | None) -> int | None:
+def n_features_in(estimator: Any, names: tuple[str, ...] | None) -> int | None:
     if names is not None:
         return len(names)
     n = getattr(estimator, "n_features_in_", None)
     return int(n) if isinstance(n, int | np.integer) else None
 
 
-def _final_estimator(estimator: Any) -> Any:
+def final_estimator(estimator: Any) -> Any:
     steps = getattr(estimator, "steps", None)
     if isinstance(steps, list) and steps:
         return steps[-1][1]
     return estimator
 
 
-def _qualified_name(obj: Any) -> str:
+def qualified_name(obj: Any) -> str:
     kind = type(obj)
     return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
 

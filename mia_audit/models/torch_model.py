@@ -40,6 +40,7 @@ from mia_audit.models.torch_files import FileKind, LoadedTorch, load_torch_file,
 from mia_audit.models.torch_graph import TorchGraph
 
 Role = Literal["scores", "labels"]
+TORCH_SUFFIXES = (".pt", ".pth", ".ptl", ".torchscript", ".pt2")
 FORMATS: dict[FileKind, str] = {"torchscript": "torchscript", "export": "torch-export", "pickle": "torch-pickle"}
 _ONE_OUTPUT = "save a module whose forward returns the class scores (probabilities, logits or labels)"
 _T = TypeVar("_T")
@@ -66,10 +67,7 @@ def load_torch(
 ) -> TorchModel:
     """Open a TorchScript archive, a torch.export program or (trusted) a pickled ``nn.Module``."""
     if output is not None:
-        raise ModelLoadError(
-            f"{path.name}: --output {output!r} does not apply to a PyTorch model: it has one output, the tensor "
-            "its forward returns"
-        )
+        raise no_output_option(path, output)
     loaded = load_torch_file(path, trust_model)
     return TorchModel(path, loaded, batch_size=batch_size, classes=classes, output_kind=output_kind)
 
@@ -88,20 +86,10 @@ class TorchModel:
     ) -> None:
         self._path = Path(path)
         self._loaded = loaded
-        self._module = loaded.module
-        self._batch_size = batch_size
-        self._sha256 = sha256_of(self._path)
-        graph = loaded.graph
-        self._architecture = (
-            infer_torch_architecture(graph)
-            if graph is not None
-            else InferredArchitecture("unknown", reason=loaded.graph_problem)
-        )
-        self._feed = _Feed(_input_name(graph), (None, self._architecture.n_features), _input_type(loaded))
-        self._fixed_batch = _fixed_batch(graph)
-        self._evidence = output_evidence(graph) if graph is not None else OutputEvidence()
+        self._torch = TorchRunner(self._path, loaded, batch_size)
+        self._evidence = self._torch.evidence
         self._requested = output_kind
-        self._role = _static_role(graph, self._evidence.producer, output_kind)
+        self._role = _static_role(loaded.graph, self._evidence.producer, output_kind)
         self._checks = self._output_facts()
         self._hint = None if classes is None else tuple(classes)
         self._classes, self._class_source = self._initial_classes()
@@ -118,7 +106,7 @@ class TorchModel:
     @property
     def architecture(self) -> InferredArchitecture:
         """Read off the graph at load time; family ``"unknown"`` with the reason where it could not be read."""
-        return self._architecture
+        return self._torch.architecture
 
     @property
     def classes(self) -> tuple[object, ...]:
@@ -138,34 +126,19 @@ class TorchModel:
 
     @property
     def info(self) -> ModelInfo:
-        batch = self._fixed_batch
         details = {
-            "module": self._loaded.module_name,
-            "graph": self._architecture.reason,
-            "input_mode": f"one {np.dtype(self._dtype).name} tensor of all feature columns",
-            "batch": f"fixed at {batch} row(s) per run" if batch else "dynamic",
+            **self._torch.details(),
             "class_source": self._class_source or "settled by the first query",
             "output_kind_source": self._kind_source or "settled by the first query",
         }
-        return ModelInfo(
-            path=str(self._path),
-            format=FORMATS[self._loaded.kind],
-            sha256=self._sha256,
-            inputs=(TensorInfo(self._feed.name, np.dtype(self._dtype).name, (batch, self._feed.shape[1])),),
-            outputs=(TensorInfo("output", self._checks.dtype, (batch, self._static_columns())),),
-            classes=self.classes,
-            output_kind=self._kind,
-            n_features=self._feed.shape[1],
-            details=details,
-        )
+        output = TensorInfo("output", self._checks.dtype, (self._torch.fixed_batch, self._static_columns()))
+        return self._torch.info(output, classes=self.classes, output_kind=self._kind, details=details)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
-        # writable: torch.from_numpy warns on the read-only arrays pandas' copy-on-write hands out
-        matrix = np.require(matrix_feed(self._feed, frame), requirements=["C", "W"])
-        if len(frame) == 0:
+        matrix = self._torch.matrix(X)
+        if len(matrix) == 0:
             return np.zeros((0, self.n_classes), dtype=np.float64)
-        raw = [self._run(matrix, start) for start in range(0, len(frame), self._step)]
+        raw = [self._run(matrix, start) for start in range(0, len(matrix), self._torch.step)]
         self._settle_role(raw[0])
         if self._role == "labels":
             for batch in raw:
@@ -176,17 +149,9 @@ class TorchModel:
 
     # -- setup -------------------------------------------------------------------------------
 
-    @property
-    def _dtype(self) -> Any:
-        return np.float64 if self._feed.type == "tensor(double)" else np.float32
-
-    @property
-    def _step(self) -> int:
-        return self._fixed_batch or self._batch_size
-
     def _output_facts(self) -> OutputFacts:
         graph = self._loaded.graph
-        guess = "int64" if self._role == "labels" else np.dtype(self._dtype).name
+        guess = "int64" if self._role == "labels" else np.dtype(self._torch.dtype).name
         dtype = (graph.output_dtype if graph is not None else None) or guess
         shape = "[?, " + (str(self._static_columns() or "?")) + "]"
         return OutputFacts(
@@ -234,20 +199,9 @@ class TorchModel:
     # -- querying ----------------------------------------------------------------------------
 
     def _run(self, matrix: np.ndarray, start: int) -> np.ndarray:
-        import torch
-
-        stop = min(start + self._step, len(matrix))
-        batch = matrix[start:stop]
-        if self._fixed_batch and len(batch) < self._fixed_batch:
-            batch = pad_rows(batch, self._fixed_batch)
-        try:
-            with torch.no_grad():
-                out = self._module(torch.from_numpy(np.ascontiguousarray(batch)))
-        except Exception as exc:  # torch raises many types for inputs a model does not take
-            raise ModelDataMismatchError(f"torch could not run {self._path.name} on the data: {why(exc)}") from exc
-        values = _as_array(_one_tensor(out, self._path.name))
-        self._queries += stop - start
-        return values[: stop - start]
+        values = self._torch.run(matrix, start, f"one tensor of class scores; {_ONE_OUTPUT}")
+        self._queries += min(self._torch.step, len(matrix) - start)
+        return values
 
     def _settle_role(self, first: np.ndarray) -> None:
         """The first batch's dtype says whether the output holds scores or labels (it overrides a guess)."""
@@ -315,6 +269,88 @@ class TorchModel:
         return one_hot(np.asarray([index[v] for v in values], dtype=np.int64), self.n_classes)
 
 
+class TorchRunner:
+    """A loaded PyTorch model, its graph read and the frame fed to it as one float tensor, queried in batches: the
+    part of a PyTorch adapter that does not depend on what the output holds (``TorchModel``, ``models.regressor``)."""
+
+    def __init__(self, path: Path, loaded: LoadedTorch, batch_size: int) -> None:
+        self.path = path
+        self.loaded = loaded
+        self.batch_size = batch_size
+        self.sha256 = sha256_of(path)
+        graph = loaded.graph
+        self.architecture = (
+            infer_torch_architecture(graph)
+            if graph is not None
+            else InferredArchitecture("unknown", reason=loaded.graph_problem)
+        )
+        self.feed = _Feed(_input_name(graph), (None, self.architecture.n_features), _input_type(loaded))
+        self.fixed_batch = _fixed_batch(graph)
+        self.evidence = output_evidence(graph) if graph is not None else OutputEvidence()
+
+    @property
+    def dtype(self) -> Any:
+        return np.float64 if self.feed.type == "tensor(double)" else np.float32
+
+    @property
+    def step(self) -> int:
+        return self.fixed_batch or self.batch_size
+
+    def matrix(self, X: pd.DataFrame) -> np.ndarray:
+        """The feature frame as the model's input matrix (checked as for a single-input ONNX graph)."""
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+        # writable: torch.from_numpy warns on the read-only arrays pandas' copy-on-write hands out
+        return np.require(matrix_feed(self.feed, frame), requirements=["C", "W"])
+
+    def run(self, matrix: np.ndarray, start: int, wanted: str) -> np.ndarray:
+        """The forward's tensor for rows ``start`` to ``start + step`` (a fixed batch padded, the padding cut), as
+        float64 or int64; ``wanted`` ends the message when the forward does not return one tensor."""
+        import torch
+
+        stop = min(start + self.step, len(matrix))
+        batch = matrix[start:stop]
+        if self.fixed_batch and len(batch) < self.fixed_batch:
+            batch = pad_rows(batch, self.fixed_batch)
+        try:
+            with torch.no_grad():
+                out = self.loaded.module(torch.from_numpy(np.ascontiguousarray(batch)))
+        except Exception as exc:  # torch raises many types for inputs a model does not take
+            raise ModelDataMismatchError(f"torch could not run {self.path.name} on the data: {why(exc)}") from exc
+        return _as_array(_one_tensor(out, self.path.name, wanted))[: stop - start]
+
+    def details(self) -> dict[str, str]:
+        batch = self.fixed_batch
+        return {
+            "module": self.loaded.module_name,
+            "graph": self.architecture.reason,
+            "input_mode": f"one {np.dtype(self.dtype).name} tensor of all feature columns",
+            "batch": f"fixed at {batch} row(s) per run" if batch else "dynamic",
+        }
+
+    def info(
+        self, output: TensorInfo, *, classes: tuple[object, ...], output_kind: OutputKind, details: dict[str, str]
+    ) -> ModelInfo:
+        shape = (self.fixed_batch, self.feed.shape[1])
+        return ModelInfo(
+            path=str(self.path),
+            format=FORMATS[self.loaded.kind],
+            sha256=self.sha256,
+            inputs=(TensorInfo(self.feed.name, np.dtype(self.dtype).name, shape),),
+            outputs=(output,),
+            classes=classes,
+            output_kind=output_kind,
+            n_features=self.feed.shape[1],
+            details=details,
+        )
+
+
+def no_output_option(path: Path, output: str) -> ModelLoadError:
+    return ModelLoadError(
+        f"{path.name}: --output {output!r} does not apply to a PyTorch model: it has one output, the tensor "
+        "its forward returns"
+    )
+
+
 # -- small helpers -----------------------------------------------------------------------------
 
 
@@ -353,7 +389,7 @@ def _fixed_batch(graph: TorchGraph | None) -> int | None:
     return first if isinstance(first, int) and first > 0 else None
 
 
-def _one_tensor(out: Any, name: str) -> Any:
+def _one_tensor(out: Any, name: str, wanted: str) -> Any:
     import torch
 
     if isinstance(out, list | tuple) and len(out) == 1:
@@ -363,7 +399,7 @@ def _one_tensor(out: Any, name: str) -> Any:
     what = (
         f"a {type(out).__name__} of {len(out)} values" if isinstance(out, list | tuple | dict) else type(out).__name__
     )
-    raise ModelLoadError(f"{name}: its forward returns {what}, not one tensor of class scores; {_ONE_OUTPUT}")
+    raise ModelLoadError(f"{name}: its forward returns {what}, not {wanted}")
 
 
 def _as_array(tensor: Any) -> np.ndarray:

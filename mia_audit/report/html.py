@@ -61,7 +61,7 @@ def render_html(result: AuditResult) -> str:
     exposure_svg = exposure_figure_svg(result)
     context: dict[str, Any] = {
         "r": result,
-        "sections": SECTIONS,
+        "sections": _sections(result),
         "secno": {sid: i for i, (sid, _) in enumerate(SECTIONS, start=1)},
         "css": Markup(css),
         "model_name": Path(result.model.path).name or result.model.path,
@@ -80,6 +80,13 @@ def render_html(result: AuditResult) -> str:
         ),
     }
     return environment().get_template(TEMPLATE).render(context)
+
+
+def _sections(result: AuditResult) -> tuple[tuple[str, str], ...]:
+    """The sections with their titles for this result: a regressor's breakdown is by ranges of its true value."""
+    if result.model.task != "regression":
+        return SECTIONS
+    return tuple((sid, "Per-range and per-group exposure" if sid == "per-class" else t) for sid, t in SECTIONS)
 
 
 def write_html(result: AuditResult, path: str | Path) -> Path:

@@ -89,6 +89,7 @@ class ModelSummary:
     queries: int
     classes: tuple[str, ...]
     family: str = "unknown"
+    task: str = "classification"  # or "regression": one predicted value per record, no classes
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,9 @@ class Utility:
     test_loss: float
     n_train: int
     n_test: int
+    # What train_accuracy and test_accuracy measure ("R²" for a regressor) and what the losses are.
+    measure: str = "accuracy"
+    loss: str = "cross-entropy"
 
 
 @dataclass(frozen=True)

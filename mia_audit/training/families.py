@@ -69,7 +69,17 @@ class ShadowModels(Protocol):
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray: ...
 
 
-def choose_family(requested: str, target: TargetModel, mlp: MLPSpec | None = None) -> FamilyChoice:
+class Copyable(Protocol):
+    """What ``auto`` reads off a target, classifier or regressor: its estimator or its graph's architecture."""
+
+    @property
+    def estimator(self) -> Any: ...
+
+    @property
+    def architecture(self) -> InferredArchitecture | None: ...
+
+
+def choose_family(requested: str, target: TargetModel | Copyable, mlp: MLPSpec | None = None) -> FamilyChoice:
     """Resolve ``--shadow-family``; ``auto`` copies what can be read off the target."""
     mlp = mlp or MLPSpec()
     if requested not in FAMILIES:
@@ -179,6 +189,59 @@ def _estimator(choice: FamilyChoice, seed: int) -> Any:
             random_state=seed,
         )
     raise ConfigError(f"unknown shadow family '{choice.family}'")
+
+
+def train_regressors(
+    choice: FamilyChoice,
+    frame: pd.DataFrame,
+    targets: np.ndarray,
+    masks: np.ndarray,
+    encoder: FeatureEncoder,
+    *,
+    seed: int,
+) -> np.ndarray:
+    """Fit ``len(masks)`` scikit-learn regressors (clone, logreg → ridge, rf, gbm), model k on the rows where
+    ``masks[k]``, and return every model's prediction for every row of ``frame``: ``(K, n)``."""
+    if choice.family == "clone":
+        fitted = _fit_parallel([(choice.estimator, frame.loc[m], targets[m]) for m in masks], seed)
+        X: Any = frame
+    else:
+        X = encoder.transform(frame)
+        jobs = [(_regression_estimator(choice, seed + k), X[m], targets[m]) for k, m in enumerate(masks)]
+        fitted = _fit_parallel(jobs, seed)
+    return np.stack([np.asarray(model.predict(X), dtype=np.float64).reshape(len(frame)) for model in fitted])
+
+
+def _regression_estimator(choice: FamilyChoice, seed: int) -> Any:
+    from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor, RandomForestRegressor
+    from sklearn.linear_model import Ridge
+
+    if choice.family == "logreg":
+        return Ridge(alpha=1e-3)
+    if choice.family == "rf":
+        return RandomForestRegressor(
+            n_estimators=choice.n_estimators,
+            max_depth=choice.max_depth,
+            min_samples_leaf=choice.min_samples_leaf,
+            max_features=1.0 if choice.max_features == "sqrt" else choice.max_features,
+            random_state=seed,
+        )
+    if choice.family == "gbm" and choice.booster == "gradient":
+        return GradientBoostingRegressor(
+            n_estimators=choice.n_estimators,
+            max_depth=choice.max_depth,
+            learning_rate=choice.learning_rate,
+            random_state=seed,
+        )
+    if choice.family == "gbm":
+        return HistGradientBoostingRegressor(
+            max_iter=choice.n_estimators,
+            max_depth=choice.max_depth,
+            learning_rate=choice.learning_rate,
+            early_stopping=False,
+            random_state=seed,
+        )
+    raise ConfigError(f"no regressor of family '{choice.family}'; choose auto, mlp, logreg, rf, gbm or clone")
 
 
 def _fit_one(estimator: Any, X: Any, y: np.ndarray, seed: int) -> Any:

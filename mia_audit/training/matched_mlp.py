@@ -75,8 +75,15 @@ class ConfidenceMatch:
     target_confidence: np.ndarray
     every: int = 2
     every_from: int = 10
+    # "confidence" (classifiers: the predicted class's log-odds) or "spread" (regressors: the squared
+    # standardised prediction, which grows as a network fits ever finer detail of its training values).
+    statistic: str = "confidence"
+    # No check before this epoch: a regressor's spread overshoots while Adam finds the mean (see regression_pool).
+    first_check: int = 1
 
     def due(self, epoch: int, max_epochs: int) -> bool:
+        if epoch < min(self.first_check, max_epochs):
+            return False
         return epoch <= self.every_from or epoch % self.every == 0 or epoch == max_epochs
 
     def __post_init__(self) -> None:
@@ -84,6 +91,8 @@ class ConfidenceMatch:
             raise ValueError("ConfidenceMatch needs one target confidence per check row, and at least one row")
         if self.every < 1:
             raise ValueError(f"ConfidenceMatch.every must be positive, got {self.every}")
+        if self.statistic not in ("confidence", "spread"):
+            raise ValueError(f"ConfidenceMatch.statistic must be confidence or spread, got {self.statistic!r}")
 
 
 @dataclass(frozen=True)
@@ -144,7 +153,9 @@ def train_matched_mlps(
     widths = [d, *spec.hidden, n_classes]
     plan = _Plan.build(masks, spec, seed)
     X_t = torch.from_numpy(X).to(dev)
-    y_t = torch.from_numpy(np.array(y, dtype=np.int64)).to(dev)
+    # Real-valued targets (a regressor's, standardised) train by squared error; class indices by cross-entropy.
+    real = np.issubdtype(np.asarray(y).dtype, np.floating)
+    y_t = torch.from_numpy(np.array(y, dtype=np.float32 if real else np.int64)).to(dev)
 
     def run(models: np.ndarray) -> _GroupResult:
         # Each group sizes its minibatches and epochs by its own models' rows.
@@ -184,8 +195,16 @@ def _train_group(
 
     K, dev, n_classes = plan.n_models, X_t.device, widths[-1]
     act = _activation(spec.activation)
+    weights, biases = _initial_parameters(plan, spec, widths[0], n_classes, dev)
+    if y_t.is_floating_point():
+        # A regressor starts from predicting the mean: its predictions' spread then grows from zero as it
+        # fits, which is what the "spread" match reads (a random output layer starts it anywhere).
+        with torch.no_grad():
+            weights[-1].zero_()
+            biases[-1].zero_()
     live = _Live(
-        *_initial_parameters(plan, spec, widths[0], n_classes, dev),
+        weights,
+        biases,
         spec=spec,
         streams=[plan.stream(k) for k in range(K)],
         check=_Check.build(match, masks, X_t) if match is not None else None,
@@ -302,10 +321,14 @@ class _Check:
         return _Check(self.X, self.held_out.index_select(0, index), self.target[keep], self.match)
 
     def confidence(self, forward: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
-        """Each model's mean capped predicted-class confidence over its held-out check rows, ``(K,)``."""
+        """Each model's mean capped statistic (predicted-class confidence, or squared standardised prediction)
+        over its held-out check rows, ``(K,)``."""
 
         K = self.held_out.shape[0]
         logits = forward(self.X.unsqueeze(0).expand(K, -1, -1))
+        if self.match.statistic == "spread":
+            spread = logits[..., 0].square().clamp(max=CONFIDENCE_CAP)
+            return (spread * self.held_out).sum(dim=1).double().cpu().numpy()
         top = logits.max(dim=-1, keepdim=True)
         others = logits.scatter(-1, top.indices, float("-inf")).logsumexp(dim=-1)
         per_row = (top.values.squeeze(-1) - others).clamp(max=CONFIDENCE_CAP)

@@ -25,7 +25,8 @@ model ``k`` of one is model ``k`` of the other up to floating-point rounding):
   rows twice in one minibatch). With equal-sized subsets — the usual in/out halves — every model makes
   exactly ``epochs`` passes (up to the one partial minibatch per epoch).
 * **Loss and optimizer.** Per step, the mean cross-entropy of each model on its own minibatch, summed over
-  models, so each model's gradient is exactly its own. ``torch.optim.Adam`` (elementwise, hence K
+  models, so each model's gradient is exactly its own (for regressors, trained by ``matched_mlp`` on
+  real-valued targets, the mean squared error of one output). ``torch.optim.Adam`` (elementwise, hence K
   independent optimizers in one call) with ``weight_decay`` as Adam's classic *coupled* L2 penalty
   (``grad += weight_decay * param``, on weights and biases, as ``Adam(model.parameters(), ...)`` does).
 * **Dropout** after each hidden activation, in training only, with each model's masks drawn from its own
@@ -302,8 +303,8 @@ def _train_epoch(
 ) -> None:
     """One epoch (``plan.steps`` steps of ``plan.batch`` rows) of the models whose row streams are given.
 
-    The loss is each model's mean cross-entropy on its own minibatch, summed over the models, so that
-    each model's gradient is exactly its own.
+    The loss is each model's mean cross-entropy on its own minibatch (squared error for real-valued
+    ``y_t``), summed over the models, so that each model's gradient is exactly its own.
     """
     import torch
     import torch.nn.functional as F
@@ -313,7 +314,11 @@ def _train_epoch(
     for idx in torch.from_numpy(schedule).to(X_t.device):  # (K, B) row indices per step
         flat = idx.reshape(-1)
         out = _forward(X_t.index_select(0, flat).view(K, B, d), params, act, dropout)
-        loss = F.cross_entropy(out.view(K * B, -1), y_t.index_select(0, flat), reduction="sum") / B
+        target = y_t.index_select(0, flat)
+        if target.is_floating_point():
+            loss = F.mse_loss(out.view(K * B), target, reduction="sum") / B
+        else:
+            loss = F.cross_entropy(out.view(K * B, -1), target, reduction="sum") / B
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -600,6 +605,10 @@ def _check_inputs(
         raise ValueError(f"y must hold integer class indices, got dtype {y.dtype}")
     if n and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"labels must lie in [0, {n_classes}), got values from {y.min()} to {y.max()}")
+    return X, np.ascontiguousarray(y, dtype=np.int64), _check_masks(masks, n)
+
+
+def _check_masks(masks: np.ndarray, n: int) -> np.ndarray:
     masks = np.asarray(masks)
     if masks.ndim != 2 or masks.shape[1] != n or masks.shape[0] < 1:
         raise ValueError(f"masks must have shape (K, {n}) with K >= 1 to match X, got {masks.shape}")
@@ -610,4 +619,4 @@ def _check_inputs(
     empty = np.flatnonzero(~masks.any(axis=1))
     if len(empty):
         raise ValueError(f"model(s) {empty.tolist()} have an empty mask: every model needs training rows")
-    return X, np.ascontiguousarray(y, dtype=np.int64), masks
+    return masks

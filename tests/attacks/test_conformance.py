@@ -50,7 +50,8 @@ QUERIES_TARGET = frozenset({"label_only.boundary"})
 # A field name of the attacker's context that could carry the evaluation records' ground truth.
 MEMBERSHIP_NAME = re.compile(r"member|truth|in_mask|is_in\b|secret|oracle", re.IGNORECASE)
 
-ATTACKS = {a.info.id: a for a in registry.all_attacks()}
+# The classification attacks; the regression attacks have their own case (test_conformance_regression.py).
+ATTACKS = {a.info.id: a for a in registry.attacks_for("classification")}
 
 
 # -- the shared case ----------------------------------------------------------------------------
@@ -247,8 +248,10 @@ def runs(request: pytest.FixtureRequest, case: Case) -> tuple[Attack, Run, Run]:
 
 
 def test_the_registry_lists_every_kind_of_attack() -> None:
-    ids = [a.info.id for a in registry.all_attacks()]
+    ids = [a.info.id for a in registry.attacks_for("classification")]
     assert len(ids) == len(set(ids)) == len(ATTACKS)
+    keys = [(a.info.id, task) for a in registry.all_attacks() for task in a.info.tasks]
+    assert len(keys) == len(set(keys))
     families = {a.info.family for a in registry.all_attacks()}
     assert {"threshold", "shadow", "reference", "transfer", "label_only", "supervised"} <= families
     assert set(ids) >= QUERIES_TARGET
