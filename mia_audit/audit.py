@@ -185,6 +185,8 @@ def _load_regression_target(model_path: str | Path, data: DataSpec, config: Audi
             raise ConfigError(
                 "--transfer-data feeds the transfer attack on classifiers; drop it with --task regression."
             )
+        if config.output_kind != "auto":
+            raise ConfigError("--output-kind says what a classifier's output holds; drop it with --task regression.")
         records = split_audit(read_tables(data), config.seed)
         values = numeric_targets(records.raw_labels, records.label_col)
         model = load_regressor(

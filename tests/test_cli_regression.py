@@ -92,12 +92,16 @@ def test_the_same_forest_as_onnx_gets_the_same_verdict(case: dict[str, Path], sk
 
 def test_the_html_report_speaks_of_values_not_classes(case: dict[str, Path]) -> None:
     out = case["folder"] / "out_html"
-    args = ("--task", "regression", "--trust-model", "--attacks", "threshold", "--format", "html")
+    args = ("--task", "regression", "--trust-model", "--attacks", "threshold", "--format", "html,json")
     result = runner.invoke(app, ["scan", str(case["skops"]), "--data", str(case["data"]), "--out", str(out), *args])
     assert result.exit_code == 0, result.output
     html = (out / "report.html").read_text()
     assert "regression: one predicted value per record" in html and "Per-range and per-group exposure" in html
     assert "Mean squared error" in html and "Cross-entropy" not in html and ">Classes<" not in html
+    # Re-rendered from report.json alone, it still speaks of values.
+    again = runner.invoke(app, ["report", str(out / "report.json"), "--format", "html", "--out", str(out / "again")])
+    assert again.exit_code == 0, again.output
+    assert "Per-range and per-group exposure" in (out / "again" / "report.html").read_text()
 
 
 @pytest.mark.parametrize(
@@ -107,6 +111,7 @@ def test_the_html_report_speaks_of_values_not_classes(case: dict[str, Path]) -> 
         (("--task", "regression", "--attacks", "shadow"), "does not apply to regression models"),
         (("--task", "regression", "--transfer-data", "x.csv"), "drop it with --task regression"),
         (("--task", "forecast"), "--task must be one of classification, regression"),
+        (("--task", "regression", "--output-kind", "logits"), "drop it with --task regression"),
     ],
 )
 def test_the_task_given_wrong_ends_with_exit_2(
