@@ -271,7 +271,7 @@ class _Attacks:
 
 def _run_attacks(target: _Target, config: AuditConfig, step: Step) -> _Attacks:
     n_population = len(target.records.population_idx)
-    runnable, skipped = plan_attacks(config.attacks, target.output_kind, n_population, target.task)
+    runnable, skipped = plan_attacks(config.attacks, target.output_kind, n_population, target.task, config.profile)
     # One context for all attacks: they share attacker-side work through it (shadow data, trained pools).
     ctx = _attack_context(target, config)
     results: list[AttackResult] = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from mia_audit.attacks.registry import auditor_only_ids
+from mia_audit.attacks.registry import PROFILES, auditor_only_ids
 from mia_audit.errors import ConfigError, invalid_option
 from mia_audit.judge.gate import GateConfig
 from mia_audit.result import FPR_LEVELS, RISK_LEVELS
@@ -166,7 +166,20 @@ OPTIONS: tuple[Option, ...] = (
     *_panel(
         "Attacks",
         Option(
-            "attacks", "Attack ids or families, comma-separated (default: all).", None, "list", lands="audit.attacks"
+            "profile",
+            "quick (every commit: threshold, calibrated on 4 shadows of 20 epochs, lira.online and rmia on 4 "
+            "reference models, label_only.gap; JSON and HTML), standard (every attack), or thorough (64 "
+            "reference models, 200 boundary queries). Options given explicitly win over the profile's.",
+            "standard",
+            choices=PROFILES,
+            lands="audit.profile",
+        ),
+        Option(
+            "attacks",
+            "Attack ids or families, comma-separated (default: the profile's).",
+            None,
+            "list",
+            lands="audit.attacks",
         ),
         Option("seed", "Seed for every random choice.", 0, "int", check=NOT_NEGATIVE, lands="audit.seed"),
         Option(
@@ -349,6 +362,14 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 BY_KEY = {option.key: option for option in OPTIONS}
+# What each profile changes from the options' defaults (its attacks: attacks.registry.QUICK); an option
+# given on the command line or in the config file keeps its value.
+PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
+    # A per-commit gate: no PDF (rendering it takes longer than the quick attacks on the bundled sample).
+    "quick": {"reference_models": 4, "shadow_models": 4, "shadow_epochs": 20, "formats": ("json", "html")},
+    "standard": {},
+    "thorough": {"reference_models": 64, "boundary_queries": 200},
+}
 FILE_KEYS = tuple(option.key for option in OPTIONS if not option.cli_only)
 
 
@@ -359,6 +380,7 @@ class AuditConfig:
     attacks: tuple[str, ...] | None = None
     seed: int = 0
     task: str = "classification"
+    profile: str = "standard"
     threshold_fpr: float = 0.1
     trust_model: bool = False
     batch_size: int = 4096
@@ -395,6 +417,8 @@ class AuditConfig:
             raise invalid_option("batch_size", "must be positive", self.batch_size)
         if self.task not in TASKS:
             raise invalid_option("task", f"must be one of {', '.join(TASKS)}", self.task)
+        if self.profile not in PROFILES:
+            raise invalid_option("profile", f"must be one of {', '.join(PROFILES)}", self.profile)
 
 
 @dataclass(frozen=True)
@@ -618,7 +642,7 @@ def resolve(
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     base = file.parent if file else Path.cwd()
-    for option in OPTIONS:
+    for option in sorted(OPTIONS, key=lambda o: o.key != "profile"):  # the profile first: it sets defaults
         key = option.key
         if key in given:
             values[key], sources[key] = from_command_line(option, command_line.get(key)), FROM_COMMAND_LINE
@@ -628,6 +652,8 @@ def resolve(
                 values[key], sources[key] = stored, FROM_FILE
             elif option.kind == "tpr_limits" and set(stored) - set(values[key]):
                 values[key], sources[key] = {**stored, **values[key]}, f"{FROM_FILE}, {FROM_COMMAND_LINE}"
+        if key not in values and key in PROFILE_DEFAULTS.get(values.get("profile", ""), {}):
+            values[key], sources[key] = PROFILE_DEFAULTS[values["profile"]][key], f"profile {values['profile']}"
         if key not in values:
             values[key], sources[key] = option.default, FROM_DEFAULT
     return Settings(values, {k: v for k, v in sources.items() if k in FILE_KEYS}, file)

@@ -32,6 +32,12 @@ MODULES = (
 )
 
 
+# The attacks of ``--profile quick`` (for every commit): those that need no shadow or reference training
+# beyond a few models, as ids, prefixes or families; a name that does not apply to a task is left out.
+QUICK = ("threshold", "calibrated", "lira.online", "rmia", "label_only.gap")
+PROFILES = ("quick", "standard", "thorough")
+
+
 @cache
 def all_attacks() -> tuple[Attack, ...]:
     """Every registered attack of every task, in run order."""
@@ -67,10 +73,15 @@ def _selects(name: str, info: AttackInfo) -> bool:
     return name in ("all", info.family, info.id) or info.id.startswith(name + ".")
 
 
-def resolve_selection(requested: tuple[str, ...] | None, task: str = "classification") -> tuple[Attack, ...]:
-    """Turn ``--attacks`` (ids, id prefixes, family names or ``all``) into attacks of ``task``, in registry order."""
+def resolve_selection(
+    requested: tuple[str, ...] | None, task: str = "classification", profile: str = "standard"
+) -> tuple[Attack, ...]:
+    """Turn ``--attacks`` (ids, id prefixes, family names or ``all``) into attacks of ``task``, in registry order;
+    without ``--attacks``, the profile's (every attack, or :data:`QUICK`)."""
     attacks = attacks_for(task)
     if not requested:
+        if profile == "quick":
+            return tuple(a for a in attacks if any(_selects(name, a.info) for name in QUICK))
         return attacks
     unknown = [r for r in requested if not any(_selects(r, a.info) for a in attacks)]
     if unknown:
@@ -89,12 +100,16 @@ def _unknown_attacks(unknown: list[str], attacks: tuple[Attack, ...], task: str)
 
 
 def plan_attacks(
-    requested: tuple[str, ...] | None, output_kind: OutputKind, n_population: int, task: str = "classification"
+    requested: tuple[str, ...] | None,
+    output_kind: OutputKind,
+    n_population: int,
+    task: str = "classification",
+    profile: str = "standard",
 ) -> tuple[tuple[Attack, ...], tuple[SkippedAttack, ...]]:
     """Split the selected attacks into those that can run on these inputs and those skipped (with why)."""
     runnable: list[Attack] = []
     skipped: list[SkippedAttack] = []
-    for attack in resolve_selection(requested, task):
+    for attack in resolve_selection(requested, task, profile):
         info = attack.info
         if info.needs_probabilities and output_kind == "labels":
             reason = "the model returns only labels; this attack needs output probabilities"
