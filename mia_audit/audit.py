@@ -289,6 +289,7 @@ def _attack_context(target: _Target, config: AuditConfig) -> AttackContext | Reg
         shadow=config.shadow,
         reference=config.reference,
         boundary_queries=config.boundary_queries,
+        boundary_records=config.boundary_records,
         transfer=target.transfer,
     )
     common = {
@@ -347,9 +348,11 @@ def _compare_with_baseline(
 def _epsilon(
     results: Sequence[AttackResult], counted: Sequence[AttackReport], eval_is_member: np.ndarray, seed: int
 ) -> EpsilonEstimate | None:
-    """The split-half ε lower bound over the attacks counted for risk."""
+    """The split-half ε lower bound over the attacks counted for risk that scored every evaluation record (the
+    halves are halves of all of them; a subsampled attack's own bound is in its metrics)."""
     ids = {a.id for a in counted}
-    return split_half_epsilon({r.id: r.scores for r in results if r.id in ids}, eval_is_member, seed)
+    scores = {r.id: r.scores for r in results if r.id in ids and r.complete}
+    return split_half_epsilon(scores, eval_is_member, seed)
 
 
 @dataclass(frozen=True)
@@ -373,7 +376,7 @@ def _exposure(
     return _Exposure(
         records=record_scores,
         exposed=most_exposed(record_scores, strongest.id, shown),
-        distribution=signal_distribution(strongest, target.eval_is_member),
+        distribution=_distribution(strongest, target.eval_is_member),
         vulnerability=_vulnerability(strongest, target),
     )
 
@@ -530,17 +533,23 @@ def _property_inputs(target: _Target, utility: Utility, seed: int) -> PropertyIn
     )
 
 
+def _distribution(strongest: AttackResult, eval_is_member: np.ndarray) -> SignalDistribution:
+    at = _scored(strongest)
+    return signal_distribution(replace(strongest, scores=strongest.scores[at]), eval_is_member[at])
+
+
 def _vulnerability(strongest: AttackResult, target: _Target) -> DisparateVulnerability:
-    """Per-class and per-group exposure of the strongest attack, on the evaluation records."""
+    """Per-class and per-group exposure of the strongest attack, on the evaluation records it scored."""
     records = target.records
+    at = _scored(strongest)
     sensitive = records.sensitive
-    groups = None if sensitive is None else sensitive[records.eval_idx]
+    groups = None if sensitive is None else sensitive[records.eval_idx][at]
     known = () if sensitive is None else tuple(sorted(set(sensitive[records.is_member | records.is_heldout].tolist())))
     return disparate_vulnerability(
         strongest.id,
-        strongest.scores,
-        target.eval_is_member,
-        target.eval_labels,
+        strongest.scores[at],
+        target.eval_is_member[at],
+        target.eval_labels[at],
         target.class_names,
         records.label_col,
         groups,
@@ -549,10 +558,16 @@ def _vulnerability(strongest: AttackResult, target: _Target) -> DisparateVulnera
     )
 
 
+def _scored(result: AttackResult) -> np.ndarray:
+    """Positions of the evaluation records an attack scored: all, or its subsample."""
+    return np.arange(len(result.scores)) if result.evaluated is None else result.evaluated
+
+
 def _report(
     result: AttackResult, is_member: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]
 ) -> AttackReport:
-    metrics = compute_attack_metrics(result.scores, is_member, labels, result.threshold, class_names)
+    at = _scored(result)
+    metrics = compute_attack_metrics(result.scores[at], is_member[at], labels[at], result.threshold, class_names)
     return AttackReport(
         id=result.id,
         family=result.family,

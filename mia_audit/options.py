@@ -206,6 +206,14 @@ OPTIONS: tuple[Option, ...] = (
             lands="audit.boundary_queries",
         ),
         Option(
+            "boundary_records",
+            "Evaluation records label_only.boundary queries at most (a seeded random subsample; 0: all).",
+            4000,
+            "int",
+            check=NOT_NEGATIVE,
+            lands="audit.boundary_records",
+        ),
+        Option(
             "transfer_data",
             "Another dataset for the data-transfer attack (default: built-in corpus).",
             kind="path",
@@ -391,6 +399,7 @@ class AuditConfig:
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)
     risk_include: frozenset[str] = frozenset()
     boundary_queries: int = 100
+    boundary_records: int = 4000
     transfer_data: Path | None = None
     transfer_label_col: str | None = None
     # Show the feature values of the most exposed records in the report (off: indices only).

@@ -22,6 +22,7 @@ class Stream(IntEnum):
     TRANSFER_SUBSAMPLE = 32  # rows kept of a large --transfer-data table
     TRANSFER_SHADOWS = 33  # halves and attack rows of each transfer-corpus task
     BOUNDARY = 0xB0D  # label_only.boundary: noise draws, threshold records, reference subsets
+    BOUNDARY_RECORDS = 0xB0E  # the evaluation records label_only.boundary scores when there are too many
     EPSILON_SPLIT = 0xE95  # the split-half ε bound's two halves
 
 

@@ -50,6 +50,11 @@ cell destroy the signal).
 With fewer than ``MIN_REFERENCE_RECORDS`` population records there is nothing to train on: the
 attack then uses ``DEFAULT_NOISE`` and no difficulty term (beta = 0), and says so.
 
+Cost. Each scored record costs ``--boundary-queries`` target queries, so on more than
+``--boundary-records`` evaluation records (default 4,000) only a seeded random subsample of that many
+is scored (drawn from the seed alone, never from membership); the other scores are NaN and the
+metrics are measured on the subsample (``AttackOutput.evaluated``).
+
 Threshold. The same score is computed for up to ``THRESHOLD_RECORDS`` population records (known
 non-members, each with the reference models that did not train on it; their target queries count
 too) and the threshold is the ``1 - threshold_fpr`` quantile of their scores
@@ -160,7 +165,7 @@ class BoundaryAttack:
         frozenset({"predicted label only", "true labels", "population records", "training-set size"}),
         needs_probabilities=False,
         needs_population=False,
-        options=("boundary_queries", "threshold_fpr", "shadow_family", "shadow_epochs", "device"),
+        options=("boundary_queries", "boundary_records", "threshold_fpr", "shadow_family", "shadow_epochs", "device"),
     )
 
     def run(self, ctx: AttackContext) -> AttackOutput:
@@ -212,7 +217,10 @@ def _run_boundary(ctx: AttackContext, weights: Weights | None) -> AttackOutput:
     threshold_idx = np.asarray(ctx.population_idx)[rows]
 
     before = ctx.target.queries
-    scores = _scores(ctx, plan, ctx.eval_idx, None, q, generator)  # no model saw them
+    evaluated = scored_subsample(len(ctx.eval_idx), ctx.options.boundary_records, ctx.seed)
+    scored = ctx.eval_idx if evaluated is None else ctx.eval_idx[evaluated]
+    found = _scores(ctx, plan, scored, None, q, generator)  # no model saw them
+    scores = found if evaluated is None else _spread(found, evaluated, len(ctx.eval_idx))
     out = ~refs.in_masks[:, rows] if refs is not None else None
     pop_scores = _scores(ctx, plan, threshold_idx, out, q, generator)
     queries = ctx.target.queries - before
@@ -229,7 +237,29 @@ def _run_boundary(ctx: AttackContext, weights: Weights | None) -> AttackOutput:
         assumptions=_assumptions(ctx, plan, q),
         queries=int(queries),
         signal=signal,
-        notes=plan.notes,
+        notes=plan.notes if evaluated is None else (*plan.notes, _subsample_note(len(evaluated), len(ctx.eval_idx))),
+        evaluated=evaluated,
+    )
+
+
+def scored_subsample(n_eval: int, limit: int, seed: int) -> np.ndarray | None:
+    """Sorted positions of at most ``limit`` evaluation records, drawn from the seed alone (never from their
+    membership); None when there are no more than ``limit`` (or ``limit`` is 0: score them all)."""
+    if limit <= 0 or n_eval <= limit:
+        return None
+    return np.sort(streams.rng(seed, Stream.BOUNDARY_RECORDS).choice(n_eval, size=limit, replace=False))
+
+
+def _spread(found: np.ndarray, evaluated: np.ndarray, n_eval: int) -> np.ndarray:
+    scores = np.full(n_eval, np.nan)
+    scores[evaluated] = found
+    return scores
+
+
+def _subsample_note(n_scored: int, n_eval: int) -> str:
+    return (
+        f"queries only a seeded random subsample of {n_scored:,} of the {n_eval:,} evaluation records (drawn "
+        "without their membership; --boundary-records, 0 for all): its metrics and intervals are measured on them"
     )
 
 

@@ -43,6 +43,7 @@ class AttackOptions:
     shadow: ShadowConfig = field(default_factory=ShadowConfig)
     reference: ReferenceConfig = field(default_factory=ReferenceConfig)
     boundary_queries: int = 100
+    boundary_records: int = 4000
     transfer: TransferTable | None = None
 
 

@@ -89,6 +89,9 @@ class AttackOutput:
     signal: str | None = None
     notes: tuple[str, ...] = ()
     title: str | None = None
+    # Positions (into the evaluation records) of a seeded subsample the attack scored, chosen without
+    # their membership; ``scores`` is NaN elsewhere and the metrics are measured on the subsample. None: all.
+    evaluated: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,12 @@ class AttackResult:
     duration_s: float
     signal: str | None = None
     notes: tuple[str, ...] = field(default=())
+    evaluated: np.ndarray | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether every evaluation record was scored (not a subsample)."""
+        return self.evaluated is None
 
     @classmethod
     def of(cls, info: AttackInfo, output: AttackOutput, duration_s: float) -> AttackResult:
@@ -121,6 +130,7 @@ class AttackResult:
             duration_s=duration_s,
             signal=output.signal,
             notes=output.notes,
+            evaluated=None if output.evaluated is None else np.asarray(output.evaluated, dtype=np.int64),
         )
 
 

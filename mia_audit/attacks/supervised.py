@@ -48,7 +48,8 @@ def stacked_scores(earlier: Sequence[AttackResult], n: int) -> tuple[np.ndarray,
     """The earlier realistic attacks' scores as columns of ranks in (0, 1], and their ids."""
     from scipy.stats import rankdata
 
-    used = [r for r in earlier if r.family != SupervisedAttack.info.family and len(r.scores) == n]
+    # A subsampled attack (label_only.boundary on a large audit) has no score for most records: left out.
+    used = [r for r in earlier if r.family != SupervisedAttack.info.family and len(r.scores) == n and r.complete]
     columns = []
     for result in used:
         scores = np.nan_to_num(np.asarray(result.scores, dtype=np.float64), nan=-np.inf)

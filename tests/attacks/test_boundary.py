@@ -279,3 +279,15 @@ def test_other_category_never_returns_the_current_one() -> None:
     from_zero = drawn[current == 0]
     assert 1.6 < np.mean(from_zero == 1) / np.mean(from_zero == 2) < 2.5
     assert np.all(_other_category(np.array([1.0]), np.zeros(3, dtype=np.int64), rng) == -1)
+
+
+def test_a_large_evaluation_set_is_subsampled_without_its_membership() -> None:
+    from mia_audit.attacks.boundary import scored_subsample
+
+    assert scored_subsample(100, 4000, 0) is None and scored_subsample(100, 0, 0) is None
+    picked = scored_subsample(10_000, 4000, 7)
+    assert picked is not None and len(picked) == 4000 and len(np.unique(picked)) == 4000
+    assert np.all(np.diff(picked) > 0) and picked.max() < 10_000
+    # A function of the count and the seed alone: the same records whoever the members are.
+    np.testing.assert_array_equal(picked, scored_subsample(10_000, 4000, 7))
+    assert not np.array_equal(picked, scored_subsample(10_000, 4000, 8))

@@ -158,11 +158,17 @@ def run_counted(attack: Attack, ctx: AttackContext, is_member: np.ndarray) -> Ru
 
 
 def score_problems(result: AttackResult, n_eval: int) -> list[str]:
+    """One finite score per evaluation record, or, for a subsample, on its records and NaN elsewhere."""
     scores = np.asarray(result.scores)
     if scores.shape != (n_eval,):
         return [f"{result.id}: scores of shape {scores.shape}, expected one per evaluation record ({n_eval},)"]
-    bad = int(np.count_nonzero(~np.isfinite(scores)))
-    return [f"{result.id}: {bad} of {n_eval} scores are not finite"] if bad else []
+    scored = np.zeros(n_eval, dtype=bool)
+    scored[np.arange(n_eval) if result.evaluated is None else result.evaluated] = True
+    bad = int(np.count_nonzero(~np.isfinite(scores[scored])))
+    problems = [f"{result.id}: {bad} of {int(scored.sum())} scores are not finite"] if bad else []
+    if np.isfinite(scores[~scored]).any():
+        problems.append(f"{result.id}: scores records outside the subsample it says it scored")
+    return problems
 
 
 def query_problems(run: Run, queries_target: bool) -> list[str]:
@@ -441,3 +447,18 @@ def test_the_case_is_what_the_docstring_says(case: Case) -> None:
     # The tree memorised its members: it is right on every one of them.
     eval_probs = case.probs[case.eval_idx]
     assert np.all(eval_probs[case.is_member].argmax(axis=1) == case.labels[case.eval_idx][case.is_member])
+
+
+def test_a_subsampled_boundary_attack_scores_exactly_its_subsample(case: Case) -> None:
+    """With more evaluation records than --boundary-records, label_only.boundary scores a seeded subsample
+    (NaN elsewhere), reports the queries it made, and the score check holds it to that."""
+    ctx = dataclasses.replace(case.context(), options=dataclasses.replace(OPTIONS, boundary_records=60))
+    run = run_counted(ATTACKS["label_only.boundary"], ctx, case.is_member)
+    result = run.result
+    assert result.evaluated is not None and len(result.evaluated) == 60 and not result.complete
+    assert score_problems(result, N_EVAL) == [] and query_problems(run, True) == []
+    assert any("subsample of 60 of the 150 evaluation records" in note for note in result.notes)
+    leaked = dataclasses.replace(result, scores=np.nan_to_num(result.scores, nan=0.5))
+    assert score_problems(leaked, N_EVAL) == [
+        "label_only.boundary: scores records outside the subsample it says it scored"
+    ]
