@@ -85,3 +85,28 @@ def test_full_features_hold_the_vector_the_label_and_the_logit() -> None:
     X = full_features(probs, np.array([1]))
     assert np.allclose(X[0, :3], np.log(probs[0])) and list(X[0, 3:6]) == [0, 1, 0]
     assert np.isclose(X[0, 6], np.log(0.3)) and np.isclose(X[0, 7], np.log(0.3) - np.log(0.7))
+
+
+def test_boosting_fits_on_a_capped_subsample_of_many_shadow_rows(monkeypatch: object) -> None:
+    """Past MAX_BOOSTING_ROWS the fit draws a seeded subsample: the same scores run to run, and still
+    the signal the logistic model cannot see."""
+    import mia_audit.attacks.attack_model as attack_model
+
+    monkeypatch.setattr(attack_model, "MAX_BOOSTING_ROWS", 1_000)  # type: ignore[attr-defined]
+    seen: list[int] = []
+    features = attack_model.full_features
+
+    def counted(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        seen.append(len(labels))
+        return features(probs, labels)
+
+    monkeypatch.setattr(attack_model, "full_features", counted)  # type: ignore[attr-defined]
+    train = _stack(_shadow_rows(8))(range(8))  # 3,200 rows
+    probs, labels, member = _stack(_shadow_rows(1, seed=9))(range(1))
+    fit = attack_model.boosting(0)
+    first, again = fit(train, probs, labels), fit(train, probs, labels)
+    assert seen == [1_000, 400, 1_000, 400]  # fitted on the subsample, scored on every evaluation row
+    np.testing.assert_array_equal(first, again)
+    from mia_audit.stats import auc
+
+    assert auc(first, member.astype(bool)) > 0.9
