@@ -16,7 +16,7 @@ import numpy as np
 from mia_audit import __version__, signals
 from mia_audit.attacks.context import AttackContext, AttackOptions
 from mia_audit.attacks.interface import AttackResult, run_attack
-from mia_audit.attacks.registry import plan_attacks
+from mia_audit.attacks.registry import CHEAP, plan_attacks
 from mia_audit.attacks.regression_context import RegressionContext
 from mia_audit.data.labels import LabelMapping, label_key, map_labels, numeric_targets, value_ranges
 from mia_audit.data.records import AuditData, DataSpec, read_tables, split_audit
@@ -46,6 +46,7 @@ from mia_audit.result import (
     ModelSummary,
     RecordScores,
     RunInfo,
+    SkippedAttack,
     ToolInfo,
     Utility,
 )
@@ -61,7 +62,6 @@ if TYPE_CHECKING:
         PropertyValue,
         Risk,
         SignalDistribution,
-        SkippedAttack,
     )
 
 Step = Callable[[str], AbstractContextManager[None]]
@@ -94,7 +94,7 @@ def _audit(
     load = _load_regression_target if config.task == "regression" else _load_target
     target = load(model_path, data, config, step)
     measured = _measure(target, config.seed, step)
-    attacks = _run_attacks(target, config, step)
+    attacks = _run_attacks(target, config, step, clock.t0)
     summary = _model_summary(target.model, model_path, target.records)
     verdict = _judge(attacks, target, measured.utility, summary.family, config)
     exposure = _exposure(attacks.results, verdict.strongest, target, config.include_records)
@@ -267,19 +267,36 @@ class _Attacks:
     results: tuple[AttackResult, ...]
     reports: tuple[AttackReport, ...]
     skipped: tuple[SkippedAttack, ...]
+    dropped: tuple[str, ...] = ()  # left out by --max-time (also among ``skipped``, with the reason)
 
 
-def _run_attacks(target: _Target, config: AuditConfig, step: Step) -> _Attacks:
+def _run_attacks(target: _Target, config: AuditConfig, step: Step, started: float) -> _Attacks:
     n_population = len(target.records.population_idx)
     runnable, skipped = plan_attacks(config.attacks, target.output_kind, n_population, target.task, config.profile)
     # One context for all attacks: they share attacker-side work through it (shadow data, trained pools).
     ctx = _attack_context(target, config)
     results: list[AttackResult] = []
+    dropped: list[SkippedAttack] = []
     for number, attack in enumerate(runnable, 1):
+        late = _past_max_time(attack.info.id, config.max_time, started)
+        if late is not None:
+            dropped.append(SkippedAttack(attack.info.id, late))
+            continue
         with step(f"Attack {number}/{len(runnable)} {attack.info.id}"):
             results.append(run_attack(attack, ctx, target.eval_is_member, results))
     reports = tuple(_report(r, target.eval_is_member, target.eval_labels, target.class_names) for r in results)
-    return _Attacks(tuple(results), reports, skipped)
+    return _Attacks(tuple(results), reports, (*skipped, *dropped), tuple(d.id for d in dropped))
+
+
+def _past_max_time(attack_id: str, max_time: float | None, started: float) -> str | None:
+    """Why ``--max-time`` drops this attack now (None: it runs); cheap attacks always run."""
+    elapsed = time.perf_counter() - started
+    if max_time is None or elapsed < max_time or attack_id in CHEAP:
+        return None
+    return (
+        f"dropped by --max-time {max_time:g} s: {elapsed:.1f} s had passed before it started (it trains models "
+        "or queries the target; run without --max-time, or with more time, to include it)"
+    )
 
 
 def _attack_context(target: _Target, config: AuditConfig) -> AttackContext | RegressionContext:
@@ -319,7 +336,7 @@ class _Verdict:
 
 
 def _judge(attacks: _Attacks, target: _Target, utility: Utility, family: str, config: AuditConfig) -> _Verdict:
-    risk = assess_risk(attacks.reports, config.risk_include)
+    risk = assess_risk(attacks.reports, config.risk_include, attacks.dropped)
     counted = counted_attacks(attacks.reports, config.risk_include)
     baseline = _compare_with_baseline(config.baseline, counted, risk, target)
     epsilon = _epsilon(attacks.results, counted, target.eval_is_member, config.seed)

@@ -206,6 +206,16 @@ OPTIONS: tuple[Option, ...] = (
             lands="audit.boundary_queries",
         ),
         Option(
+            "max_time",
+            "Seconds the audit may take: once they have passed, the attacks not yet started that train models or "
+            "query the target are dropped, with a note, and the verdict cannot be lower than inconclusive (an "
+            "attack that has started runs to its end).",
+            None,
+            "float",
+            check=Check(lambda v: v > 0, "must be positive"),
+            lands="audit.max_time",
+        ),
+        Option(
             "boundary_records",
             "Evaluation records label_only.boundary queries at most (a seeded random subsample; 0: all).",
             4000,
@@ -400,6 +410,8 @@ class AuditConfig:
     risk_include: frozenset[str] = frozenset()
     boundary_queries: int = 100
     boundary_records: int = 4000
+    # Seconds after which the expensive attacks not yet started are dropped (None: no limit).
+    max_time: float | None = None
     transfer_data: Path | None = None
     transfer_label_col: str | None = None
     # Show the feature values of the most exposed records in the report (off: indices only).

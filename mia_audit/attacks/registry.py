@@ -36,6 +36,8 @@ MODULES = (
 # beyond a few models, as ids, prefixes or families; a name that does not apply to a task is left out.
 QUICK = ("threshold", "calibrated", "lira.online", "rmia", "label_only.gap")
 PROFILES = ("quick", "standard", "thorough")
+# Attacks that neither train models nor query the target: --max-time never drops them.
+CHEAP = ("threshold.loss", "threshold.confidence", "threshold.entropy", "threshold.modified_entropy", "label_only.gap")
 
 
 @cache

@@ -78,7 +78,25 @@ def _strength(report: AttackReport) -> tuple[int, float, float]:
     return RISK_LEVELS.index(level), report.metrics.auc, tpr if tpr is not None else -1.0
 
 
-def assess_risk(attacks: Sequence[AttackReport], include: frozenset[str] = frozenset()) -> Risk:
+def assess_risk(
+    attacks: Sequence[AttackReport], include: frozenset[str] = frozenset(), dropped: Sequence[str] = ()
+) -> Risk:
+    """The level the counted attacks support; ``dropped`` (attacks --max-time left out) keeps it from settling
+    below critical: what did not run could have shown more."""
+    risk = _assess(attacks, include)
+    if not dropped or risk.at_least == "critical":
+        return risk
+    why = (
+        f"inconclusive: --max-time dropped {len(dropped)} attacks ({', '.join(dropped)}); those that ran show "
+        f"at least {risk.at_least}, the others could show more"
+    )
+    settle = "a run without --max-time (or with more time), so that every attack runs"
+    if risk.settle:
+        settle = f"{settle}; and {risk.settle}"
+    return Risk(INCONCLUSIVE, risk.strongest_attack, (why, *risk.reasons), risk.rules, risk.at_least, settle)
+
+
+def _assess(attacks: Sequence[AttackReport], include: frozenset[str]) -> Risk:
     counted = counted_attacks(attacks, include)
     if not counted:
         nothing = "inconclusive: no attack could run on these inputs, so no leakage was measured"
