@@ -21,6 +21,7 @@ LAYERS = {
     "stats": 0,
     "streams": 0,
     "environment": 0,
+    "progress": 0,
     "models": 1,
     "data": 1,
     "training": 2,

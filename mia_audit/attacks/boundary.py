@@ -69,7 +69,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mia_audit import streams
+from mia_audit import progress, streams
 from mia_audit.attacks.interface import AttackInfo, AttackOutput
 from mia_audit.attacks.kit import threshold_and_rule
 from mia_audit.stats import auc
@@ -469,6 +469,7 @@ def _robustness_of_models(
         predicted = np.argmax(np.asarray(models.predict_proba(neighbours)), axis=2)
         keep = predicted == np.repeat(np.asarray(labels[at : at + len(rows)]), q)[None, :]
         out[:, at : at + len(rows)] = keep.reshape(len(out), len(rows), q).mean(axis=2)
+        progress.advance(f"noisy neighbours of {len(idx):,} records", at + len(rows), len(idx))
     return out
 
 

@@ -179,20 +179,23 @@ def progress(console: Console, *, quiet: bool = False) -> Iterator[Step]:
     """A ``step(description)`` context manager for the audit, shown while it runs.
 
     On a terminal: a live rich progress list, one line per step with a spinner and its elapsed
-    time. Elsewhere (CI logs, pipes): one plain ``✓ step (1.2 s)`` line as each step ends.
-    ``quiet`` shows nothing.
+    time, and a bar while the step trains models or sends noisy neighbours to the target
+    (``mia_audit.progress``). Elsewhere (CI logs, pipes): one plain ``✓ step (1.2 s)`` line as each
+    step ends. ``quiet`` shows nothing.
     """
     if quiet:
         yield _silent
     elif not console.is_terminal:
         yield _plain(console)
     else:
-        from rich.progress import Progress, SpinnerColumn, TextColumn
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
         live = Progress(
             SpinnerColumn(finished_text="[green]✓[/]"),
             TextColumn("{task.description}"),
             _elapsed_column(),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[doing]}", style="dim"),
             console=console,
         )
         with live:
@@ -217,14 +220,21 @@ def _plain(console: Console) -> Step:
 def _live(live: Progress) -> Step:
     @contextlib.contextmanager
     def step(description: str) -> Iterator[None]:
-        task = live.add_task(description, total=1)
+        from mia_audit.progress import reporting
+
+        task = live.add_task(description, total=None, doing="")
+
+        def report(what: str, done: int, total: int) -> None:
+            live.update(task, total=total, completed=done, doing=what)
+
         try:
-            yield
+            with reporting(report):
+                yield
         except BaseException:
             live.update(task, description=f"{description} [red](failed)[/]")
             live.stop_task(task)
             raise
-        live.update(task, completed=1)
+        live.update(task, total=1, completed=1, doing="")
 
     return step
 

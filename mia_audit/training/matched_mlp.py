@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mia_audit import progress
 from mia_audit.training.mlp import (
     BatchedMLP,
     MLPSpec,
@@ -216,6 +217,7 @@ def _train_group(
     for epoch in range(1, max_epochs + 1):
         with torch.enable_grad():
             _train_epoch(X_t, y_t, plan, live.streams, live.params, act, live.optimizer)
+        progress.advance(f"training {K} models (at most {max_epochs} epochs)", epoch, max_epochs)
         check = live.check
         if check is None or not check.match.due(epoch, max_epochs):
             continue

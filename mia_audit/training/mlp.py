@@ -52,6 +52,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from mia_audit import progress
+
 if TYPE_CHECKING:
     import torch
 
@@ -233,8 +235,9 @@ def _train_group(
     streams = [plan.stream(k) for k in range(plan.n_models)]
     dropout = _dropout(plan, spec.dropout, dev) if spec.dropout > 0 else None
     with torch.enable_grad():
-        for _ in range(spec.epochs):
+        for epoch in range(1, spec.epochs + 1):
             _train_epoch(X_t, y_t, plan, streams, (weights, biases), act, optimizer, dropout)
+            progress.advance(f"training {plan.n_models} models", epoch, spec.epochs)
     return [(w.detach(), b.detach().squeeze(1)) for w, b in zip(weights, biases, strict=True)]
 
 
