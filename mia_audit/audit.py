@@ -616,7 +616,8 @@ def _record_labels(target: _Target, idx: np.ndarray) -> tuple[str, ...]:
     """Each record's label as the records table shows it: the class, or a regressor's true value."""
     if target.values is not None:
         return tuple(f"{v:.6g}" for v in target.values[idx])
-    return tuple(target.class_names[i] for i in target.labels[idx])
+    names = target.class_names  # a property that builds the tuple: once, not once a record
+    return tuple(names[i] for i in target.labels[idx])
 
 
 def _model_summary(model: TargetModel | Regressor, path: str | Path, records: AuditData) -> ModelSummary:
