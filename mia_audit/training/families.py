@@ -244,7 +244,7 @@ def _regression_estimator(choice: FamilyChoice, seed: int) -> Any:
     raise ConfigError(f"no regressor of family '{choice.family}'; choose auto, mlp, logreg, rf, gbm or clone")
 
 
-def _fit_one(estimator: Any, X: Any, y: np.ndarray, seed: int) -> Any:
+def _fit_one(estimator: Any, X: Any, y: np.ndarray, seed: int, n_jobs: int = 1) -> Any:
     import warnings
 
     from sklearn.base import clone
@@ -252,7 +252,9 @@ def _fit_one(estimator: Any, X: Any, y: np.ndarray, seed: int) -> Any:
     model = clone(estimator)
     params = model.get_params()
     # Each shadow gets its own seed where the estimator takes one, so shadows differ like retrainings do.
-    seeded = {k: seed for k in params if k == "random_state" or k.endswith("__random_state")}
+    seeded: dict[str, Any] = {k: seed for k in params if k == "random_state" or k.endswith("__random_state")}
+    # A lone fit (shadow.combined's one forest) uses every core; a forest's trees do not depend on it.
+    seeded.update({k: n_jobs for k in params if n_jobs > 1 and (k == "n_jobs" or k.endswith("__n_jobs"))})
     if seeded:
         model.set_params(**seeded)
     with warnings.catch_warnings():
@@ -263,8 +265,11 @@ def _fit_one(estimator: Any, X: Any, y: np.ndarray, seed: int) -> Any:
 def _fit_parallel(jobs: list[tuple[Any, Any, np.ndarray]], seed: int) -> list[Any]:
     from joblib import Parallel, delayed
 
+    from mia_audit.environment import available_cores
+
+    lone = available_cores() if len(jobs) == 1 else 1
     return Parallel(n_jobs=min(2, len(jobs)), prefer="threads")(
-        delayed(_fit_one)(est, X, y, seed + k) for k, (est, X, y) in enumerate(jobs)
+        delayed(_fit_one)(est, X, y, seed + k, lone) for k, (est, X, y) in enumerate(jobs)
     )
 
 
