@@ -118,3 +118,17 @@ def test_earlier_attacks_scores_are_stacked_so_the_estimate_is_not_below_them() 
     assert abs(auc(alone.scores, is_member) - 0.5) < 1e-9
     assert auc(stacked.scores, is_member) >= auc(strong.scores, is_member) - 0.02
     assert stacked.notes[0].endswith("and the scores of rmia (as ranks)")
+
+
+def test_a_large_evaluation_set_gets_one_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mia_audit.attacks.supervised as supervised
+
+    monkeypatch.setattr(supervised, "ONE_REPEAT_RECORDS", 99)
+    calls: list[int] = []
+
+    def spy(X_train: np.ndarray, y_train: np.ndarray, X_eval: np.ndarray, train_idx: np.ndarray) -> np.ndarray:
+        calls.append(len(X_eval))
+        return np.zeros(len(X_eval))
+
+    repeated_cross_fit(np.zeros((100, 1)), np.arange(100) < 50, np.random.default_rng(0), spy)
+    assert len(calls) == 5  # 100 records > 99: one split of five folds, not three
