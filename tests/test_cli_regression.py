@@ -74,6 +74,10 @@ def test_a_memorising_forest_is_audited_with_every_regression_attack(skops_repor
     rows = report["vulnerability"]["by_class"]["rows"]  # type: ignore[index]
     assert len(rows) == 4 and rows[0]["name"].startswith("under ") and rows[-1]["name"].endswith(" or more")
     assert sum(r["n_members"] for r in rows) == 111
+    hardening = next(m for m in report["mitigations"] if m["id"] == "output_hardening")  # type: ignore[attr-defined]
+    assert hardening["title"] == "Output hardening (coarser predictions)" and hardening["priority"] == "recommended"
+    regularisation = next(m for m in report["mitigations"] if m["id"] == "regularisation")  # type: ignore[attr-defined]
+    assert regularisation["finding"].startswith("training R² ") and "mean squared error" in regularisation["finding"]
 
 
 def test_the_same_forest_as_onnx_gets_the_same_verdict(case: dict[str, Path], skops_report: dict[str, object]) -> None:

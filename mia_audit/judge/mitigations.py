@@ -26,6 +26,11 @@ def _regularisation(level: str, utility: Utility, family: str) -> Mitigation:
         f"training accuracy {utility.train_accuracy:.1%} vs held-out {utility.test_accuracy:.1%} "
         f"(gap {gap:+.1%}); mean loss {utility.train_loss:.3f} vs {utility.test_loss:.3f}"
     )
+    if utility.measure != "accuracy":  # a regressor: R² and squared error
+        finding = (
+            f"training {utility.measure} {utility.train_accuracy:.3f} vs held-out {utility.test_accuracy:.3f} "
+            f"(gap {gap:+.3f}); mean {utility.loss} {utility.train_loss:.4g} vs {utility.test_loss:.4g}"
+        )
     priority = RECOMMENDED if gap >= LARGE_GAP else CONSIDER if _at_least(level, "medium") else NOT_INDICATED
     if family in NEURAL:
         action = "Add L2 weight decay and dropout, and stop training when the held-out loss stops falling."
@@ -69,6 +74,8 @@ def _stacking(level: str, family: str) -> Mitigation:
 
 
 def _output_hardening(level: str, output_kind: str, label_only: AttackReport | None) -> Mitigation:
+    if output_kind == "values":
+        return _round_predictions(level)
     probabilities = output_kind != "labels"
     if label_only is not None:
         remains = f"label-only attacks remain: {label_only.id} reached AUC {label_only.metrics.auc:.3f} here"
@@ -89,6 +96,22 @@ def _output_hardening(level: str, output_kind: str, label_only: AttackReport | N
             "misclassified differently."
         ),
         caveat=f"Hardening the outputs does not remove memorisation; {remains}.",
+    )
+
+
+def _round_predictions(level: str) -> Mitigation:
+    """A regressor's output hardening: coarser predictions (there are no classes to hide)."""
+    return Mitigation(
+        id="output_hardening",
+        title="Output hardening (coarser predictions)",
+        priority=RECOMMENDED if _at_least(level, "high") else CONSIDER if _at_least(level, "medium") else NOT_INDICATED,
+        finding="the model returns predicted values",
+        action="Round the predicted value to the precision its users need, or return a range instead of a number.",
+        expected_effect=(
+            "Removes the fine detail of the residual that the loss and reference attacks read; how much it "
+            "helps depends on how far the rounding step exceeds the typical residual of a training record."
+        ),
+        caveat="Rounding does not remove memorisation: a member's prediction still lands nearer its true value.",
     )
 
 
