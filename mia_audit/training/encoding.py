@@ -187,9 +187,16 @@ class FeatureEncoder:
             rows = np.flatnonzero(mask[:, j])
             if not rows.size:
                 continue
-            values = np.array(frame.iloc[:, j].to_numpy(dtype=object), dtype=object)
-            values[rows] = self._decode_column(j, draw(j, rows))
-            out.isetitem(j, _restore(values, col.dtype))
+            series = frame.iloc[:, j]
+            if _plain_number(series.dtype, col.dtype):  # the same values as below, without Python objects
+                kind = np.dtype(col.dtype)
+                values = series.to_numpy(dtype=kind, copy=True)
+                values[rows] = self._decode_column(j, draw(j, rows)).astype(kind)
+                out.isetitem(j, values)
+                continue
+            objects = np.array(series.to_numpy(dtype=object), dtype=object)
+            objects[rows] = self._decode_column(j, draw(j, rows))
+            out.isetitem(j, _restore(objects, col.dtype))
         return out
 
     def codes(self, frame: pd.DataFrame) -> np.ndarray:
@@ -329,6 +336,12 @@ def _category_codes(col: ColumnSchema, series: pd.Series) -> np.ndarray:
     index = pd.Index(list(col.categories), dtype=object)
     values = pd.Index(np.asarray(series.to_numpy(dtype=object), dtype=object), dtype=object)
     return np.asarray(index.get_indexer(values), dtype=np.int64)
+
+
+def _plain_number(frame_dtype: Any, fitted: Any) -> bool:
+    """A numpy float or integer column of the fitted dtype: replaced in place as numbers (decoded integer codes
+    are already rounded, so the cast is exact)."""
+    return isinstance(fitted, np.dtype) and fitted.kind in "fiu" and frame_dtype == fitted
 
 
 def _restore(values: np.ndarray, dtype: Any) -> Any:

@@ -205,3 +205,33 @@ def test_generated_records_stay_in_schema(ints: list[int], seed: int) -> None:
         encoder.randomize(frame, rng.integers(0, 5, n), rng),
     ):
         assert_schema_and_range(out, frame)
+
+
+def test_replace_cells_fast_numeric_path_equals_the_object_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Float and integer columns are replaced as numbers; the frame (values and dtypes) is the one the
+    general object path gives."""
+    import mia_audit.training.encoding as encoding
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "f64": rng.normal(size=50),
+            "f32": rng.normal(size=50).astype(np.float32),
+            "i64": rng.integers(0, 90, 50),
+            "flag": rng.integers(0, 2, 50).astype(bool),
+            "text": rng.choice(["a", "b", "c"], 50),
+        }
+    )
+    encoder = FeatureEncoder.fit(frame)
+    mask = rng.random((50, 5)) < 0.5
+    codes = encoder.codes(frame) + 1.25
+
+    def draw(j: int, rows: np.ndarray) -> np.ndarray:
+        return np.zeros(len(rows)) if j >= 3 else codes[rows, j]
+
+    fast = encoder.replace_cells(frame, mask, draw)
+    monkeypatch.setattr(encoding, "_plain_number", lambda *_: False)
+    slow = encoder.replace_cells(frame, mask, draw)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert list(fast.dtypes) == list(frame.dtypes)
+    assert not fast.equals(frame)  # cells did change
