@@ -157,18 +157,14 @@ class AttackContext:
         )
 
     def _build_reference_pool(self, offline: bool) -> ReferencePool:
-        from mia_audit.training.reference_pool import build_reference_pool, population_split, reference_split
+        from mia_audit.training.reference_pool import build_reference_pool, pool_split
 
         cfg = self.options.reference
         choice = self.family(cfg.family, cfg.mlp())
         train_size = self.train_size or len(self.eval_idx) // 2
-        n = len(self.features)
-        if offline:
-            generator = rng(self.seed, Stream.OFFLINE_SPLITS)
-            split = population_split(n, self.population_idx, train_size, cfg.n_models, generator)
-        else:
-            generator = rng(self.seed, Stream.REFERENCE_SPLITS)
-            split = reference_split(n, self.eval_idx, self.population_idx, train_size, cfg.n_models, generator)
+        split = pool_split(
+            len(self.features), self.eval_idx, self.population_idx, train_size, cfg.n_models, self.seed, offline=offline
+        )
         return build_reference_pool(
             self.features,
             self.labels,

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from mia_audit.attacks.context import AttackOptions, SharedWork
-from mia_audit.streams import Stream, rng
 
 if TYPE_CHECKING:
     from mia_audit.models.regressor import Regressor
@@ -52,19 +51,15 @@ class RegressionContext:
 
     def _build_pool(self, offline: bool) -> RegressionPool:
         from mia_audit.training.families import choose_family
-        from mia_audit.training.reference_pool import population_split, reference_split
+        from mia_audit.training.reference_pool import pool_split
         from mia_audit.training.regression_pool import build_regression_pool
 
         cfg = self.options.reference
         choice = choose_family(cfg.family, self.target, cfg.mlp())
         train_size = self.train_size or len(self.eval_idx) // 2
-        n = len(self.features)
-        if offline:
-            generator = rng(self.seed, Stream.OFFLINE_SPLITS)
-            split = population_split(n, self.population_idx, train_size, cfg.n_models, generator)
-        else:
-            generator = rng(self.seed, Stream.REFERENCE_SPLITS)
-            split = reference_split(n, self.eval_idx, self.population_idx, train_size, cfg.n_models, generator)
+        split = pool_split(
+            len(self.features), self.eval_idx, self.population_idx, train_size, cfg.n_models, self.seed, offline=offline
+        )
         return build_regression_pool(
             self.features,
             self.targets,

@@ -19,12 +19,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
 
 from mia_audit import signals
+from mia_audit.streams import Stream, rng
 from mia_audit.training.encoding import FeatureEncoder
 from mia_audit.training.families import FamilyChoice, train_shadow_models
 from mia_audit.training.reference_config import ReferenceConfig
@@ -71,14 +72,50 @@ class ReferencePool:
         return int(self.in_mask.shape[0])
 
     def describe(self) -> str:
-        text = f"{self.n_models} reference models ({self.choice.describe()}), {self.train_size} training records each"
-        if self.epochs is None:
-            return text
-        low, high = min(self.epochs), max(self.epochs)
-        span = f"{low}" if low == high else f"{low}–{high}"
-        if self.matched:
-            return f"{text}; trained {span} epochs, {self.matched} stopped once as confident as the target"
-        return f"{text}; trained {span} epochs"
+        return describe_pool(self, "as confident as the target")
+
+
+class _Described(Protocol):
+    @property
+    def n_models(self) -> int: ...
+    @property
+    def choice(self) -> FamilyChoice: ...
+    @property
+    def train_size(self) -> int: ...
+    @property
+    def epochs(self) -> tuple[int, ...] | None: ...
+    @property
+    def matched(self) -> int: ...
+
+
+def describe_pool(pool: _Described, matched_when: str) -> str:
+    """A reference pool in one line: how many models of which family, and how long the MLPs trained."""
+    text = f"{pool.n_models} reference models ({pool.choice.describe()}), {pool.train_size} training records each"
+    if pool.epochs is None:
+        return text
+    low, high = min(pool.epochs), max(pool.epochs)
+    span = f"{low}" if low == high else f"{low}–{high}"
+    if pool.matched:
+        return f"{text}; trained {span} epochs, {pool.matched} stopped once {matched_when}"
+    return f"{text}; trained {span} epochs"
+
+
+def pool_split(
+    n_records: int,
+    eval_idx: np.ndarray,
+    population_idx: np.ndarray,
+    train_size: int,
+    n_models: int,
+    seed: int,
+    *,
+    offline: bool,
+) -> ReferenceSplit:
+    """The split of a run's reference pool: ``offline``, population records only (lira.offline's own
+    pool); otherwise the audit records' complementary halves. Each from its own stream of ``seed``."""
+    if offline:
+        return population_split(n_records, population_idx, train_size, n_models, rng(seed, Stream.OFFLINE_SPLITS))
+    generator = rng(seed, Stream.REFERENCE_SPLITS)
+    return reference_split(n_records, eval_idx, population_idx, train_size, n_models, generator)
 
 
 def reference_split(

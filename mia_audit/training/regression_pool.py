@@ -23,7 +23,7 @@ import pandas as pd
 from mia_audit.training.encoding import FeatureEncoder
 from mia_audit.training.families import FamilyChoice, train_regressors
 from mia_audit.training.reference_config import ReferenceConfig
-from mia_audit.training.reference_pool import ReferenceSplit, model_matrix
+from mia_audit.training.reference_pool import ReferenceSplit, describe_pool, model_matrix
 
 # An MLP regressor's step size: scikit-learn's MLPRegressor default (the classification pool's larger
 # step makes squared-error training diverge on unscaled features).
@@ -55,12 +55,7 @@ class RegressionPool:
         return int(self.in_mask.shape[0])
 
     def describe(self) -> str:
-        text = f"{self.n_models} reference models ({self.choice.describe()}), {self.train_size} training records each"
-        if self.epochs is None:
-            return text
-        low, high = min(self.epochs), max(self.epochs)
-        span = f"{low}" if low == high else f"{low}–{high}"
-        return f"{text}; trained {span} epochs, {self.matched} stopped once their predictions spread like the target's"
+        return describe_pool(self, "their predictions spread like the target's")
 
 
 def build_regression_pool(

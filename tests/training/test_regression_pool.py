@@ -104,6 +104,8 @@ def test_the_pool_predicts_every_record_and_describes_itself(data: tuple[pd.Data
     steps_per_epoch = -(-pool.train_size // 128)
     first_check = -(-WARMUP_STEPS // steps_per_epoch)
     assert min(pool.epochs) >= min(first_check, max(pool.epochs))  # no model stopped during the warm-up
-    assert "4 reference models (MLP (16,) relu" in pool.describe() and "spread like the target's" in pool.describe()
+    assert pool.describe().startswith("4 reference models (MLP (16,) relu")
+    stopped = f", {pool.matched} stopped once their predictions spread like the target's"
+    assert pool.describe().endswith(" epochs" + stopped if pool.matched else " epochs")
     inside, outside = _in_out_error(pool.predictions, y, pool.in_mask)
     assert inside < outside
