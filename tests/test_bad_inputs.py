@@ -86,6 +86,7 @@ def _report_with_text_auc(folder: Path) -> str:
 LATIN1 = "x,label,member\nä,1,1\n".encode("latin1")
 REPEATED = b"a,a,label,member\n1,2,0,1\n"
 
+
 def _split(folder: Path, copies: int = 0, population_copies: int = 0) -> tuple[str, str, str]:
     """Members, holdout and population files from the sample; ``copies`` members also put in the holdout."""
     frame = pd.read_csv(DATA)

@@ -23,8 +23,20 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> AuditCase:
 def _scan(case: AuditCase, out: Path, *extra: str) -> dict:  # type: ignore[type-arg]
     result = runner.invoke(
         app,
-        ["scan", str(case.model), "--trust-model", "--data", str(case.data), "--attacks", "threshold",
-         "--format", "json,html,csv", "--out", str(out), *extra],
+        [
+            "scan",
+            str(case.model),
+            "--trust-model",
+            "--data",
+            str(case.data),
+            "--attacks",
+            "threshold",
+            "--format",
+            "json,html,csv",
+            "--out",
+            str(out),
+            *extra,
+        ],
     )
     assert result.exit_code == 0, result.output
     return json.loads((out / "report.json").read_text())  # type: ignore[no-any-return]

@@ -58,7 +58,7 @@ def test_reads_every_key_from_pyproject(tmp_path: Path) -> None:
 def test_every_option_of_scan_is_a_key(tmp_path: Path) -> None:
     """Not only the gate: shadow, reference, data and output options too, with paths relative to the file."""
     body = (
-        "[tool.mia-audit]\nshadow-models = 4\nreference_family = \"logreg\"\nboundary_queries = 7\n"
+        '[tool.mia-audit]\nshadow-models = 4\nreference_family = "logreg"\nboundary_queries = 7\n'
         'members = "data/train.csv"\nformats = ["json"]\nbalance = false\ndevice = "cpu"\n'
     )
     path = _project(tmp_path, body)

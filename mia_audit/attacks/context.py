@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from mia_audit.training.mlp import MLPSpec
     from mia_audit.training.reference_pool import ReferencePool
     from mia_audit.training.shadow_data import ShadowData
-    from mia_audit.training.shadow_pool import ShadowPool
+    from mia_audit.training.shadow_pool import Matching, ShadowPool
 
 T = TypeVar("T")
 
@@ -120,6 +120,17 @@ class AttackContext:
         key = ("shadow_pool", choice.family, choice.describe(), n_models)
         return self.shared.get(key, lambda: self._build_shadow_pool(choice, n_models))
 
+    def shadow_mlp(self) -> MLPSpec:
+        """MLP settings for shadows of the target's training size (at most half the shadow records)."""
+        n_train = min(self.train_size, len(self.shadow_data().features) // 2)
+        return self.options.shadow.mlp_for(max(n_train, 1))
+
+    def main_shadow_pool(self) -> ShadowPool:
+        """The K shadows of ``--shadow-family`` that shadow.shokri, shadow.one and the calibrated attacks
+        share (and lira.offline, with its own population-trained models, where the settings agree)."""
+        cfg = self.options.shadow
+        return self.shadow_pool(self.family(cfg.family, self.shadow_mlp()), cfg.n_models)
+
     def reference_pool(self, *, offline: bool = False) -> ReferencePool:
         """The reference models of lira.* and rmia; ``offline``: lira.offline's population-only pool."""
         return self.shared.get(("reference_pool", offline), lambda: self._build_reference_pool(offline))
@@ -154,12 +165,43 @@ class AttackContext:
             self.encoder(),
             seed=self.seed,
             device=self.options.shadow.device,
+            matching=self._shadow_matching(),
         )
+
+    def _shadow_matching(self) -> Matching | None:
+        """Population shadows train on the references' engine; made-up records have no target outputs to match."""
+        from mia_audit.training.reference_pool import MatchedBudget
+        from mia_audit.training.shadow_pool import Matching
+
+        data, epochs = self.shadow_data(), self.options.shadow.epochs
+        if data.population_rows is None or epochs is not None:
+            return None
+        budget = MatchedBudget(self.options.reference.lr, max_epochs=self.options.reference.max_epochs)
+        return Matching(self.population_probs[data.population_rows], budget)
+
+    def _shares_population_pool(self) -> bool:
+        """lira.offline's population-trained models are the main shadows when both are built alike."""
+        shadow, reference = self.options.shadow, self.options.reference
+        same_budget = reference.epochs is None and shadow.epochs is None
+        if shadow.data != "population" or not same_budget or shadow.n_models != reference.n_models:
+            return False
+        mine = self.family(reference.family, reference.mlp())
+        theirs = self.family(shadow.family, self.shadow_mlp())
+        if mine.family != theirs.family:
+            return False
+        if mine.family == "mlp":
+            return (mine.mlp.hidden, mine.mlp.activation) == (theirs.mlp.hidden, theirs.mlp.activation)
+        return mine.describe() == theirs.describe()
 
     def _build_reference_pool(self, offline: bool) -> ReferencePool:
         from mia_audit.training.reference_pool import build_reference_pool, pool_split
 
         cfg = self.options.reference
+        if offline and self._shares_population_pool():
+            from mia_audit.training.reference_pool import from_shadows
+
+            shadows = self.main_shadow_pool()
+            return from_shadows(shadows, self.features, self.labels, self.population_idx, cfg.temperatures())
         choice = self.family(cfg.family, cfg.mlp())
         train_size = self.train_size or len(self.eval_idx) // 2
         split = pool_split(

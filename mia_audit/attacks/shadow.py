@@ -28,23 +28,10 @@ from mia_audit.attacks.interface import AttackInfo, AttackOutput, FunctionAttack
 
 if TYPE_CHECKING:
     from mia_audit.attacks.context import AttackContext
-    from mia_audit.training.mlp import MLPSpec
     from mia_audit.training.shadow_data import ShadowData
-    from mia_audit.training.shadow_pool import ShadowPool
 
 COMBINED_FAMILIES = ("mlp", "logreg", "rf")
 _KNOWS = frozenset({"output probabilities", "true labels", "population records", "architecture", "training-set size"})
-
-
-def _shadow_mlp(ctx: AttackContext) -> MLPSpec:
-    n_train = min(ctx.train_size, len(ctx.shadow_data().features) // 2)
-    return ctx.options.shadow.mlp_for(max(n_train, 1))
-
-
-def _main_pool(ctx: AttackContext) -> ShadowPool:
-    """The K shadows of ``--shadow-family`` that shadow.shokri, shadow.one and the calibrated attacks share."""
-    cfg = ctx.options.shadow
-    return ctx.shadow_pool(ctx.family(cfg.family, _shadow_mlp(ctx)), cfg.n_models)
 
 
 # -- attack features and models -------------------------------------------------------------------
@@ -91,7 +78,7 @@ def _output(
 
 
 def _run_shokri(ctx: AttackContext) -> AttackOutput:
-    pool = _main_pool(ctx)
+    pool = ctx.main_shadow_pool()
     n_models = len(pool.in_masks)
     options = candidates(pool.data.source == "population", ctx.n_classes, ctx.seed)
     fit = fit_attack_model(options, pool.rows, n_models, ctx.eval_probs, ctx.eval_labels)
@@ -111,7 +98,7 @@ def _run_shokri(ctx: AttackContext) -> AttackOutput:
 
 
 def _run_one_shadow(ctx: AttackContext) -> AttackOutput:
-    pool = _main_pool(ctx)
+    pool = ctx.main_shadow_pool()
     choice = pool.choice
     probs, _, member = pool.rows(range(1))
     scores = fit_predict_linear(top3_features(probs), member, top3_features(ctx.eval_probs))
@@ -132,7 +119,7 @@ def _run_combined(ctx: AttackContext) -> AttackOutput:
     parts_x, parts_y, described = [], [], []
     data = ctx.shadow_data()
     for family in COMBINED_FAMILIES:
-        choice = FamilyChoice(family, f"{family} (combining attack)", mlp=_shadow_mlp(ctx))
+        choice = FamilyChoice(family, f"{family} (combining attack)", mlp=ctx.shadow_mlp())
         pool = ctx.shadow_pool(choice, 1)
         probs, labels, member = pool.rows()
         parts_x.append(compact_features(probs, labels))
@@ -191,7 +178,7 @@ def _calibrated(attack_id: str) -> Callable[[AttackContext], AttackOutput]:
     signal_name, score_fn = CALIBRATED_SIGNALS[attack_id]
 
     def run(ctx: AttackContext) -> AttackOutput:
-        pool = _main_pool(ctx)
+        pool = ctx.main_shadow_pool()
         probs, labels, member = pool.rows()
         thresholds = class_thresholds(score_fn(probs, labels), labels, member, ctx.n_classes)
         target = score_fn(ctx.eval_probs, ctx.eval_labels)
@@ -247,7 +234,7 @@ def risk_scores(
 
 
 def _run_risk_score(ctx: AttackContext) -> AttackOutput:
-    pool = _main_pool(ctx)
+    pool = ctx.main_shadow_pool()
     probs, labels, member = pool.rows()
     score_fn = CALIBRATED_SIGNALS["calibrated.modified_entropy"][1]
     scores = risk_scores(

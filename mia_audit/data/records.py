@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import gzip
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mia_audit.errors import DataContractError, InputFileError
-from mia_audit.models.base import sha256_of
+from mia_audit.data.files import Narrowing, read_table
+from mia_audit.data.files import column_list as _list
+from mia_audit.errors import DataContractError
 from mia_audit.streams import split_rng
 
 LABEL_CANDIDATES = ("label", "target", "y", "class")
@@ -120,73 +118,6 @@ class AuditData:
         return int(np.sum(self.role == role))
 
 
-def read_table(path: Path, what: str) -> pd.DataFrame:
-    """Read a CSV or Parquet file, turning every failure into one readable line."""
-    if not path.exists():
-        raise InputFileError(f"{what} file not found: {path}. Check the path.")
-    if path.is_dir():
-        raise InputFileError(f"{what} path is a directory, not a file: {path}.")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            frame = _read_parquet(path)
-        elif suffix in (".csv", ".txt", ".gz"):
-            frame = _read_csv(path, what)
-        else:
-            raise InputFileError(
-                f"{what} file {path.name} has an unsupported type '{suffix}'; give a .csv or .parquet file."
-            )
-    except pd.errors.EmptyDataError:
-        raise InputFileError(f"{what} file {path} is empty; it needs a header row and records.") from None
-    except UnicodeDecodeError as exc:
-        raise InputFileError(_not_utf8(what, path, exc)) from None
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputFileError(f"cannot read {what} file {path}: {first}") from None
-    if frame.empty:
-        raise DataContractError(f"{what} file {path} has no records; it needs at least one row.")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    _check_unique_columns(list(frame.columns), what, path)
-    return frame
-
-
-def _read_csv(path: Path, what: str) -> pd.DataFrame:
-    """A CSV file separated by commas, or by semicolons or tabs when its header row says so."""
-    opener: Any = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as handle:
-        header = handle.readline()
-    sep = next((s for s in (",", ";", "\t") if s in header), ",")
-    # pandas renames a repeated column ("age", "age.1"): check the names as the file has them.
-    names = [n.strip() for n in next(csv.reader([header], delimiter=sep), [])]
-    _check_unique_columns(names, what, path)
-    return pd.read_csv(path, sep=sep, skipinitialspace=True, encoding="utf-8")
-
-
-def _check_unique_columns(names: list[str], what: str, path: Path) -> None:
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise DataContractError(
-            f"{what} file {path} has repeated column names: {_list(repeated)}; every column needs its own name."
-        )
-
-
-def _not_utf8(what: str, path: Path, exc: UnicodeDecodeError) -> str:
-    byte = exc.object[exc.start : exc.start + 1].hex()
-    return (
-        f"{what} file {path} is not UTF-8 text (byte 0x{byte} at position {exc.start}); save it as UTF-8, "
-        f"e.g. iconv -f latin1 -t utf-8 {path.name} > utf8-{path.name}."
-    )
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(path)
-    except ImportError:
-        raise InputFileError(
-            "reading Parquet needs pyarrow: pip install 'mia-audit[parquet]', or give a CSV file."
-        ) from None
-
-
 def parse_membership(values: pd.Series, column: str) -> np.ndarray:
     """Map a membership column (1/0, true/false, yes/no) to booleans, or explain what is wrong."""
     if values.isna().any():
@@ -225,11 +156,6 @@ def detect_label_col(columns: list[str], given: str | None) -> str:
     )
 
 
-def _list(columns: list[str], limit: int = 12) -> str:
-    shown = ", ".join(columns[:limit])
-    return shown + (f", … ({len(columns)} in all)" if len(columns) > limit else "")
-
-
 _Frame = tuple[pd.DataFrame, np.ndarray, str]  # one file's records, their roles, and the file's name
 
 
@@ -258,7 +184,7 @@ def read_tables(spec: DataSpec) -> Tables:
     """Read the audit records as the data contract says and check their columns and values."""
     _check_sources(spec)
     _check_distinct_files(spec)
-    frames, files = _read_frames(spec)
+    frames, files, sha256 = _read_frames(spec)
     reference_cols = list(frames[0][0].columns)
     label_col = detect_label_col(reference_cols, spec.label_col)
     feature_cols = _feature_columns(reference_cols, label_col, spec)
@@ -270,7 +196,7 @@ def read_tables(spec: DataSpec) -> Tables:
     return Tables(
         spec=spec,
         files=files,
-        sha256={name: sha256_of(path) for name, path in files.items()},
+        sha256=sha256,
         label_col=label_col,
         features=features,
         labels=labels,
@@ -281,12 +207,14 @@ def read_tables(spec: DataSpec) -> Tables:
     )
 
 
-def _read_frames(spec: DataSpec) -> tuple[list[_Frame], dict[str, str]]:
-    """Each audit file's records with their roles, and the files read, by name."""
+def _read_frames(spec: DataSpec) -> tuple[list[_Frame], dict[str, str], dict[str, str]]:
+    """Each audit file's records with their roles, and the files read and their SHA-256, by name."""
+    narrowing = Narrowing()
     files: dict[str, str] = {}
+    sha256: dict[str, str] = {}
     frames: list[_Frame] = []
     if spec.data is not None:
-        frames.append(_read_data_file(spec.data, spec.member_col))
+        frames.append(_read_data_file(spec.data, spec.member_col, narrowing, sha256))
         files["data"] = str(spec.data)
     else:
         assert spec.members is not None and spec.holdout is not None
@@ -294,17 +222,18 @@ def _read_frames(spec: DataSpec) -> tuple[list[_Frame], dict[str, str]]:
             (spec.members, "member", "members"),
             (spec.holdout, "holdout", "holdout"),
         ):
-            frames.append(_read_role_file(path, file_role, name, spec.member_col))
+            frames.append(_read_role_file(path, file_role, name, spec.member_col, narrowing, sha256))
             files[name] = str(path)
     if spec.population is not None:
-        frames.append(_read_role_file(spec.population, "population", "population", spec.member_col))
+        frames.append(_read_role_file(spec.population, "population", "population", spec.member_col, narrowing, sha256))
         files["population"] = str(spec.population)
-    return frames, files
+    # Files read before the float limit was passed are narrowed like the rest.
+    return [(narrowing.apply(f), r, n) for f, r, n in frames], files, sha256
 
 
-def _read_data_file(path: Path, member_col: str) -> _Frame:
+def _read_data_file(path: Path, member_col: str, narrowing: Narrowing, sha256: dict[str, str]) -> _Frame:
     """The --data file: members and holdout in one, told apart by the membership column."""
-    frame = read_table(path, "data")
+    frame, sha256["data"] = read_table(path, "data", narrowing)
     if member_col not in frame.columns:
         raise DataContractError(
             f"membership column '{member_col}' not found in {path.name}; columns are: "
@@ -315,9 +244,11 @@ def _read_data_file(path: Path, member_col: str) -> _Frame:
     return frame, np.where(member, "member", "holdout"), "data"
 
 
-def _read_role_file(path: Path, file_role: str, name: str, member_col: str) -> _Frame:
+def _read_role_file(
+    path: Path, file_role: str, name: str, member_col: str, narrowing: Narrowing, sha256: dict[str, str]
+) -> _Frame:
     """A file whose records all have one role (members, holdout or population)."""
-    frame = read_table(path, name)
+    frame, sha256[name] = read_table(path, name, narrowing)
     frame = frame.drop(columns=[member_col], errors="ignore")
     return frame, np.full(len(frame), file_role, dtype=object), name
 
@@ -378,8 +309,7 @@ def split_audit(tables: Tables, seed: int, drop_labels: frozenset[str] = frozens
 
 def _without_member_copies(tables: Tables) -> tuple[Tables, MemberCopies]:
     """``tables`` without the non-members whose features and label equal a member's; too many is an error."""
-    keyed = pd.concat([tables.features, tables.labels.rename("\0label")], axis=1)
-    hashes = pd.util.hash_pandas_object(keyed, index=False).to_numpy()
+    hashes = _record_hashes(tables.features, tables.labels)
     member = tables.role == "member"
     copy = np.isin(hashes, hashes[member]) & ~member
     holdout = tables.role == "holdout"
@@ -394,10 +324,17 @@ def _without_member_copies(tables: Tables) -> tuple[Tables, MemberCopies]:
     return (_copy_records(tables, ~copy) if copy.any() else tables), copies
 
 
+def _record_hashes(features: pd.DataFrame, labels: pd.Series) -> np.ndarray:
+    """One 64-bit hash per record of its features and label, without copying the features."""
+    rows = pd.util.hash_pandas_object(features, index=False).to_numpy()
+    label = pd.util.hash_pandas_object(labels, index=False).to_numpy()
+    return rows * np.uint64(0x9E3779B97F4A7C15) ^ label
+
+
 def _without_labels(tables: Tables, drop_labels: frozenset[str]) -> tuple[Tables, list[str]]:
     """A copy of ``tables`` without the non-members labelled ``drop_labels``, and the note saying so."""
     if not drop_labels:
-        return _copy_records(tables, slice(None)), []
+        return tables, []  # shared, not copied: nothing downstream changes the records
     from mia_audit.data.labels import label_key
 
     drop = np.array([label_key(v) in drop_labels for v in tables.labels]) & (tables.role != "member")
@@ -408,16 +345,12 @@ def _without_labels(tables: Tables, drop_labels: frozenset[str]) -> tuple[Tables
     return _copy_records(tables, ~drop), [note]
 
 
-def _copy_records(tables: Tables, keep: np.ndarray | slice) -> Tables:
-    """The records selected by ``keep`` (a boolean mask, or every record), in new frames and arrays."""
-    if isinstance(keep, slice):
-        features, labels = tables.features.copy(), tables.labels.copy()
-    else:
-        features, labels = tables.features[keep].reset_index(drop=True), tables.labels[keep].reset_index(drop=True)
+def _copy_records(tables: Tables, keep: np.ndarray) -> Tables:
+    """The records selected by the boolean mask ``keep``, in new frames and arrays."""
     return replace(
         tables,
-        features=features,
-        labels=labels,
+        features=tables.features[keep].reset_index(drop=True),
+        labels=tables.labels[keep].reset_index(drop=True),
         role=tables.role[keep].copy(),
         source=tables.source[keep].copy(),
         row_index=tables.row_index[keep].copy(),
@@ -539,9 +472,10 @@ def _check_values(features: pd.DataFrame, labels: pd.Series, label_col: str) -> 
             f"feature columns hold infinite values (inf): {_list(infinite)}; replace them with finite numbers "
             "or leave the columns out with --drop-cols."
         )
-    missing = features.isna().sum()
-    missing = missing[missing > 0]
-    if len(missing):
+    # Column by column: a whole-frame isna() would hold a second frame of the records' size.
+    missing = {str(c): int(features[c].isna().sum()) for c in features.columns}
+    missing = {c: n for c, n in missing.items() if n}
+    if missing:
         worst = ", ".join(f"'{c}' ({n})" for c, n in missing.items())
         raise DataContractError(
             f"feature columns have missing values: {worst}; impute or remove those rows, "

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mia_audit.data.records import LABEL_CANDIDATES, read_table
+from mia_audit.data.files import read_table
+from mia_audit.data.records import LABEL_CANDIDATES
 from mia_audit.errors import ConfigError
 
 
@@ -25,7 +26,7 @@ class TransferTable:
 
 
 def read_transfer_table(path: Path, label_col: str | None) -> TransferTable:
-    frame = read_table(path, "transfer data")
+    frame, _ = read_table(path, "transfer data")
     col = _find_label_col(frame, label_col, path)
     return TransferTable(path, frame[frame[col].notna()].reset_index(drop=True), col)
 

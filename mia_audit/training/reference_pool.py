@@ -32,6 +32,8 @@ from mia_audit.training.reference_config import ReferenceConfig
 
 if TYPE_CHECKING:
     from mia_audit.training.matched_mlp import ConfidenceMatch
+    from mia_audit.training.mlp import BatchedMLP
+    from mia_audit.training.shadow_pool import ShadowPool
 
 # The calibration slice: population records that are IN for half of the models like the audit
 # records, so that attacks needing IN models can set their threshold on known non-members.
@@ -219,11 +221,12 @@ def build_reference_pool(
     masks = split.in_mask
     if choice.family == "mlp":
         X = model_matrix(encoder, frame)
-        match = _confidence_match(target_probs, split.check_idx) if config.epochs is None else None
-        trained = _train_mlps(X, labels, masks, match, choice, config, len(classes), seed=seed, device=device)
+        match = confidence_match(target_probs, split.check_idx) if config.epochs is None else None
+        budget = MatchedBudget(config.lr, config.epochs, config.max_epochs)
+        trained = train_matched_pool(X, labels, masks, match, choice, budget, len(classes), seed=seed, device=device)
     else:
         models = train_shadow_models(choice, frame, labels, masks, classes, encoder, seed=seed, device=device)
-        trained = _Trained(lambda rows: models.predict_proba(frame.iloc[rows]), choice, None, 0)
+        trained = Trained(lambda rows: models.predict_proba(frame.iloc[rows]), choice, None, 0)
     logit, p_true = _signals(trained.predict, labels, len(masks), config.temperatures())
     return ReferencePool(
         logit=logit,
@@ -237,48 +240,93 @@ def build_reference_pool(
     )
 
 
+def from_shadows(
+    shadows: ShadowPool,
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    population_idx: np.ndarray,
+    temperatures: tuple[float, ...],
+) -> ReferencePool:
+    """lira.offline's population-trained models, as the main shadow pool trained them: no second pool.
+
+    The shadows' IN records are population records, so no audit record is IN for any of them."""
+    start = time.perf_counter()
+    predict, rows = shadows.predict, shadows.data.population_rows
+    if predict is None or rows is None:
+        raise ValueError("only shadows trained on population records can serve as lira.offline's models")
+    in_mask = np.zeros((shadows.n_models, len(frame)), dtype=bool)
+    in_mask[:, np.asarray(population_idx)[rows]] = shadows.in_masks
+    logit, p_true = _signals(lambda at: predict(frame.iloc[at]), labels, shadows.n_models, temperatures)
+    empty = np.empty(0, dtype=np.int64)
+    return ReferencePool(
+        logit=logit,
+        p_true=p_true,
+        split=ReferenceSplit(in_mask, empty, empty),
+        choice=shadows.choice,
+        train_size=shadows.train_size,
+        epochs=shadows.epochs,
+        matched=shadows.matched,
+        duration_s=shadows.duration_s + time.perf_counter() - start,
+    )
+
+
 @dataclass(frozen=True)
-class _Trained:
+class Trained:
+    """K trained models: their outputs on chosen records, and how they were trained."""
+
     predict: Callable[[np.ndarray], np.ndarray]  # record indices -> (K, rows, C) probabilities
     choice: FamilyChoice
     epochs: tuple[int, ...] | None
     matched: int
+    net: BatchedMLP | None = None  # the MLPs, to predict on other records (model-matrix input)
 
 
-def _confidence_match(target_probs: np.ndarray, check_idx: np.ndarray) -> ConfidenceMatch:
-    """What the reference MLPs' training length is matched to: the target's confidence on ``check_idx``."""
+@dataclass(frozen=True)
+class MatchedBudget:
+    """How long confidence-matched MLPs may train: Adam's step size, a fixed epoch count (no match), or a cap."""
+
+    lr: float
+    epochs: int | None = None
+    max_epochs: int | None = None
+
+
+def confidence_match(target_probs: np.ndarray, check_idx: np.ndarray) -> ConfidenceMatch:
+    """What the MLPs' training length is matched to: the target's confidence on ``check_idx``."""
     from mia_audit.training.matched_mlp import ConfidenceMatch, predicted_class_confidence
 
     return ConfidenceMatch(check_idx, predicted_class_confidence(target_probs[check_idx]))
 
 
-def _train_mlps(
+def train_matched_pool(
     X: np.ndarray,
     labels: np.ndarray,
     masks: np.ndarray,
     match: ConfidenceMatch | None,
     choice: FamilyChoice,
-    config: ReferenceConfig,
+    budget: MatchedBudget,
     n_classes: int,
     *,
     seed: int,
     device: str,
-) -> _Trained:
-    """Train the reference MLPs on ``X`` (the model matrix), as long as ``config`` or ``match`` says."""
+) -> Trained:
+    """Train K MLPs on ``X`` (the model matrix), as long as ``budget`` or ``match`` says.
+
+    The one engine of the attacker's MLPs: reference models and population-trained shadows."""
     from mia_audit.training.matched_mlp import epoch_budget, train_matched_mlps
 
-    spec = replace(choice.mlp, lr=config.lr)
+    spec = replace(choice.mlp, lr=budget.lr)
     widths = [X.shape[1], *spec.hidden, n_classes]
-    budget = epoch_budget(len(masks), int(masks.sum(axis=1).max()), widths, spec.batch_size)
-    max_epochs = config.epochs or config.max_epochs or budget
+    steps = epoch_budget(len(masks), int(masks.sum(axis=1).max()), widths, spec.batch_size)
+    max_epochs = budget.epochs or budget.max_epochs or steps
     result = train_matched_mlps(
         X, labels, masks, n_classes, spec, max_epochs=max_epochs, match=match, seed=seed, device=device
     )
-    return _Trained(
+    return Trained(
         lambda rows: result.net.predict_proba(X[rows]),
         replace(choice, mlp=replace(spec, epochs=max(result.epochs))),
         result.epochs,
         sum(result.matched),
+        result.net,
     )
 
 

@@ -47,6 +47,8 @@ class ShadowData:
     queries: int
     description: str
     extra: dict[str, float] = field(default_factory=dict)
+    # Which population record each shadow record is (``source == "population"``); None for made-up records.
+    population_rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -179,6 +181,7 @@ def _population(population: pd.DataFrame, labels: np.ndarray, n_records: int, rn
         description=f"{_how_many(len(idx), len(population), n_records).capitalize()} with their true labels "
         "(real data from the target's distribution; no target queries)",
         extra={"records_available": float(len(population))},
+        population_rows=idx,
     )
 
 

@@ -1,21 +1,43 @@
-"""A pool of K shadow models of one family on random halves of the shadow data, with their outputs."""
+"""A pool of K shadow models of one family on random halves of the shadow data, with their outputs.
+
+MLP shadows on records with known target outputs (population records) train on the attacker's one
+MLP engine, ``reference_pool.train_matched_pool``: each stops once it is as confident as the target
+on population records it did not train on, like the reference models of lira.* and rmia. Shadows on
+made-up records (``--shadow-data noisy|marginal|model``) or with ``--shadow-epochs`` train a fixed
+number of epochs.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from mia_audit.training.encoding import FeatureEncoder
 from mia_audit.training.families import FamilyChoice, train_shadow_models
+from mia_audit.training.reference_pool import (
+    MAX_CHECK_ROWS,
+    MatchedBudget,
+    confidence_match,
+    model_matrix,
+    train_matched_pool,
+)
 from mia_audit.training.shadow_data import ShadowData
+
+if TYPE_CHECKING:
+    from mia_audit.training.mlp import BatchedMLP
 
 
 @dataclass(frozen=True)
 class ShadowPool:
-    """K trained shadows, their known in/out split, and their outputs on every shadow record."""
+    """K trained shadows, their known in/out split, and their outputs on every shadow record.
+
+    ``predict`` gives the shadows' outputs ``(K, n, C)`` on any records.
+    """
 
     data: ShadowData
     choice: FamilyChoice
@@ -24,6 +46,13 @@ class ShadowPool:
     probs: np.ndarray
     train_size: int
     duration_s: float
+    epochs: tuple[int, ...] | None = None
+    matched: int = 0
+    predict: Callable[[pd.DataFrame], np.ndarray] | None = None
+
+    @property
+    def n_models(self) -> int:
+        return int(self.in_masks.shape[0])
 
     def rows(self, models: range | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Attack training rows: (posteriors, true labels, in=1/out=0) over the chosen shadows."""
@@ -34,6 +63,27 @@ class ShadowPool:
                 labels.append(self.data.labels[mask])
                 member.append(np.full(int(mask.sum()), flag))
         return np.vstack(probs), np.concatenate(labels), np.concatenate(member)
+
+
+@dataclass(frozen=True)
+class Matching:
+    """What matched shadows need: the target's outputs on each shadow record, and how long they may train."""
+
+    target_probs: np.ndarray
+    budget: MatchedBudget
+
+
+def shadow_masks(n: int, n_models: int, target_train_size: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Each shadow's IN rows (a random subset of the target's training size, at most half the records)
+    and as many OUT rows from the rest."""
+    size = max(1, min(target_train_size, n // 2))
+    in_masks = np.zeros((n_models, n), dtype=bool)
+    out_masks = np.zeros((n_models, n), dtype=bool)
+    for k in range(n_models):
+        order = rng.permutation(n)
+        in_masks[k, order[:size]] = True
+        out_masks[k, order[size : 2 * size]] = True
+    return in_masks, out_masks
 
 
 def build_shadow_pool(
@@ -47,27 +97,53 @@ def build_shadow_pool(
     *,
     seed: int,
     device: str,
+    matching: Matching | None = None,
 ) -> ShadowPool:
-    """Train ``n_models`` shadows, each on its own random half of ``data`` (the rest of the half is its OUT)."""
+    """Train ``n_models`` shadows, each on its own random subset of ``data`` (as many OUT rows beside it).
+
+    With ``matching``, MLP shadows stop once as confident as the target (see the module docstring)."""
     start = time.perf_counter()
-    n = len(data.features)
-    # Shadows imitate the target's training-set size (the auditor knows it) when the data allow.
-    size = max(1, min(target_train_size, n // 2))
-    in_masks = np.zeros((n_models, n), dtype=bool)
-    out_masks = np.zeros((n_models, n), dtype=bool)
-    for k in range(n_models):
-        order = rng.permutation(n)
-        in_masks[k, order[:size]] = True
-        out_masks[k, order[size : 2 * size]] = True
-    models = train_shadow_models(
-        choice, data.features, data.labels, in_masks, classes, encoder, seed=seed, device=device
-    )
+    in_masks, out_masks = shadow_masks(len(data.features), n_models, target_train_size, rng)
+    epochs: tuple[int, ...] | None = None
+    matched = 0
+    predict = None
+    if choice.family == "mlp" and matching is not None:
+        X = model_matrix(encoder, data.features)
+        check = np.sort(rng.permutation(len(X))[:MAX_CHECK_ROWS])
+        match = confidence_match(matching.target_probs, check) if matching.budget.epochs is None else None
+        trained = train_matched_pool(
+            X, data.labels, in_masks, match, choice, matching.budget, len(classes), seed=seed, device=device
+        )
+        choice, epochs, matched = trained.choice, trained.epochs, trained.matched
+        probs = _all_rows(trained.predict, len(X))
+        predict = _frame_predictor(trained.net, encoder)
+    else:
+        models = train_shadow_models(
+            choice, data.features, data.labels, in_masks, classes, encoder, seed=seed, device=device
+        )
+        probs = models.predict_proba(data.features)
+        predict = models.predict_proba
     return ShadowPool(
         data=data,
         choice=choice,
         in_masks=in_masks,
         out_masks=out_masks,
-        probs=models.predict_proba(data.features),
-        train_size=size,
+        probs=probs,
+        train_size=int(in_masks[0].sum()),
         duration_s=time.perf_counter() - start,
+        epochs=epochs,
+        matched=matched,
+        predict=predict,
     )
+
+
+def _frame_predictor(net: BatchedMLP | None, encoder: FeatureEncoder) -> Callable[[pd.DataFrame], np.ndarray] | None:
+    if net is None:
+        return None
+    return lambda frame: np.asarray(net.predict_proba(model_matrix(encoder, frame)), dtype=np.float64)
+
+
+def _all_rows(predict: Callable[[np.ndarray], np.ndarray], n: int, chunk: int = 8192) -> np.ndarray:
+    """Every model's outputs on every row, a chunk of rows at a time: ``(K, n, C)``."""
+    parts = [np.asarray(predict(np.arange(b, min(n, b + chunk)))) for b in range(0, n, chunk)]
+    return np.concatenate(parts, axis=1)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mia_audit.data import records
+from mia_audit.data.files import Narrowing
 from mia_audit.data.records import AuditData, DataSpec, load_audit_data, parse_membership, read_tables, split_audit
 from mia_audit.errors import DataContractError, InputFileError
 
@@ -96,9 +97,9 @@ def test_split_of_one_read_equals_loading_again(tmp_path: Path, monkeypatch: pyt
     reads: list[str] = []
     read_table = records.read_table
 
-    def counting(path: Path, what: str) -> pd.DataFrame:
+    def counting(path: Path, what: str, narrowing: Narrowing) -> tuple[pd.DataFrame, str]:
         reads.append(what)
-        return read_table(path, what)
+        return read_table(path, what, narrowing)
 
     monkeypatch.setattr(records, "read_table", counting)
     for population in (None, tmp_path / "p.csv"):

@@ -276,7 +276,12 @@ def make_audit_result(**overrides: object) -> AuditResult:
     )
     fields["epsilon"] = _epsilon()
     fields["mitigations"] = recommend(
-        "high", fields["utility"], "probabilities", "mlp", fields["epsilon"], attacks  # type: ignore[arg-type]
+        "high",
+        fields["utility"],
+        "probabilities",
+        "mlp",
+        fields["epsilon"],
+        attacks,  # type: ignore[arg-type]
     )
     fields.update(overrides)
     records, risk = fields["records"], fields["risk"]
