@@ -7,7 +7,8 @@ audit (``--profile`` standard unless given; reports off, they are measured elsew
 process; each stage of the audit's progress (loading, the one query, properties, every attack) is
 timed, and the process's peak resident memory is sampled every 50 ms while it runs.
 
-    python bench/scale.py [--records 10000,100000] [--profile quick|standard|thorough] [--work /tmp/mia-scale]
+    python bench/scale.py [--records 10000,100000,1000000] [--profile quick|standard|thorough]
+                          [--format csv|parquet] [--work /tmp/mia-scale]
 
 Timings are only meaningful on a quiet machine: run it alone and read the load it prints.
 """
@@ -28,10 +29,11 @@ import pandas as pd
 N_FEATURES, N_CLASSES = 200, 20
 
 
-def build(work: Path, n_audit: int) -> tuple[Path, dict[str, Path]]:
-    """The target and its three CSV files for ``n_audit`` audit records (and as many population records)."""
+def build(work: Path, n_audit: int, fmt: str) -> tuple[Path, dict[str, Path]]:
+    """The target and its three files (``fmt``: csv or parquet) for ``n_audit`` audit records (and half as
+    many population records)."""
     folder = work / f"n{n_audit}"
-    files = {role: folder / f"{role}.csv" for role in ("members", "holdout", "population")}
+    files = {role: folder / f"{role}.{fmt}" for role in ("members", "holdout", "population")}
     model = folder / "mlp.onnx"
     if model.exists() and all(p.exists() for p in files.values()):
         return model, files
@@ -45,8 +47,14 @@ def build(work: Path, n_audit: int) -> tuple[Path, dict[str, Path]]:
     X = X.astype(np.float32)
     for i, role in enumerate(files):
         part = pd.DataFrame(X[i * half : (i + 1) * half], columns=[f"x{j}" for j in range(N_FEATURES)])
-        part.assign(label=y[i * half : (i + 1) * half]).to_csv(files[role], index=False, float_format="%.6g")
-    _train_target(X[:half], y[:half], model)
+        part = part.assign(label=y[i * half : (i + 1) * half])
+        if fmt == "csv":
+            part.to_csv(files[role], index=False, float_format="%.6g")
+        else:
+            part.to_parquet(files[role], index=False)
+        del part
+    if not model.exists():
+        _train_target(X[:half], y[:half], model)
     return model, files
 
 
@@ -122,10 +130,11 @@ def main() -> None:
     parser.add_argument("--records", default="10000,100000")
     parser.add_argument("--profile", default="standard")
     parser.add_argument("--work", type=Path, default=Path("/tmp/mia-scale"))
+    parser.add_argument("--format", choices=("csv", "parquet"), default="csv", help="the audit files' format")
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f}; profile {args.profile}", flush=True)
     for n in (int(v) for v in args.records.split(",")):
-        model, files = build(args.work, n)
+        model, files = build(args.work, n, args.format)
         start = time.perf_counter()
         stages = audit_case(model, files, args.profile)
         total = time.perf_counter() - start

@@ -115,10 +115,12 @@ class AttackContext:
         """The shadow models' training records (``--shadow-data``), made once per run."""
         return self.shared.get("shadow_data", self._make_shadow_data)
 
-    def shadow_pool(self, choice: FamilyChoice, n_models: int) -> ShadowPool:
-        """``n_models`` shadows of one family on random halves of the shadow data."""
-        key = ("shadow_pool", choice.family, choice.describe(), n_models)
-        return self.shared.get(key, lambda: self._build_shadow_pool(choice, n_models))
+    def shadow_pool(self, choice: FamilyChoice, n_models: int, max_train: int | None = None) -> ShadowPool:
+        """``n_models`` shadows of one family, each on a random subset of the shadow data of the target's
+        training size (at most half the records, and at most ``max_train``)."""
+        size = self.train_size if max_train is None else min(self.train_size, max_train)
+        key = ("shadow_pool", choice.family, choice.describe(), n_models, size)
+        return self.shared.get(key, lambda: self._build_shadow_pool(choice, n_models, size))
 
     def shadow_mlp(self) -> MLPSpec:
         """MLP settings for shadows of the target's training size (at most half the shadow records)."""
@@ -152,14 +154,14 @@ class AttackContext:
             query_budget=cfg.synthesis_budget,
         )
 
-    def _build_shadow_pool(self, choice: FamilyChoice, n_models: int) -> ShadowPool:
+    def _build_shadow_pool(self, choice: FamilyChoice, n_models: int, train_size: int) -> ShadowPool:
         from mia_audit.training.shadow_pool import build_shadow_pool
 
         return build_shadow_pool(
             self.shadow_data(),
             choice,
             n_models,
-            self.train_size,
+            train_size,
             rng(self.seed, Stream.SHADOW_SPLITS, n_models),
             self.target.classes,
             self.encoder(),
