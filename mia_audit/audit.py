@@ -15,7 +15,8 @@ import numpy as np
 
 from mia_audit import __version__, signals
 from mia_audit.attacks.context import AttackContext, AttackOptions
-from mia_audit.attacks.interface import AttackResult, run_attack
+from mia_audit.attacks.estimate import for_context, spoken, summary
+from mia_audit.attacks.interface import Attack, AttackResult, run_attack
 from mia_audit.attacks.registry import CHEAP, plan_attacks
 from mia_audit.attacks.regression_context import RegressionContext
 from mia_audit.data.labels import LabelMapping, label_key, map_labels, numeric_targets, value_ranges
@@ -142,6 +143,7 @@ class _Target:
     # the true value's quartile (for the per-range breakdown), named by ``ranges``.
     values: np.ndarray | None = None
     ranges: tuple[str, ...] = ()
+    query_s_per_record: float = 0.0  # how long the one pass took, per record
 
     @property
     def task(self) -> str:
@@ -174,8 +176,11 @@ def _load_target(model_path: str | Path, data: DataSpec, config: AuditConfig, st
         mapping = map_labels(records.raw_labels, model.classes)
         transfer = _read_transfer(config)
     with step(f"Querying the target on {len(records.features)} records (one batched pass)"):
+        start = time.perf_counter()
         probs = query_target(model, records)
-    return _Target(model, records, mapping, probs, records.is_member[records.eval_idx], transfer)
+        query_s = (time.perf_counter() - start) / len(records.features)
+    eval_is_member = records.is_member[records.eval_idx]
+    return _Target(model, records, mapping, probs, eval_is_member, transfer, query_s_per_record=query_s)
 
 
 def _load_regression_target(model_path: str | Path, data: DataSpec, config: AuditConfig, step: Step) -> _Target:
@@ -275,6 +280,7 @@ def _run_attacks(target: _Target, config: AuditConfig, step: Step, started: floa
     runnable, skipped = plan_attacks(config.attacks, target.output_kind, n_population, target.task, config.profile)
     # One context for all attacks: they share attacker-side work through it (shadow data, trained pools).
     ctx = _attack_context(target, config)
+    estimates = _estimates(ctx, runnable, target.query_s_per_record, step)
     results: list[AttackResult] = []
     dropped: list[SkippedAttack] = []
     for number, attack in enumerate(runnable, 1):
@@ -282,10 +288,25 @@ def _run_attacks(target: _Target, config: AuditConfig, step: Step, started: floa
         if late is not None:
             dropped.append(SkippedAttack(attack.info.id, late))
             continue
-        with step(f"Attack {number}/{len(runnable)} {attack.info.id}"):
+        guess = f" (estimated {spoken(estimates[attack.info.id])})" if attack.info.id in estimates else ""
+        with step(f"Attack {number}/{len(runnable)} {attack.info.id}{guess}"):
             results.append(run_attack(attack, ctx, target.eval_is_member, results))
     reports = tuple(_report(r, target.eval_is_member, target.eval_labels, target.class_names) for r in results)
     return _Attacks(tuple(results), reports, (*skipped, *dropped), tuple(d.id for d in dropped))
+
+
+def _estimates(
+    ctx: AttackContext | RegressionContext, runnable: tuple[Attack, ...], query_s: float, step: Step
+) -> dict[str, float]:
+    """Each attack's estimated seconds (none for a regressor or a small audit), announced in one line."""
+    if not isinstance(ctx, AttackContext):
+        return {}
+    ids = tuple(a.info.id for a in runnable)
+    found = for_context(ctx, ids, query_s)
+    if found:
+        with step(summary(found)):
+            pass
+    return {e.attack_id: e.seconds for e in found}
 
 
 def _past_max_time(attack_id: str, max_time: float | None, started: float) -> str | None:

@@ -1,0 +1,303 @@
+"""How long each attack will take, said before the attacks start.
+
+An estimate is the attack's main operations counted from the audit's sizes (records, encoded
+features, classes, the MLP's widths, models per pool, boundary neighbours) and priced at this
+machine's speed: a short calibration times a few batched training steps and a forward pass of MLPs
+of the attacker's widths, and the target's own query time comes from the one batched pass. Costs of
+the scikit-learn fits (attack models, forests) are per-row constants measured on the 2-core machine
+of bench/scale.py, scaled by how fast this machine's calibration ran against that one's.
+
+Matched MLPs stop once as confident as the target, after a number of steps no one can know
+before: a pool's estimate assumes the typical number seen on the bench targets, within the step
+budget. A pool shared by several attacks is counted for the first that uses it, as it is trained
+then. bench/scale.py prints each estimate beside the time measured.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mia_audit.attacks.context import AttackContext
+    from mia_audit.training.families import FamilyChoice
+
+# On the reference machine (bench/scale.py's 2 cores), calibrated by `calibrate`: multiply-adds per
+# second of batched MLP training (forward and backward) and of forward passes.
+REFERENCE_TRAIN_MACS_S = 2.0e10
+REFERENCE_PREDICT_MACS_S = 4.0e10
+# Seconds per unit on the reference machine, measured with bench/scale.py at 10,000 and 100,000 records.
+BOOSTING_S_PER_ROW_FEATURE = 1.0e-6  # one HistGradientBoosting fit of 200 iterations
+FOREST_S_PER_ROW = 1.0e-3  # a 100-tree forest, per training record, times log2 of the records
+PERTURB_S_PER_CELL = 2.0e-8  # building noisy neighbours, per neighbour and raw column
+FIXED_S = 0.05  # an attack that only scores the shared outputs
+# Matched MLPs stop once as confident as the target: after about this many steps on the bench targets
+# (the bundled sample: 136; 100,000 records: the budget's 411 first).
+TYPICAL_MATCH_STEPS = 400
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The sizes an audit's cost depends on."""
+
+    n_eval: int
+    n_population: int
+    n_records: int
+    n_columns: int  # raw feature columns
+    n_inputs: int  # encoded width
+    n_classes: int
+    hidden: tuple[int, ...]  # of the attacker's MLPs (empty: the family is not an MLP)
+    shadow_epochs: int | None  # --shadow-epochs: the shadows train exactly that long
+    fit_s_per_row: float  # a scikit-learn family's fit, measured on a few rows (0 for MLPs)
+    train_size: int
+    shadow_models: int
+    reference_models: int
+    boundary_records: int
+    boundary_queries: int
+    query_s_per_record: float
+
+    @property
+    def macs_per_row(self) -> int:
+        widths = [self.n_inputs, *(self.hidden or (128,)), self.n_classes]
+        return sum(a * b for a, b in pairwise(widths))
+
+
+@dataclass(frozen=True)
+class Speed:
+    """This machine's measured throughput, and how much slower than the reference machine it is (≥ 0)."""
+
+    train_macs_s: float
+    predict_macs_s: float
+
+    @property
+    def slowdown(self) -> float:
+        return REFERENCE_TRAIN_MACS_S / self.train_macs_s
+
+
+def calibrate(n_inputs: int, hidden: tuple[int, ...], n_classes: int, budget_s: float = 0.3) -> Speed:
+    """Time batched MLP training steps and forward passes of these widths for about ``budget_s``."""
+    import torch
+
+    widths = [n_inputs, *(hidden or (128,)), n_classes]
+    k, batch = 4, 128
+    torch.manual_seed(0)
+    weights = [torch.randn(k, a, b, requires_grad=True) * (1.0 / math.sqrt(a)) for a, b in pairwise(widths)]
+    params = [w.detach().requires_grad_() for w in weights]
+    x = torch.randn(k, batch, n_inputs)
+    macs = k * batch * sum(a * b for a, b in pairwise(widths))
+
+    def forward(inputs: torch.Tensor) -> torch.Tensor:
+        for i, w in enumerate(params):
+            inputs = torch.bmm(inputs, w)
+            if i < len(params) - 1:
+                inputs = torch.relu(inputs)
+        return inputs
+
+    def rate(step: Callable[[], object]) -> float:
+        step()  # warm-up
+        runs, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < budget_s / 2 or runs < 3:
+            step()
+            runs += 1
+        return macs * runs / elapsed
+
+    def train_step() -> None:
+        forward(x).square().mean().backward()
+
+    with torch.no_grad():
+        predict = rate(lambda: forward(x))
+    return Speed(train_macs_s=rate(train_step), predict_macs_s=predict)
+
+
+# -- the operations -------------------------------------------------------------------------------
+
+
+def mlp_pool_s(w: Workload, speed: Speed, n_models: int, n_train: int, predict_rows: int, epochs: int) -> float:
+    """Training ``n_models`` MLPs on ``n_train`` rows for ``epochs`` epochs, then predicting ``predict_rows``;
+    for a scikit-learn family, its measured fit time per row, two fits at a time."""
+    if not w.hidden:
+        return n_models * n_train * w.fit_s_per_row / 2
+    train = n_models * n_train * epochs * w.macs_per_row
+    return train / speed.train_macs_s + n_models * predict_rows * w.macs_per_row / speed.predict_macs_s
+
+
+def matched_pool_s(
+    w: Workload, speed: Speed, n_models: int, n_train: int, predict_rows: int, epochs: int | None = None
+) -> float:
+    """A confidence-matched pool: ``epochs`` when fixed, else as many as matching takes, within the budget."""
+    from mia_audit.training.matched_mlp import epoch_budget
+
+    if epochs is None:
+        widths = [w.n_inputs, *(w.hidden or (128,)), w.n_classes]
+        steps_per_epoch = math.ceil(max(n_train, 1) / 128)
+        typical = math.ceil(TYPICAL_MATCH_STEPS / steps_per_epoch)
+        epochs = min(epoch_budget(n_models, max(n_train, 1), widths, 128), typical)
+    return mlp_pool_s(w, speed, n_models, n_train, predict_rows, epochs)
+
+
+def boosting_s(rows: int, features: int, speed: Speed) -> float:
+    return rows * features * BOOSTING_S_PER_ROW_FEATURE * speed.slowdown
+
+
+# -- per attack ---------------------------------------------------------------------------------
+
+
+def _shadow_pool(w: Workload, speed: Speed) -> float:
+    n_train = max(1, min(w.train_size, w.n_population // 2))
+    return matched_pool_s(w, speed, w.shadow_models, n_train, w.n_population, w.shadow_epochs)
+
+
+def _reference_pool(w: Workload, speed: Speed) -> float:
+    n_calibration = min(w.n_population // 2, max(200, round(0.1 * w.n_eval)))
+    n_train = min((w.n_eval + n_calibration) // 2, w.train_size + n_calibration)
+    return matched_pool_s(w, speed, w.reference_models, n_train, w.n_records)
+
+
+def _shokri(w: Workload, speed: Speed) -> float:
+    n_train = max(1, min(w.train_size, w.n_population // 2))
+    rows = min(2 * w.shadow_models * n_train, 100_000)
+    return boosting_s(rows, 2 * w.n_classes + 2, speed) * 1.75  # a choice on 3/4 of the shadows, then the refit
+
+
+def _combined(w: Workload, speed: Speed) -> float:
+    n = max(2, min(w.train_size, w.n_population // 2, 10_000))
+    forest = FOREST_S_PER_ROW * n * math.log2(n) * math.sqrt(w.n_inputs) / math.sqrt(200) * speed.slowdown
+    return forest + mlp_pool_s(w, speed, 1, n, w.n_population, 20) * 2  # the MLP and the logistic model
+
+
+def _boundary(w: Workload, speed: Speed) -> float:
+    from mia_audit.training.config import ShadowConfig
+
+    n_train = max(1, min(w.train_size, w.n_population // 2))
+    spec = ShadowConfig().mlp_for(n_train)
+    references = mlp_pool_s(w, speed, 8, n_train, w.n_records, spec.epochs)
+    calibration_rows = 800 * (32 * 11 + min(w.boundary_queries, 200))
+    calibration = 8 * calibration_rows * w.macs_per_row / speed.predict_macs_s
+    target_rows = (min(w.n_eval, w.boundary_records) + 200) * w.boundary_queries
+    perturb = (calibration_rows + target_rows) * w.n_columns * PERTURB_S_PER_CELL * speed.slowdown
+    return references + calibration + perturb + target_rows * w.query_s_per_record
+
+
+def _stacked(w: Workload, speed: Speed) -> float:
+    return boosting_s(min(8 * w.n_eval, 100_000), 8, speed) * 5
+
+
+def _supervised(w: Workload, speed: Speed) -> float:
+    from mia_audit.attacks.supervised import N_FOLDS, N_REPEATS, ONE_REPEAT_RECORDS
+
+    repeats = N_REPEATS if w.n_eval <= ONE_REPEAT_RECORDS else 1
+    rows = repeats * N_FOLDS * w.n_eval * (N_FOLDS - 1) // N_FOLDS
+    return boosting_s(rows, 20, speed)  # on the earlier attacks' scores
+
+
+# Per attack id (or id prefix): its own cost, and the shared pools it needs.
+OWN: dict[str, Callable[[Workload, Speed], float]] = {
+    "shadow.shokri": _shokri,
+    "shadow.combined": _combined,
+    "label_only.boundary": _boundary,
+    "stacked": _stacked,
+    "supervised": _supervised,
+    "transfer": lambda w, s: 2.0 * s.slowdown,
+}
+POOLS: dict[str, Callable[[Workload, Speed], float]] = {"shadow": _shadow_pool, "reference": _reference_pool}
+NEEDS = {
+    "shadow.shokri": "shadow",
+    "shadow.one": "shadow",
+    "shadow.risk_score": "shadow",
+    "calibrated.": "shadow",
+    "lira.": "reference",
+    "rmia": "reference",
+    "stacked": "reference",
+}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    attack_id: str
+    seconds: float
+
+
+def estimate(attack_ids: Iterable[str], w: Workload, speed: Speed) -> tuple[Estimate, ...]:
+    """Each attack's estimated seconds, in run order; a shared pool counts for its first user."""
+    built: set[str] = set()
+    out = []
+    for attack_id in attack_ids:
+        seconds = FIXED_S + OWN.get(attack_id, lambda _w, _s: 0.0)(w, speed)
+        pool = next((p for prefix, p in NEEDS.items() if attack_id.startswith(prefix)), None)
+        if pool is not None and pool not in built:
+            built.add(pool)
+            seconds += POOLS[pool](w, speed)
+        out.append(Estimate(attack_id, seconds))
+    return tuple(out)
+
+
+def spoken(seconds: float) -> str:
+    """``~12 s``, ``~3 min``: an estimate's precision, not a stopwatch's."""
+    if seconds < 1:
+        return "<1 s"
+    if seconds < 90:
+        return f"~{seconds:.0f} s"
+    return f"~{seconds / 60:.0f} min"
+
+
+# -- from an audit's context ----------------------------------------------------------------------
+
+# Below this many records an audit takes seconds: no calibration, no estimate.
+MIN_RECORDS = 2_000
+_FIT_ROWS = 1_000
+
+
+def for_context(ctx: AttackContext, attack_ids: tuple[str, ...], query_s_per_record: float) -> tuple[Estimate, ...]:
+    """The estimates for ``attack_ids`` on ``ctx``, after a short calibration; none for a small audit."""
+    if len(ctx.features) < MIN_RECORDS:
+        return ()
+    options = ctx.options
+    choice = ctx.family(options.shadow.family, options.shadow.mlp)
+    encoder = ctx.encoder()
+    hidden = tuple(choice.mlp.hidden) if choice.family == "mlp" else ()
+    work = Workload(
+        n_eval=len(ctx.eval_idx),
+        n_population=len(ctx.population_idx),
+        n_records=len(ctx.features),
+        n_columns=ctx.features.shape[1],
+        n_inputs=encoder.n_outputs,
+        n_classes=ctx.n_classes,
+        hidden=hidden,
+        shadow_epochs=options.shadow.epochs,
+        fit_s_per_row=0.0 if hidden else _fit_s_per_row(ctx, choice),
+        train_size=ctx.train_size,
+        shadow_models=options.shadow.n_models,
+        reference_models=options.reference.n_models,
+        boundary_records=options.boundary_records,
+        boundary_queries=options.boundary_queries,
+        query_s_per_record=query_s_per_record,
+    )
+    return estimate(attack_ids, work, calibrate(encoder.n_outputs, hidden, ctx.n_classes))
+
+
+def _fit_s_per_row(ctx: AttackContext, choice: FamilyChoice) -> float:
+    """One fit of a scikit-learn family on up to 1,000 population records, per record."""
+    import numpy as np
+
+    from mia_audit.training.families import train_shadow_models
+
+    rows = np.asarray(ctx.population_idx)[:_FIT_ROWS]
+    if len(rows) < 2:
+        return 0.0
+    frame = ctx.features.iloc[rows].reset_index(drop=True)
+    start = time.perf_counter()
+    mask = np.ones((1, len(rows)), dtype=bool)
+    train_shadow_models(choice, frame, ctx.labels[rows], mask, ctx.target.classes, ctx.encoder(), seed=ctx.seed)
+    return (time.perf_counter() - start) / len(rows)
+
+
+def summary(estimates: tuple[Estimate, ...], largest: int = 3) -> str:
+    """One line: the total and the largest stages."""
+    total = sum(e.seconds for e in estimates)
+    top = sorted(estimates, key=lambda e: -e.seconds)[:largest]
+    parts = ", ".join(f"{e.attack_id} {spoken(e.seconds)}" for e in top if e.seconds >= 1)
+    return f"Estimated {spoken(total)} for {len(estimates)} attacks" + (f" (longest: {parts})" if parts else "")
