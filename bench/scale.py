@@ -103,7 +103,7 @@ class PeakMemory:
         self._stop.set()
 
 
-def audit_case(model: Path, files: dict[str, Path], profile: str) -> list[tuple[str, float, int]]:
+def audit_case(model: Path, files: dict[str, Path], profile: str, live: bool = False) -> list[tuple[str, float, int]]:
     from mia_audit.audit import AuditConfig, audit
     from mia_audit.data.records import DataSpec
 
@@ -116,6 +116,8 @@ def audit_case(model: Path, files: dict[str, Path], profile: str) -> list[tuple[
         start = time.perf_counter()
         yield
         stages.append((name, time.perf_counter() - start, memory.take()))
+        if live:
+            print(f"  {stages[-1][1]:8.1f} s  {stages[-1][2] / 2**30:6.2f} GiB  {name}", flush=True)
 
     spec = DataSpec(members=files["members"], holdout=files["holdout"], population=files["population"])
     try:
@@ -136,7 +138,7 @@ def main() -> None:
     for n in (int(v) for v in args.records.split(",")):
         model, files = build(args.work, n, args.format)
         start = time.perf_counter()
-        stages = audit_case(model, files, args.profile)
+        stages = audit_case(model, files, args.profile, live=True)
         total = time.perf_counter() - start
         print(f"\n{n:,} audit records (+{n // 2:,} population), {total:.1f} s in all", flush=True)
         for name, seconds, peak in stages:

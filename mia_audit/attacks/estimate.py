@@ -26,15 +26,20 @@ if TYPE_CHECKING:
     from mia_audit.attacks.context import AttackContext
     from mia_audit.training.families import FamilyChoice
 
-# On the reference machine (bench/scale.py's 2 cores), calibrated by `calibrate`: multiply-adds per
-# second of batched MLP training (forward and backward) and of forward passes.
-REFERENCE_TRAIN_MACS_S = 2.0e10
-REFERENCE_PREDICT_MACS_S = 4.0e10
-# Seconds per unit on the reference machine, measured with bench/scale.py at 10,000 and 100,000 records.
+# On the reference machine (bench/scale.py's 2 cores): multiply-adds per second of batched training steps
+# (forward and backward) of the fixed probe, MLPs of 200-256-20 (see `calibrate`).
+REFERENCE_TRAIN_MACS_S = 2.9e10
+_PROBE = (200, (256,), 20)
+# Seconds per unit on the reference machine, measured with bench/scale.py at 100,000 and 1,000,000 records.
 BOOSTING_S_PER_ROW_FEATURE = 1.0e-6  # one HistGradientBoosting fit of 200 iterations
-FOREST_S_PER_ROW = 1.0e-3  # a 100-tree forest, per training record, times log2 of the records
+FOREST_S_PER_ROW = 4.5e-5  # a 100-tree forest, per training record, times log2 of the records
+FOREST_PREDICT_S_PER_ROW = 2.0e-5
 PERTURB_S_PER_CELL = 2.0e-8  # building noisy neighbours, per neighbour and raw column
 FIXED_S = 0.05  # an attack that only scores the shared outputs
+# Scoring after the pools are trained, per record of the audit (or per shadow row).
+SCORING_S_PER_RECORD = {"lira.offline": 2.5e-5, "lira.online": 2.5e-5, "rmia": 8e-6, "stacked": 9e-5}
+THRESHOLD_S_PER_RECORD = 5e-7
+SHADOW_SIGNAL_S_PER_ROW = 1e-6
 # Matched MLPs stop once as confident as the target: after about this many steps on the bench targets
 # (the bundled sample: 136; 100,000 records: the budget's 411 first).
 TYPICAL_MATCH_STEPS = 400
@@ -68,34 +73,41 @@ class Workload:
 
 @dataclass(frozen=True)
 class Speed:
-    """This machine's measured throughput, and how much slower than the reference machine it is (≥ 0)."""
+    """This machine's measured throughput at the attacker's widths, and how much slower than the reference
+    machine it runs the fixed probe (1: as fast)."""
 
     train_macs_s: float
     predict_macs_s: float
-
-    @property
-    def slowdown(self) -> float:
-        return REFERENCE_TRAIN_MACS_S / self.train_macs_s
+    slowdown: float = 1.0
 
 
 def calibrate(n_inputs: int, hidden: tuple[int, ...], n_classes: int, budget_s: float = 0.3) -> Speed:
-    """Time batched MLP training steps and forward passes of these widths for about ``budget_s``."""
+    """Time batched MLP training steps and forward passes of these widths, and training steps of the fixed
+    probe, for about ``budget_s`` in all."""
+    train, predict = _rates([n_inputs, *(hidden or (128,)), n_classes], budget_s / 3)
+    probe, _ = _rates([_PROBE[0], *_PROBE[1], _PROBE[2]], budget_s / 3, forward_too=False)
+    return Speed(train, predict, REFERENCE_TRAIN_MACS_S / probe)
+
+
+def _rates(widths: list[int], budget_s: float, *, forward_too: bool = True) -> tuple[float, float]:
+    """Multiply-adds per second of a training step and of a forward pass, 4 models batched, 128 rows."""
     import torch
 
-    widths = [n_inputs, *(hidden or (128,)), n_classes]
     k, batch = 4, 128
-    torch.manual_seed(0)
-    weights = [torch.randn(k, a, b, requires_grad=True) * (1.0 / math.sqrt(a)) for a, b in pairwise(widths)]
-    params = [w.detach().requires_grad_() for w in weights]
-    x = torch.randn(k, batch, n_inputs)
+    generator = torch.Generator().manual_seed(0)
+    params = [
+        torch.randn(k, a, b, generator=generator).div_(math.sqrt(a)).requires_grad_() for a, b in pairwise(widths)
+    ]
+    x = torch.randn(k, batch, widths[0], generator=generator)
     macs = k * batch * sum(a * b for a, b in pairwise(widths))
 
-    def forward(inputs: torch.Tensor) -> torch.Tensor:
+    def forward() -> torch.Tensor:
+        out = x
         for i, w in enumerate(params):
-            inputs = torch.bmm(inputs, w)
+            out = torch.bmm(out, w)
             if i < len(params) - 1:
-                inputs = torch.relu(inputs)
-        return inputs
+                out = torch.relu(out)
+        return out
 
     def rate(step: Callable[[], object]) -> float:
         step()  # warm-up
@@ -105,12 +117,11 @@ def calibrate(n_inputs: int, hidden: tuple[int, ...], n_classes: int, budget_s: 
             runs += 1
         return macs * runs / elapsed
 
-    def train_step() -> None:
-        forward(x).square().mean().backward()
-
+    train = rate(lambda: forward().square().mean().backward())
+    if not forward_too:
+        return train, 0.0
     with torch.no_grad():
-        predict = rate(lambda: forward(x))
-    return Speed(train_macs_s=rate(train_step), predict_macs_s=predict)
+        return train, rate(forward)
 
 
 # -- the operations -------------------------------------------------------------------------------
@@ -165,8 +176,9 @@ def _shokri(w: Workload, speed: Speed) -> float:
 
 def _combined(w: Workload, speed: Speed) -> float:
     n = max(2, min(w.train_size, w.n_population // 2, 10_000))
-    forest = FOREST_S_PER_ROW * n * math.log2(n) * math.sqrt(w.n_inputs) / math.sqrt(200) * speed.slowdown
-    return forest + mlp_pool_s(w, speed, 1, n, w.n_population, 20) * 2  # the MLP and the logistic model
+    forest = FOREST_S_PER_ROW * n * math.log2(n) * math.sqrt(w.n_inputs) / math.sqrt(200)
+    forest += FOREST_PREDICT_S_PER_ROW * w.n_population
+    return forest * speed.slowdown + mlp_pool_s(w, speed, 1, n, w.n_population, 20) * 2  # the MLP, the logistic
 
 
 def _boundary(w: Workload, speed: Speed) -> float:
@@ -221,12 +233,23 @@ class Estimate:
     seconds: float
 
 
+def _scoring_s(attack_id: str, w: Workload, speed: Speed) -> float:
+    """What an attack costs past the shared pools: scoring every record, or every shadow row."""
+    if attack_id.startswith("threshold."):
+        per = THRESHOLD_S_PER_RECORD * w.n_eval
+    elif attack_id.startswith("calibrated.") or attack_id == "shadow.risk_score":
+        per = SHADOW_SIGNAL_S_PER_ROW * 2 * w.shadow_models * max(1, min(w.train_size, w.n_population // 2))
+    else:
+        per = SCORING_S_PER_RECORD.get(attack_id, 0.0) * w.n_records
+    return per * speed.slowdown
+
+
 def estimate(attack_ids: Iterable[str], w: Workload, speed: Speed) -> tuple[Estimate, ...]:
     """Each attack's estimated seconds, in run order; a shared pool counts for its first user."""
     built: set[str] = set()
     out = []
     for attack_id in attack_ids:
-        seconds = FIXED_S + OWN.get(attack_id, lambda _w, _s: 0.0)(w, speed)
+        seconds = FIXED_S + OWN.get(attack_id, lambda _w, _s: 0.0)(w, speed) + _scoring_s(attack_id, w, speed)
         pool = next((p for prefix, p in NEEDS.items() if attack_id.startswith(prefix)), None)
         if pool is not None and pool not in built:
             built.add(pool)

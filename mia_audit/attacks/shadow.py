@@ -195,8 +195,8 @@ def _calibrated(attack_id: str) -> Callable[[AttackContext], AttackOutput]:
 
     def run(ctx: AttackContext) -> AttackOutput:
         pool = ctx.main_shadow_pool()
-        probs, labels, member = pool.rows()
-        thresholds = class_thresholds(score_fn(probs, labels), labels, member, ctx.n_classes)
+        values, labels, member = pool.signal_rows(score_fn)
+        thresholds = class_thresholds(values, labels, member, ctx.n_classes)
         target = score_fn(ctx.eval_probs, ctx.eval_labels)
         return _output(
             ctx,
@@ -251,11 +251,9 @@ def risk_scores(
 
 def _run_risk_score(ctx: AttackContext) -> AttackOutput:
     pool = ctx.main_shadow_pool()
-    probs, labels, member = pool.rows()
     score_fn = CALIBRATED_SIGNALS["calibrated.modified_entropy"][1]
-    scores = risk_scores(
-        score_fn(probs, labels), labels, member, score_fn(ctx.eval_probs, ctx.eval_labels), ctx.eval_labels
-    )
+    values, labels, member = pool.signal_rows(score_fn)
+    scores = risk_scores(values, labels, member, score_fn(ctx.eval_probs, ctx.eval_labels), ctx.eval_labels)
     return _output(
         ctx,
         pool.data,

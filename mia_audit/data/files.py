@@ -156,6 +156,15 @@ def _read_parquet(path: Path, narrowing: Narrowing) -> tuple[pd.DataFrame, str]:
     return (_joined(chunks, narrowing) if chunks else empty), _sha256(path)
 
 
+def release_arrow_memory() -> None:
+    """Hand back what Arrow's allocator kept after reading Parquet (1.6 GB after 1.5 million records of 200
+    features: the batches' buffers, freed but held for reuse); nothing when no Parquet file was read."""
+    import sys
+
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+
+
 def _joined(chunks: list[pd.DataFrame], narrowing: Narrowing) -> pd.DataFrame:
     """One file's chunks in one frame; those read before the limit was passed are narrowed first."""
     chunks = [narrowing.apply(c) for c in chunks]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mia_audit.data.files import Narrowing, read_table
+from mia_audit.data.files import Narrowing, read_table, release_arrow_memory
 from mia_audit.data.files import column_list as _list
 from mia_audit.errors import DataContractError
 from mia_audit.streams import split_rng
@@ -192,6 +192,11 @@ def read_tables(spec: DataSpec) -> Tables:
     sensitive = _sensitive_values(frames, spec, label_col)
     features = pd.concat([f[feature_cols] for f, _, _ in frames], ignore_index=True)
     labels = pd.concat([f[label_col] for f, _, _ in frames], ignore_index=True)
+    role = np.concatenate([r for _, r, _ in frames]).astype("U10")
+    source = np.concatenate([np.full(len(f), n) for f, _, n in frames]).astype(str)
+    row_index = np.concatenate([np.arange(len(f)) for f, _, _ in frames])
+    del frames  # the files' own frames: only the joined columns are kept
+    release_arrow_memory()
     _check_values(features, labels, label_col)
     return Tables(
         spec=spec,
@@ -200,9 +205,9 @@ def read_tables(spec: DataSpec) -> Tables:
         label_col=label_col,
         features=features,
         labels=labels,
-        role=np.concatenate([r for _, r, _ in frames]).astype("U10"),
-        source=np.concatenate([np.full(len(f), n) for f, _, n in frames]).astype(str),
-        row_index=np.concatenate([np.arange(len(f)) for f, _, _ in frames]),
+        role=role,
+        source=source,
+        row_index=row_index,
         sensitive=sensitive,
     )
 

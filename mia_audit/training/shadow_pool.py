@@ -64,6 +64,19 @@ class ShadowPool:
                 member.append(np.full(int(mask.sum()), flag))
         return np.vstack(probs), np.concatenate(labels), np.concatenate(member)
 
+    def signal_rows(
+        self, signal: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``rows()`` with a per-row ``signal(probs, labels)`` in place of the posteriors, computed a shadow's
+        rows at a time: the stacked posteriors (1.3 GB for 16 shadows of 250,000 records) never exist."""
+        values, labels, member = [], [], []
+        for k in range(len(self.in_masks)):
+            for mask, flag in ((self.in_masks[k], 1), (self.out_masks[k], 0)):
+                values.append(signal(self.probs[k, mask], self.data.labels[mask]))
+                labels.append(self.data.labels[mask])
+                member.append(np.full(int(mask.sum()), flag))
+        return np.concatenate(values), np.concatenate(labels), np.concatenate(member)
+
 
 @dataclass(frozen=True)
 class Matching:

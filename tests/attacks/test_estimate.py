@@ -14,7 +14,7 @@ from mia_audit.attacks.estimate import Speed, Workload, calibrate, spoken
 from mia_audit.cli import app
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_models"
-SPEED = Speed(train_macs_s=estimate.REFERENCE_TRAIN_MACS_S, predict_macs_s=estimate.REFERENCE_PREDICT_MACS_S)
+SPEED = Speed(train_macs_s=estimate.REFERENCE_TRAIN_MACS_S, predict_macs_s=1e11)
 SMALL = Workload(
     n_eval=10_000,
     n_population=5_000,
@@ -48,8 +48,11 @@ def test_estimates_grow_with_the_records() -> None:
 
 def test_a_shared_pool_counts_for_its_first_user_only() -> None:
     seconds = _seconds(SMALL, ("lira.offline", "lira.online", "rmia"))
-    assert seconds["lira.offline"] > 10 * seconds["lira.online"]
-    assert seconds["lira.online"] == seconds["rmia"] == estimate.FIXED_S
+    # Both LiRA variants score every record alike; only the first pays for the pool.
+    pool = estimate.POOLS["reference"](SMALL, SPEED)
+    assert pool > 1.0
+    assert seconds["lira.offline"] == pytest.approx(seconds["lira.online"] + pool)
+    assert seconds["rmia"] < seconds["lira.online"]
 
 
 def test_fixed_shadow_epochs_price_that_many_epochs() -> None:
@@ -58,15 +61,15 @@ def test_fixed_shadow_epochs_price_that_many_epochs() -> None:
 
 
 def test_a_slower_machine_gets_longer_estimates() -> None:
-    slow = Speed(SPEED.train_macs_s / 4, SPEED.predict_macs_s / 4)
+    slow = Speed(SPEED.train_macs_s / 4, SPEED.predict_macs_s / 4, slowdown=4.0)
     fast_s = sum(e.seconds for e in estimate.estimate(HEAVY, SMALL, SPEED))
     slow_s = sum(e.seconds for e in estimate.estimate(HEAVY, SMALL, slow))
     assert slow_s > 3 * fast_s
 
 
 def test_calibration_measures_a_positive_rate() -> None:
-    speed = calibrate(20, (16,), 3, budget_s=0.02)
-    assert speed.train_macs_s > 0 and speed.predict_macs_s > 0
+    speed = calibrate(20, (16,), 3, budget_s=0.03)
+    assert speed.train_macs_s > 0 and speed.predict_macs_s > 0 and speed.slowdown > 0
 
 
 @pytest.mark.parametrize("seconds, text", [(0.3, "<1 s"), (12.4, "~12 s"), (89, "~89 s"), (300, "~5 min")])

@@ -85,3 +85,12 @@ def test_lira_offline_trains_its_own_pool_when_the_settings_differ(parts: dict[s
     ctx = _context(parts, SHADOWS, ReferenceConfig(family="mlp", n_models=6, offline_models="population"))
     offline = ctx.reference_pool(offline=True)
     assert offline.n_models == 6 and not offline.in_mask[:, ctx.eval_idx].any()
+
+
+def test_signal_rows_equal_the_signal_of_the_stacked_rows(parts: dict[str, object]) -> None:
+    pool = _context(parts, SHADOWS, OFFLINE).main_shadow_pool()
+    probs, labels, member = pool.rows()
+    values, labels_2, member_2 = pool.signal_rows(signals.logit_confidence)
+    np.testing.assert_array_equal(values, signals.logit_confidence(probs, labels))
+    np.testing.assert_array_equal(labels_2, labels)
+    np.testing.assert_array_equal(member_2, member)
