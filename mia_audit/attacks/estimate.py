@@ -32,9 +32,11 @@ REFERENCE_TRAIN_MACS_S = 2.9e10
 _PROBE = (200, (256,), 20)
 # Seconds per unit on the reference machine, measured with bench/scale.py at 100,000 and 1,000,000 records.
 BOOSTING_S_PER_ROW_FEATURE = 1.0e-6  # one HistGradientBoosting fit of 200 iterations
+LOGISTIC_S_PER_ROW = 2.0e-6  # Shokri's per-class logistic models, per shadow row
 FOREST_S_PER_ROW = 4.5e-5  # a 100-tree forest, per training record, times log2 of the records
 FOREST_PREDICT_S_PER_ROW = 2.0e-5
-PERTURB_S_PER_CELL = 2.0e-8  # building noisy neighbours, per neighbour and raw column
+PERTURB_S_PER_CELL = 1.0e-7  # building noisy neighbours, per neighbour and raw column
+REFERENCE_SIGNALS_S = 2.5e-6  # LiRA's and RMIA's statistics, per reference model and record
 FIXED_S = 0.05  # an attack that only scores the shared outputs
 # Scoring after the pools are trained, per record of the audit (or per shadow row).
 SCORING_S_PER_RECORD = {"lira.offline": 2.5e-5, "lira.online": 2.5e-5, "rmia": 8e-6, "stacked": 9e-5}
@@ -165,13 +167,16 @@ def _shadow_pool(w: Workload, speed: Speed) -> float:
 def _reference_pool(w: Workload, speed: Speed) -> float:
     n_calibration = min(w.n_population // 2, max(200, round(0.1 * w.n_eval)))
     n_train = min((w.n_eval + n_calibration) // 2, w.train_size + n_calibration)
-    return matched_pool_s(w, speed, w.reference_models, n_train, w.n_records)
+    signals = REFERENCE_SIGNALS_S * w.reference_models * w.n_records * speed.slowdown
+    return matched_pool_s(w, speed, w.reference_models, n_train, w.n_records) + signals
 
 
 def _shokri(w: Workload, speed: Speed) -> float:
+    """Both candidate attack models fitted twice: the choice on 3/4 of the shadows, then the refit."""
     n_train = max(1, min(w.train_size, w.n_population // 2))
-    rows = min(2 * w.shadow_models * n_train, 100_000)
-    return boosting_s(rows, 2 * w.n_classes + 2, speed) * 1.75  # a choice on 3/4 of the shadows, then the refit
+    rows = 2 * w.shadow_models * n_train
+    logistic = 1.75 * rows * LOGISTIC_S_PER_ROW * speed.slowdown
+    return logistic + boosting_s(min(rows, 100_000), 2 * w.n_classes + 2, speed) * 1.75
 
 
 def _combined(w: Workload, speed: Speed) -> float:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from mia_audit.data.files import FLOAT32_CELLS
 from mia_audit.training.encoding import FeatureEncoder
 from mia_audit.training.families import FamilyChoice, train_shadow_models
 from mia_audit.training.reference_pool import (
@@ -136,6 +137,10 @@ def build_shadow_pool(
         )
         probs = models.predict_proba(data.features)
         predict = models.predict_proba
+    if probs.size > FLOAT32_CELLS:
+        # As the audit's features past the same size: 16 shadows' posteriors on 500,000 population records
+        # of 20 classes are 1.3 GB in float64, and attack models stack them once more.
+        probs = probs.astype(np.float32)
     return ShadowPool(
         data=data,
         choice=choice,

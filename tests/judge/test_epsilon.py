@@ -97,3 +97,16 @@ def test_best_threshold_bound_is_never_negative(scores: list[float], seed: int) 
         m[0] = not m[0]
     threshold, eps = best_threshold(np.array(scores), m)
     assert eps >= 0.0 and math.isfinite(threshold)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_many_thresholds_screened_by_wilson_give_the_exact_best(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mia_audit.judge import epsilon
+
+    rng = np.random.default_rng(seed)
+    member = rng.random(6_000) < 0.5
+    scores = rng.normal(size=6_000) + 0.8 * member
+    monkeypatch.setattr(epsilon, "MAX_EXACT", 10**9)
+    exact = epsilon.best_threshold(scores, member)
+    monkeypatch.setattr(epsilon, "MAX_EXACT", 200)
+    assert epsilon.best_threshold(scores, member) == exact
