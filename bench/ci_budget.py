@@ -35,7 +35,7 @@ from bench_reference import build, independent_lira, prepared, target_probs
 def scan(files: dict[str, Path], out: Path, *extra: str) -> tuple[float, dict[str, object]]:
     """One ``mia-audit scan`` as a user runs it: its wall time and its report.json."""
     command = [
-        sys.executable, "-m", "mia_audit.cli", "scan", str(files["model"]),
+        str(Path(sys.executable).with_name("mia-audit")), "scan", str(files["model"]),
         "--members", str(files["members"]), "--holdout", str(files["holdout"]),
         "--population", str(files["population"]), "--out", str(out), *extra,
     ]  # fmt: skip

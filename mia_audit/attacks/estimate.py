@@ -204,10 +204,10 @@ def _stacked(w: Workload, speed: Speed) -> float:
 
 
 def _supervised(w: Workload, speed: Speed) -> float:
-    from mia_audit.attacks.supervised import N_FOLDS, N_REPEATS, ONE_REPEAT_RECORDS
+    from mia_audit.attacks.supervised import MAX_FIT_ROWS, N_FOLDS, N_REPEATS, ONE_REPEAT_RECORDS
 
     repeats = N_REPEATS if w.n_eval <= ONE_REPEAT_RECORDS else 1
-    rows = repeats * N_FOLDS * w.n_eval * (N_FOLDS - 1) // N_FOLDS
+    rows = repeats * N_FOLDS * min(w.n_eval * (N_FOLDS - 1) // N_FOLDS, MAX_FIT_ROWS)
     return boosting_s(rows, 20, speed)  # on the earlier attacks' scores
 
 

@@ -132,3 +132,18 @@ def test_a_large_evaluation_set_gets_one_split(monkeypatch: pytest.MonkeyPatch) 
 
     repeated_cross_fit(np.zeros((100, 1)), np.arange(100) < 50, np.random.default_rng(0), spy)
     assert len(calls) == 5  # 100 records > 99: one split of five folds, not three
+
+
+def test_a_fold_fits_on_a_capped_seeded_subsample(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mia_audit.attacks import supervised
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(600, 2)), rng.integers(0, 2, 600)
+    X[:, 0] += y
+    monkeypatch.setattr(supervised, "MAX_FIT_ROWS", 200)
+    fit_predict = supervised._boosting(0, [True, False])
+    first = fit_predict(X[:500], y[:500], X[500:], np.arange(500))
+    assert first.shape == (100,) and np.isfinite(first).all()
+    np.testing.assert_array_equal(first, fit_predict(X[:500], y[:500], X[500:], np.arange(500)))
+    monkeypatch.setattr(supervised, "MAX_FIT_ROWS", 10**6)
+    assert not np.array_equal(first, fit_predict(X[:500], y[:500], X[500:], np.arange(500)))
