@@ -16,6 +16,10 @@ each profile (the quick profile should keep at least 70% of the standard one's).
     python bench/ci_budget.py [--work /tmp/mia-reference-location] [--seed 0]
 
 Timings are only meaningful on a quiet machine: run it alone and read the load it prints.
+
+Measured on 2026-11-30, 2 cores, seed 0: LiRA 28.7 s (AUC 0.905, TPR at 1% FPR 0.297); default audit
+with reports 102.4 s = 3.57x (best TPR at 1% FPR 0.632, stacked); --profile quick 18.2 s = 0.63x
+(0.589, rmia: 93% of the standard profile's).
 """
 
 from __future__ import annotations

@@ -94,3 +94,11 @@ def test_signal_rows_equal_the_signal_of_the_stacked_rows(parts: dict[str, objec
     np.testing.assert_array_equal(values, signals.logit_confidence(probs, labels))
     np.testing.assert_array_equal(labels_2, labels)
     np.testing.assert_array_equal(member_2, member)
+
+
+def test_a_capped_pool_trains_on_at_most_the_cap(parts: dict[str, object]) -> None:
+    ctx = _context(parts, SHADOWS, OFFLINE)
+    choice = ctx.family("logreg", ctx.shadow_mlp())
+    capped, full = ctx.shadow_pool(choice, 1, max_train=30), ctx.shadow_pool(choice, 1)
+    assert capped.train_size == 30 and full.train_size == N_MEMBERS
+    assert capped is not full
