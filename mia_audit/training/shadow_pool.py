@@ -124,7 +124,9 @@ def build_shadow_pool(
     if choice.family == "mlp" and matching is not None:
         X = model_matrix(encoder, data.features)
         check = np.sort(rng.permutation(len(X))[:MAX_CHECK_ROWS])
-        match = confidence_match(matching.target_probs, check) if matching.budget.epochs is None else None
+        # A shadow needs population records it did not train on to be compared with the target there.
+        can_match = matching.budget.epochs is None and bool((~in_masks[:, check]).any(axis=1).all())
+        match = confidence_match(matching.target_probs, check) if can_match else None
         trained = train_matched_pool(
             X, data.labels, in_masks, match, choice, matching.budget, len(classes), seed=seed, device=device
         )

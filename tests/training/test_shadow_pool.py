@@ -4,6 +4,7 @@ lira.offline's population-trained models are those shadows (no second pool)."""
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 from mia_audit import signals
-from mia_audit.attacks.context import AttackContext, AttackOptions
+from mia_audit.attacks.context import AttackContext, AttackOptions, SharedWork
 from mia_audit.models.loader import load_model
 from mia_audit.training.config import ShadowConfig
 from mia_audit.training.reference_config import ReferenceConfig
@@ -102,3 +103,10 @@ def test_a_capped_pool_trains_on_at_most_the_cap(parts: dict[str, object]) -> No
     capped, full = ctx.shadow_pool(choice, 1, max_train=30), ctx.shadow_pool(choice, 1)
     assert capped.train_size == 30 and full.train_size == N_MEMBERS
     assert capped is not full
+
+
+def test_a_population_too_small_to_hold_records_out_trains_the_budget(parts: dict[str, object]) -> None:
+    ctx = _context(parts, SHADOWS, OFFLINE)
+    tiny = replace(ctx, population_idx=np.array([N_EVAL]), shared=SharedWork())
+    pool = tiny.main_shadow_pool()
+    assert pool.matched == 0 and pool.probs.shape == (4, 1, 3)
