@@ -203,8 +203,12 @@ class FeatureEncoder:
         """The code matrix of ``frame``; categorical values never seen get code -1."""
         self._check_columns(frame)
         out = np.empty((len(frame), len(self.columns)), dtype=np.float64)
-        for j, col in enumerate(self.columns):
-            series = frame.iloc[:, j]
+        # Plain numpy number columns convert in one pass (the same values as column by column).
+        plain = [j for j, col in enumerate(self.columns) if col.is_numeric and _numpy_number(frame.dtypes.iloc[j])]
+        if plain:
+            out[:, plain] = frame.iloc[:, plain].to_numpy(dtype=np.float64)
+        for j in sorted(set(range(len(self.columns))) - set(plain)):
+            col, series = self.columns[j], frame.iloc[:, j]
             out[:, j] = _as_float(series) if col.is_numeric else _category_codes(col, series)
         return out
 
@@ -336,6 +340,10 @@ def _category_codes(col: ColumnSchema, series: pd.Series) -> np.ndarray:
     index = pd.Index(list(col.categories), dtype=object)
     values = pd.Index(np.asarray(series.to_numpy(dtype=object), dtype=object), dtype=object)
     return np.asarray(index.get_indexer(values), dtype=np.int64)
+
+
+def _numpy_number(dtype: Any) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind in "fiu"
 
 
 def _plain_number(frame_dtype: Any, fitted: Any) -> bool:

@@ -235,3 +235,25 @@ def test_replace_cells_fast_numeric_path_equals_the_object_path(monkeypatch: pyt
     pd.testing.assert_frame_equal(fast, slow)
     assert list(fast.dtypes) == list(frame.dtypes)
     assert not fast.equals(frame)  # cells did change
+
+
+def test_codes_of_plain_number_columns_equal_the_column_by_column_values() -> None:
+    from mia_audit.training.encoding import _as_float, _category_codes
+
+    frame = pd.DataFrame(
+        {
+            "x": [1.5, np.nan, 3.0, 4.25],
+            "k": np.array([1, 2, 3, 4], dtype=np.int32),
+            "city": ["Oslo", "Lima", "Oslo", "Pune"],
+            "n": pd.array([1, None, 3, 4], dtype="Int64"),
+            "f": np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32),
+        }
+    )
+    encoder = FeatureEncoder.fit(frame)
+    expected = np.column_stack(
+        [
+            _as_float(frame.iloc[:, j]) if col.is_numeric else _category_codes(col, frame.iloc[:, j])
+            for j, col in enumerate(encoder.columns)
+        ]
+    )
+    np.testing.assert_array_equal(encoder.codes(frame), expected)
