@@ -173,34 +173,46 @@ def _reference_pool(w: Workload, speed: Speed) -> float:
 
 def _shokri(w: Workload, speed: Speed) -> float:
     """Both candidate attack models fitted twice: the choice on 3/4 of the shadows, then the refit."""
+    from mia_audit.attacks.attack_model import MAX_BOOSTING_ROWS
+
     n_train = max(1, min(w.train_size, w.n_population // 2))
     rows = 2 * w.shadow_models * n_train
     logistic = 1.75 * rows * LOGISTIC_S_PER_ROW * speed.slowdown
-    return logistic + boosting_s(min(rows, 100_000), 2 * w.n_classes + 2, speed) * 1.75
+    return logistic + boosting_s(min(rows, MAX_BOOSTING_ROWS), 2 * w.n_classes + 2, speed) * 1.75
 
 
 def _combined(w: Workload, speed: Speed) -> float:
-    n = max(2, min(w.train_size, w.n_population // 2, 10_000))
+    from mia_audit.attacks.shadow import COMBINED_MAX_RECORDS
+
+    n = max(2, min(w.train_size, w.n_population // 2, COMBINED_MAX_RECORDS))
     forest = FOREST_S_PER_ROW * n * math.log2(n) * math.sqrt(w.n_inputs) / math.sqrt(200)
     forest += FOREST_PREDICT_S_PER_ROW * w.n_population
     return forest * speed.slowdown + mlp_pool_s(w, speed, 1, n, w.n_population, 20) * 2  # the MLP, the logistic
 
 
 def _boundary(w: Workload, speed: Speed) -> float:
+    """The reference models, their calibration on noisy neighbours, and the target's neighbours."""
+    from mia_audit.attacks import boundary as b
     from mia_audit.training.config import ShadowConfig
 
     n_train = max(1, min(w.train_size, w.n_population // 2))
     spec = ShadowConfig().mlp_for(n_train)
-    references = mlp_pool_s(w, speed, 8, n_train, w.n_records, spec.epochs)
-    calibration_rows = 800 * (32 * 11 + min(w.boundary_queries, 200))
-    calibration = 8 * calibration_rows * w.macs_per_row / speed.predict_macs_s
-    target_rows = (min(w.n_eval, w.boundary_records) + 200) * w.boundary_queries
+    references = mlp_pool_s(w, speed, b.REFERENCE_MODELS, n_train, w.n_records, spec.epochs)
+    levels = len(b.SIGMA_GRID) + 2 + len(b.FLIP_GRID)  # at most: the grid, two refinements, the flips
+    per_record = b.CALIBRATION_QUERIES * levels + min(w.boundary_queries, b.MAX_BETA_QUERIES)
+    calibration_rows = b.CALIBRATION_RECORDS * per_record
+    calibration = b.REFERENCE_MODELS * calibration_rows * w.macs_per_row / speed.predict_macs_s
+    target_rows = (min(w.n_eval, w.boundary_records) + b.THRESHOLD_RECORDS) * w.boundary_queries
     perturb = (calibration_rows + target_rows) * w.n_columns * PERTURB_S_PER_CELL * speed.slowdown
     return references + calibration + perturb + target_rows * w.query_s_per_record
 
 
 def _stacked(w: Workload, speed: Speed) -> float:
-    return boosting_s(min(8 * w.n_eval, 100_000), 8, speed) * 5
+    from mia_audit.attacks.stacked import MAX_FIT_ROWS, MAX_STAND_INS
+
+    # Five fits (the choice among features, then the model) on its four scores; the width of 8 is what
+    # matched bench/scale.py's stacked times.
+    return boosting_s(min(MAX_STAND_INS * w.n_eval, MAX_FIT_ROWS), 8, speed) * 5
 
 
 def _supervised(w: Workload, speed: Speed) -> float:
