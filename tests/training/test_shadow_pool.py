@@ -106,7 +106,8 @@ def test_a_capped_pool_trains_on_at_most_the_cap(parts: dict[str, object]) -> No
 
 
 def test_a_population_too_small_to_hold_records_out_trains_the_budget(parts: dict[str, object]) -> None:
-    ctx = _context(parts, SHADOWS, OFFLINE)
+    short = ReferenceConfig(family="mlp", n_models=4, max_epochs=20)  # the budget, kept short for the test
+    ctx = _context(parts, SHADOWS, short)
     tiny = replace(ctx, population_idx=np.array([N_EVAL]), shared=SharedWork())
     pool = tiny.main_shadow_pool()
-    assert pool.matched == 0 and pool.probs.shape == (4, 1, 3)
+    assert pool.matched == 0 and pool.epochs == (20,) * 4 and pool.probs.shape == (4, 1, 3)
