@@ -197,8 +197,8 @@ def read_tables(spec: DataSpec) -> Tables:
     row_index = np.concatenate([np.arange(len(f)) for f, _, _ in frames])
     del frames  # the files' own frames: only the joined columns are kept
     release_arrow_memory()
-    # One block per dtype, not one per column: the boundary attack's row gathers and the model's input
-    # matrix took twice as long on a frame of 446 one-column blocks.
+    # One block per dtype, as the split's copy made it before the files were read in chunks: the frame the
+    # noisy neighbours are gathered from and the model's input matrix is built from stays what it was.
     features = features.copy()
     _check_values(features, labels, label_col)
     return Tables(
