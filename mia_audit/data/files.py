@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mia_audit.errors import DataContractError, InputFileError
+from mia_audit.models.base import sha256_of
 
 CHUNK_ROWS = 100_000
 FLOAT32_CELLS = 50_000_000
@@ -40,7 +41,7 @@ class Narrowing:
         return self.cells > self.limit
 
     def add(self, chunk: pd.DataFrame) -> pd.DataFrame:
-        self.cells += len(chunk) * int((chunk.dtypes == np.float64).sum())
+        self.cells += len(chunk) * sum(1 for t in chunk.dtypes if isinstance(t, np.dtype) and t.kind == "f")
         return self.apply(chunk)
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -153,7 +154,7 @@ def _read_parquet(path: Path, narrowing: Narrowing) -> tuple[pd.DataFrame, str]:
         empty = source.schema_arrow.empty_table().to_pandas()
     except pyarrow.ArrowException as exc:
         raise ValueError(str(exc)) from None
-    return (_joined(chunks, narrowing) if chunks else empty), _sha256(path)
+    return (_joined(chunks, narrowing) if chunks else empty), sha256_of(path)
 
 
 def release_arrow_memory() -> None:
@@ -169,14 +170,6 @@ def _joined(chunks: list[pd.DataFrame], narrowing: Narrowing) -> pd.DataFrame:
     """One file's chunks in one frame; those read before the limit was passed are narrowed first."""
     chunks = [narrowing.apply(c) for c in chunks]
     return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_unique_columns(names: list[str], what: str, path: Path) -> None:

@@ -100,3 +100,9 @@ def test_the_audit_holds_large_inputs_as_float32_whatever_the_format(
     assert tables.features.x.dtype == dtype
     np.testing.assert_allclose(tables.features.x[:60], members.x.astype(dtype))
     assert tables.sha256 == {"members": _sha256(tmp_path / "m.csv"), "holdout": _sha256(tmp_path / "h.parquet")}
+
+
+def test_float32_columns_count_toward_the_limit() -> None:
+    narrowing = Narrowing(limit=50)
+    narrowing.add(pd.DataFrame({"x": np.zeros(60, dtype=np.float32), "k": np.zeros(60, dtype=np.int64)}))
+    assert narrowing.cells == 60 and narrowing.narrow
