@@ -33,9 +33,12 @@ so the score refines the gap attack: every correctly classified record ranks abo
 misclassified one, and within each group records are ordered by calibrated robustness.
 
 Calibration on reference models (no target query, no membership label of the evaluation set).
-The attacker trains ``REFERENCE_MODELS`` models of the shadow family (``--shadow-family``; ``auto``
-reads the target's architecture) on random subsets of its population records, each of the target's
-training-set size. Each of them in turn plays the target: on ``CALIBRATION_RECORDS`` population
+The reference models are models of the shadow family (``--shadow-family``; ``auto`` reads the
+target's architecture) on random subsets of the attacker's population records, each of the target's
+training-set size. With ``--shadow-data population`` (the default) they are the main shadow pool that
+shadow.shokri and the calibrated attacks train anyway (``--shadow-models`` of them, confidence-matched
+MLPs where the family is an MLP); with made-up shadow data the attack trains ``REFERENCE_MODELS`` of
+its own. Each of them in turn plays the target: on ``CALIBRATION_RECORDS`` population
 records it is queried with ``CALIBRATION_QUERIES`` neighbours per record, and the noise level is
 the one whose score best separates its own training records from the others (mean AUC over the
 models; the records' difficulty comes from the *other* models that did not train on them).
@@ -91,7 +94,10 @@ CALIBRATION_RECORDS = 800  # population records the reference models are queried
 CALIBRATION_QUERIES = 32  # neighbours per calibration record (queries to the attacker's own models)
 MAX_BETA_QUERIES = 200  # neighbours per calibration record when the betas are chosen
 THRESHOLD_RECORDS = 200  # population records scored on the target to set the threshold
-CHUNK_ROWS = 20_000  # neighbour rows per model query
+CHUNK_ROWS = 20_000  # records per model query for the true-class outputs
+# Neighbour cells per chunk: 16 MB in float64, small enough for the allocator to reuse its memory; larger
+# chunks are mapped afresh each time, and filling new pages cost more than the arithmetic on them.
+CHUNK_CELLS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,16 @@ class BoundaryAttack:
         frozenset({"predicted label only", "true labels", "population records", "training-set size"}),
         needs_probabilities=False,
         needs_population=False,
-        options=("boundary_queries", "boundary_records", "threshold_fpr", "shadow_family", "shadow_epochs", "device"),
+        options=(
+            "boundary_queries",
+            "boundary_records",
+            "threshold_fpr",
+            "shadow_family",
+            "shadow_data",
+            "shadow_models",
+            "shadow_epochs",
+            "device",
+        ),
     )
 
     def run(self, ctx: AttackContext) -> AttackOutput:
@@ -194,7 +209,7 @@ def _plan(ctx: AttackContext, weights: Weights | None, generator: np.random.Gene
     else:  # no attacker records: the noise scale falls back on the evaluation records' own columns
         encoder = FeatureEncoder.fit(ctx.features.iloc[ctx.eval_idx])
         notes.append("no population records: column statistics for the noise come from the evaluation records")
-    refs = _train_references(ctx, encoder) if n_population >= MIN_REFERENCE_RECORDS else None
+    refs = _references(ctx, encoder) if n_population >= MIN_REFERENCE_RECORDS else None
     calibration = _calibrate(ctx, encoder, refs, generator) if refs is not None else None
     noise = calibration.noise if calibration is not None else DEFAULT_NOISE
     chosen = calibration.weights if calibration is not None else Weights()
@@ -323,6 +338,34 @@ def _calibration_note(calibration: Calibration | None, n_population: int) -> str
 # -- reference models and calibration ------------------------------------------------------------
 
 
+def shares_shadows(shadow_data: str) -> bool:
+    """Whether the reference models are the main shadow pool: it trains on population records, as they do."""
+    return shadow_data == "population"
+
+
+def _references(ctx: AttackContext, encoder: FeatureEncoder) -> References:
+    """The main shadows (shadow.shokri's, already trained in a full audit) when they are population-trained
+    models of the shadow family, as the reference models are; else ``REFERENCE_MODELS`` of the boundary's own."""
+    if not shares_shadows(ctx.options.shadow.data):
+        return _train_references(ctx, encoder)
+    pool = ctx.main_shadow_pool()
+    rows = pool.data.population_rows
+    assert rows is not None and pool.predict is not None  # population shadows know both
+    in_masks = np.zeros((pool.n_models, len(ctx.population_idx)), dtype=bool)
+    in_masks[:, rows] = pool.in_masks
+    models = _Predicting(pool.predict, pool.n_models)
+    p_true, correct = _true_class_outputs(models, ctx.features, ctx.labels)
+    return References(models, in_masks, p_true, correct, f"the shadow models, {pool.choice.describe()}")
+
+
+@dataclass(frozen=True)
+class _Predicting:
+    """K models behind one ``predict_proba(frame) -> (K, n, C)``."""
+
+    predict_proba: Any
+    n_models: int
+
+
 def _train_references(ctx: AttackContext, encoder: FeatureEncoder) -> References:
     """``REFERENCE_MODELS`` models on random population subsets of the target's training-set size."""
     from mia_audit.training.families import train_shadow_models
@@ -435,11 +478,13 @@ def _neighbour_chunks(
     features: pd.DataFrame, encoder: FeatureEncoder, idx: np.ndarray, noise: Noise, q: int, rng: np.random.Generator
 ) -> Iterator[tuple[int, np.ndarray, pd.DataFrame]]:
     """``(start, rows, neighbours)`` for consecutive chunks of ``idx``: ``q`` noisy copies of each row."""
-    per_chunk = max(1, CHUNK_ROWS // q)
+    per_chunk = max(1, CHUNK_CELLS // (q * max(features.shape[1], 1)))
     for at in range(0, len(idx), per_chunk):
         rows = np.asarray(idx[at : at + per_chunk])
-        base = features.iloc[np.repeat(rows, q)].reset_index(drop=True)
-        yield at, rows, _perturb(encoder, base, noise, rng)
+        base = features.iloc[rows]
+        codes = np.repeat(encoder.codes(base), q, axis=0)
+        mask = _perturb(encoder, codes, noise, rng)
+        yield at, rows, encoder.replace_codes(base, mask, codes, repeats=q)
 
 
 @dataclass(frozen=True)
@@ -473,16 +518,14 @@ def _robustness_of_models(
     return out
 
 
-def _perturb(encoder: FeatureEncoder, frame: pd.DataFrame, noise: Noise, rng: np.random.Generator) -> pd.DataFrame:
-    """A copy of ``frame`` with noise at level ``noise``; dtypes are kept.
+def _perturb(encoder: FeatureEncoder, codes: np.ndarray, noise: Noise, rng: np.random.Generator) -> np.ndarray:
+    """Noise at level ``noise`` on the code matrix ``codes``, in place; the mask of the cells it changed.
 
-    Columns draw their noise in column order from ``rng``; a run of adjacent 0/1 columns draws its flips
-    as one block, which is the same stream as drawing them column by column (446 one-hot columns spent
-    9 s in this loop per boundary attack).
+    Columns draw their noise in column order from ``rng``; a run of adjacent 0/1 columns draws the positions
+    of its flips as one block (446 one-hot columns spent 9 s in this loop per boundary attack when each
+    column drew a number per cell).
     """
-    codes = encoder.codes(frame)
     n, d = codes.shape
-    new = np.array(codes, copy=True)
     mask = np.zeros((n, d), dtype=bool)
     columns = encoder.columns
     j = 0
@@ -490,57 +533,75 @@ def _perturb(encoder: FeatureEncoder, frame: pd.DataFrame, noise: Noise, rng: np
         if columns[j].is_numeric and columns[j].binary:
             end = next((e for e in range(j, d) if not (columns[e].is_numeric and columns[e].binary)), d)
             if noise.flip > 0:
-                _flip_binary(codes, new, mask, encoder, slice(j, end), noise.flip, rng)
+                _flip_binary(codes, mask, encoder, slice(j, end), noise.flip, rng)
             j = end
             continue
-        _perturb_column(codes[:, j], new, mask, j, encoder, noise, rng)
+        _perturb_column(codes, mask, j, encoder, noise, rng)
         j += 1
-    return encoder.replace_cells(frame, mask, lambda j, r: new[r, j])
+    return mask
 
 
 def _flip_binary(
     codes: np.ndarray,
-    new: np.ndarray,
     mask: np.ndarray,
     encoder: FeatureEncoder,
     run: slice,
     flip: float,
     rng: np.random.Generator,
 ) -> None:
-    """Flip each cell of the 0/1 columns ``run`` with probability ``flip`` (both values in place)."""
+    """Flip each cell of the 0/1 columns ``run`` with probability ``flip``, in ``codes`` and ``mask``."""
     columns = encoder.columns[run]
     low = np.array([c.low or 0.0 for c in columns])
     high = np.array([c.high or 0.0 for c in columns])
-    x = codes[:, run]
-    draws = rng.random((len(columns), len(x))).T
-    mask[:, run] = (draws < flip) & ~np.isnan(x) & (low != high)
-    new[:, run] = np.where(x == low, high, low)
+    width = len(columns)
+    rows, cols = np.divmod(bernoulli_cells(len(codes) * width, flip, rng), width)
+    x = codes[rows, run.start + cols]
+    keep = ~np.isnan(x) & (low[cols] != high[cols])
+    rows, cols, x = rows[keep], cols[keep], x[keep]
+    mask[rows, run.start + cols] = True
+    codes[rows, run.start + cols] = np.where(x == low[cols], high[cols], low[cols])
+
+
+def bernoulli_cells(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
+    """The sorted positions in ``range(n)`` of independent Bernoulli(``p``) successes.
+
+    Candidates are drawn at rate ``max(p, FLIP_GRID[-1])`` as geometric gaps and each is kept with
+    probability ``p`` / that rate: about ``n`` × 0.04 draws instead of ``n``. From the same generator
+    state a lower ``p`` flips a subset of the cells a higher one flips, as when every cell drew a uniform
+    number, so the calibration compares flip levels on common random numbers.
+    """
+    if p <= 0 or n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    rate = min(max(p, FLIP_GRID[-1]), 1.0)
+    parts, last = [], -1
+    batch = int(n * rate + 6 * np.sqrt(n * rate) + 16)
+    while last < n - 1:
+        found = last + np.cumsum(rng.geometric(rate, size=batch))
+        parts.append(found[found < n])
+        last = int(found[-1])
+    candidates = np.concatenate(parts).astype(np.int64)
+    return candidates[rng.random(len(candidates)) * rate < p]
 
 
 def _perturb_column(
-    x: np.ndarray,
-    new: np.ndarray,
-    mask: np.ndarray,
-    j: int,
-    encoder: FeatureEncoder,
-    noise: Noise,
-    rng: np.random.Generator,
+    codes: np.ndarray, mask: np.ndarray, j: int, encoder: FeatureEncoder, noise: Noise, rng: np.random.Generator
 ) -> None:
-    """Gaussian noise for a numeric column, a redrawn category for a categorical one."""
-    col, n = encoder.columns[j], len(x)
+    """Gaussian noise for a numeric column, a redrawn category for a categorical one (column ``j``, in place)."""
+    col, x = encoder.columns[j], codes[:, j]
     if col.is_numeric:
         std, low, high = col.std or 0.0, col.low or 0.0, col.high or 0.0
         if noise.sigma <= 0 or std <= 0:
             return
-        noisy = x + rng.standard_normal(n) * noise.sigma * std
-        new[:, j] = np.clip(noisy, np.minimum(low, x), np.maximum(high, x))
+        noisy = x + rng.standard_normal(len(x)) * noise.sigma * std
         mask[:, j] = ~np.isnan(x)
+        codes[:, j] = np.clip(noisy, np.minimum(low, x), np.maximum(high, x))
         return
     if noise.flip <= 0:
         return
-    mask[:, j] = rng.random(n) < noise.flip
-    new[:, j] = _other_category(np.asarray(col.frequencies), x.astype(np.int64), rng)
-    mask[:, j] &= new[:, j] >= 0
+    flipped = rng.random(len(x)) < noise.flip
+    other = _other_category(np.asarray(col.frequencies), x.astype(np.int64), rng)
+    mask[:, j] = flipped & (other >= 0)
+    codes[mask[:, j], j] = other[mask[:, j]]
 
 
 def _other_category(freq: np.ndarray, current: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -118,14 +118,19 @@ class AttackContext:
     def shadow_pool(self, choice: FamilyChoice, n_models: int, max_train: int | None = None) -> ShadowPool:
         """``n_models`` shadows of one family, each on a random subset of the shadow data of the target's
         training size (at most half the records, and at most ``max_train``)."""
-        size = self.train_size if max_train is None else min(self.train_size, max_train)
+        size = self._shadow_train_size() if max_train is None else min(self._shadow_train_size(), max_train)
         key = ("shadow_pool", choice.family, choice.describe(), n_models, size)
         return self.shared.get(key, lambda: self._build_shadow_pool(choice, n_models, size))
 
     def shadow_mlp(self) -> MLPSpec:
         """MLP settings for shadows of the target's training size (at most half the shadow records)."""
-        n_train = min(self.train_size, len(self.shadow_data().features) // 2)
+        n_train = self._shadow_train_size()
         return self.options.shadow.mlp_for(max(n_train, 1))
+
+    def _shadow_train_size(self) -> int:
+        """The target's training-set size, at most half the shadow records (all of that half when unknown)."""
+        half = len(self.shadow_data().features) // 2
+        return min(self.train_size, half) if self.train_size else half
 
     def main_shadow_pool(self) -> ShadowPool:
         """The K shadows of ``--shadow-family`` that shadow.shokri, shadow.one and the calibrated attacks

@@ -35,7 +35,8 @@ BOOSTING_S_PER_ROW_FEATURE = 1.0e-6  # one HistGradientBoosting fit of 200 itera
 LOGISTIC_S_PER_ROW = 2.0e-6  # Shokri's per-class logistic models, per shadow row
 FOREST_S_PER_ROW = 4.5e-5  # a 100-tree forest, per training record, times log2 of the records
 FOREST_PREDICT_S_PER_ROW = 2.0e-5
-PERTURB_S_PER_CELL = 1.0e-7  # building noisy neighbours, per neighbour and raw column
+PERTURB_S_PER_CELL = 2.0e-8  # building noisy neighbours, per neighbour and raw column
+PERTURB_S_PER_ROW = 3.0e-6  # ... and per neighbour (text columns cost that much more)
 REFERENCE_SIGNALS_S = 2.5e-6  # LiRA's and RMIA's statistics, per reference model and record
 FIXED_S = 0.05  # an attack that only scores the shared outputs
 # Scoring after the pools are trained, per record of the audit (or per shadow row).
@@ -66,6 +67,7 @@ class Workload:
     boundary_records: int
     boundary_queries: int
     query_s_per_record: float
+    shadow_data: str = "population"  # --shadow-data: population shadows are the boundary's reference models
 
     @property
     def macs_per_row(self) -> int:
@@ -191,19 +193,25 @@ def _combined(w: Workload, speed: Speed) -> float:
 
 
 def _boundary(w: Workload, speed: Speed) -> float:
-    """The reference models, their calibration on noisy neighbours, and the target's neighbours."""
+    """The reference models (the shadow pool's, counted there, or its own), their calibration on noisy
+    neighbours, and the target's neighbours."""
     from mia_audit.attacks import boundary as b
     from mia_audit.training.config import ShadowConfig
 
     n_train = max(1, min(w.train_size, w.n_population // 2))
-    spec = ShadowConfig().mlp_for(n_train)
-    references = mlp_pool_s(w, speed, b.REFERENCE_MODELS, n_train, w.n_records, spec.epochs)
+    if b.shares_shadows(w.shadow_data):
+        n_models, references = w.shadow_models, 0.0
+    else:
+        n_models = b.REFERENCE_MODELS
+        references = mlp_pool_s(w, speed, n_models, n_train, w.n_records, ShadowConfig().mlp_for(n_train).epochs)
     levels = len(b.SIGMA_GRID) + 2 + len(b.FLIP_GRID)  # at most: the grid, two refinements, the flips
     per_record = b.CALIBRATION_QUERIES * levels + min(w.boundary_queries, b.MAX_BETA_QUERIES)
     calibration_rows = b.CALIBRATION_RECORDS * per_record
-    calibration = b.REFERENCE_MODELS * calibration_rows * w.macs_per_row / speed.predict_macs_s
+    # The reference models' true-class outputs on every record, then their calibration queries.
+    calibration = n_models * (w.n_records + calibration_rows) * w.macs_per_row / speed.predict_macs_s
     target_rows = (min(w.n_eval, w.boundary_records) + b.THRESHOLD_RECORDS) * w.boundary_queries
-    perturb = (calibration_rows + target_rows) * w.n_columns * PERTURB_S_PER_CELL * speed.slowdown
+    per_row = PERTURB_S_PER_ROW + w.n_columns * PERTURB_S_PER_CELL
+    perturb = (calibration_rows + target_rows) * per_row * speed.slowdown
     return references + calibration + perturb + target_rows * w.query_s_per_record
 
 
@@ -261,13 +269,21 @@ def _scoring_s(attack_id: str, w: Workload, speed: Speed) -> float:
     return per * speed.slowdown
 
 
+def _pool_of(attack_id: str, w: Workload) -> str | None:
+    from mia_audit.attacks.boundary import shares_shadows
+
+    if attack_id == "label_only.boundary":
+        return "shadow" if shares_shadows(w.shadow_data) else None
+    return next((p for prefix, p in NEEDS.items() if attack_id.startswith(prefix)), None)
+
+
 def estimate(attack_ids: Iterable[str], w: Workload, speed: Speed) -> tuple[Estimate, ...]:
     """Each attack's estimated seconds, in run order; a shared pool counts for its first user."""
     built: set[str] = set()
     out = []
     for attack_id in attack_ids:
         seconds = FIXED_S + OWN.get(attack_id, lambda _w, _s: 0.0)(w, speed) + _scoring_s(attack_id, w, speed)
-        pool = next((p for prefix, p in NEEDS.items() if attack_id.startswith(prefix)), None)
+        pool = _pool_of(attack_id, w)
         if pool is not None and pool not in built:
             built.add(pool)
             seconds += POOLS[pool](w, speed)
@@ -315,6 +331,7 @@ def for_context(ctx: AttackContext, attack_ids: tuple[str, ...], query_s_per_rec
         boundary_records=options.boundary_records,
         boundary_queries=options.boundary_queries,
         query_s_per_record=query_s_per_record,
+        shadow_data=options.shadow.data,
     )
     return estimate(attack_ids, work, calibrate(encoder.n_outputs, hidden, ctx.n_classes))
 

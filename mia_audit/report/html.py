@@ -50,8 +50,22 @@ class ClassRow:
     n_nonmembers: int
 
 
+# The last result rendered and its document: the HTML and the PDF writers of one run render the same
+# (immutable) result, and drawing its figures twice cost a second.
+_last: tuple[AuditResult, str] | None = None
+
+
 def render_html(result: AuditResult) -> str:
     """The report as one HTML document (a string)."""
+    global _last
+    if _last is not None and _last[0] is result:
+        return _last[1]
+    html = _render(result)
+    _last = (result, html)
+    return html
+
+
+def _render(result: AuditResult) -> str:
     from markupsafe import Markup
 
     from mia_audit.report.figures import distribution_figure_svg, exposure_figure_svg, roc_figure_svg

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from mia_audit.attacks.boundary import (
     _perturb,
     combine,
 )
-from mia_audit.attacks.context import AttackContext, AttackOptions
+from mia_audit.attacks.context import AttackContext, AttackOptions, SharedWork
 from mia_audit.attacks.interface import AttackResult, run_attack
 from mia_audit.attacks.label_only import GapAttack
 from mia_audit.judge.metrics import auc
@@ -95,7 +96,9 @@ def test_boundary_beats_gap_on_an_overfitted_forest(
     assert "Choquette-Choo" in result.title and result.signal
     # The noise level and the weights were chosen on reference models (clones of the forest) and reported.
     note = " ".join(result.notes)
-    assert "8 reference models (clone of the target (RandomForestClassifier))" in note
+    # They are the main shadow pool (16 population-trained clones), already trained for shadow.shokri.
+    assert "16 reference models (the shadow models, clone of the target (RandomForestClassifier))" in note
+    assert any(key[0] == "shadow_pool" for key in ctx.shared._items if isinstance(key, tuple))
     assert "Gaussian σ = " in note and "beta = " in note
     assert any("reference models" in a for a in result.assumptions)
     assert np.all((result.scores >= 0.0) & (result.scores <= 2.0))
@@ -114,6 +117,18 @@ def test_difficulty_calibration_adds_to_plain_robustness(
     calibrated = forest_result
     plain = run_attack(BoundaryAttack(Weights()), ctx)
     assert auc(calibrated.scores, is_member) > auc(plain.scores, is_member) + 0.02
+
+
+def test_made_up_shadow_data_gets_reference_models_of_its_own(forest_case: tuple[AttackContext, np.ndarray]) -> None:
+    """Shadows on made-up records do not play the target on population records: the attack trains its own."""
+    ctx, is_member = forest_case
+    options = replace(ctx.options, shadow=replace(ctx.options.shadow, data="noisy"))
+    noisy = replace(ctx, options=options, shared=SharedWork())
+    result = run_attack(BoundaryAttack(), noisy)
+    note = " ".join(result.notes)
+    assert f"{boundary.REFERENCE_MODELS} reference models (clone of the target (RandomForestClassifier))" in note
+    assert not any(isinstance(key, tuple) and key[0] == "shadow_pool" for key in noisy.shared._items)
+    assert auc(result.scores, is_member) > 0.6
 
 
 def test_queries_are_counted_exactly_and_scores_are_reproducible(tmp_path: Path) -> None:
@@ -197,7 +212,11 @@ def test_perturb_moves_each_kind_of_column_at_its_own_level() -> None:
     encoder = FeatureEncoder.fit(frame)
     rng = np.random.default_rng(0)
 
-    both = _perturb(encoder, frame, Noise(0.2, 0.1), rng)
+    def noisy(noise: Noise) -> pd.DataFrame:
+        codes = encoder.codes(frame)
+        return encoder.replace_codes(frame, _perturb(encoder, codes, noise, rng), codes)
+
+    both = noisy(Noise(0.2, 0.1))
     assert (both.dtypes == frame.dtypes).all()
     assert (both["hours"] != frame["hours"]).mean() > 0.95
     assert 0.05 < (both["job"] != frame["job"]).mean() < 0.15
@@ -206,9 +225,9 @@ def test_perturb_moves_each_kind_of_column_at_its_own_level() -> None:
     assert 0.15 < spread < 0.25  # Gaussian noise of 0.2 × the column's std
     assert both["hours"].between(frame["hours"].min(), frame["hours"].max()).all()
 
-    gaussian_only = _perturb(encoder, frame, Noise(0.2, 0.0), rng)
+    gaussian_only = noisy(Noise(0.2, 0.0))
     assert gaussian_only[["job", "sex", "flag"]].equals(frame[["job", "sex", "flag"]])
-    flips_only = _perturb(encoder, frame, Noise(0.0, 0.1), rng)
+    flips_only = noisy(Noise(0.0, 0.1))
     assert flips_only[["age", "hours"]].equals(frame[["age", "hours"]])
     assert (flips_only["sex"] != frame["sex"]).any()
 
