@@ -138,15 +138,17 @@ class Calibration:
 
 @dataclass(frozen=True)
 class References:
-    """Reference models trained on population subsets (``in_masks`` over ``ctx.population_idx``), and
-    for every row of the audit frame each model's true-class probability and whether its predicted
-    class is the true label (both ``(K, n)``)."""
+    """Reference models trained on population subsets (``in_masks`` over ``ctx.population_idx``)."""
 
     models: Any
     in_masks: np.ndarray
-    p_true: np.ndarray
-    correct: np.ndarray
     family: str
+
+    def outputs(self, ctx: AttackContext, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each model's true-class probability on the records ``idx`` of the audit frame, and whether its
+        predicted class is the true label (both ``(K, len(idx))``): only the records the attack scores or
+        calibrates on, never all of them."""
+        return _true_class_outputs(self.models, ctx.features.iloc[idx], ctx.labels[idx])
 
 
 def combine(correct: np.ndarray, robustness: np.ndarray, difficulty: np.ndarray, weights: Weights) -> np.ndarray:
@@ -312,9 +314,9 @@ def _scores(
     if refs is None:
         difficulty = np.zeros(len(idx))
     elif out is None:
-        difficulty = refs.p_true[:, idx].mean(axis=0)
+        difficulty = refs.outputs(ctx, idx)[0].mean(axis=0)
     else:
-        difficulty = (refs.p_true[:, idx] * out).sum(axis=0) / np.maximum(out.sum(axis=0), 1)
+        difficulty = (refs.outputs(ctx, idx)[0] * out).sum(axis=0) / np.maximum(out.sum(axis=0), 1)
     correct = np.argmax(ctx.probs[idx], axis=1) == ctx.labels[idx]
     return combine(correct, robustness, difficulty, plan.weights)
 
@@ -354,8 +356,7 @@ def _references(ctx: AttackContext, encoder: FeatureEncoder) -> References:
     in_masks = np.zeros((pool.n_models, len(ctx.population_idx)), dtype=bool)
     in_masks[:, rows] = pool.in_masks
     models = _Predicting(pool.predict, pool.n_models)
-    p_true, correct = _true_class_outputs(models, ctx.features, ctx.labels)
-    return References(models, in_masks, p_true, correct, f"the shadow models, {pool.choice.describe()}")
+    return References(models, in_masks, f"the shadow models, {pool.choice.describe()}")
 
 
 @dataclass(frozen=True)
@@ -388,8 +389,7 @@ def _train_references(ctx: AttackContext, encoder: FeatureEncoder) -> References
         seed=int(ctx.seed) + 0xB0D,
         device=ctx.options.shadow.device,
     )
-    p_true, correct = _true_class_outputs(models, ctx.features, ctx.labels)
-    return References(models, in_masks, p_true, correct, choice.describe())
+    return References(models, in_masks, choice.describe())
 
 
 def _true_class_outputs(models: Any, frame: pd.DataFrame, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -412,10 +412,9 @@ def _calibrate(ctx: AttackContext, encoder: FeatureEncoder, refs: References, rn
     idx = np.asarray(ctx.population_idx)[rows]
     labels = ctx.labels[idx]
     member = refs.in_masks[:, rows]  # (K, r)
-    correct = refs.correct[:, idx]
+    p, correct = refs.outputs(ctx, idx)
     # Difficulty of record r for model k: mean true-class probability of the *other* models that did
     # not train on it (as for a target's non-member, none of them saw it).
-    p = refs.p_true[:, idx]
     out = ~member
     total_out, count_out = (p * out).sum(axis=0), out.sum(axis=0)
     n_others = count_out[None, :] - out
@@ -521,24 +520,55 @@ def _robustness_of_models(
 def _perturb(encoder: FeatureEncoder, codes: np.ndarray, noise: Noise, rng: np.random.Generator) -> np.ndarray:
     """Noise at level ``noise`` on the code matrix ``codes``, in place; the mask of the cells it changed.
 
-    Columns draw their noise in column order from ``rng``; a run of adjacent 0/1 columns draws the positions
-    of its flips as one block (446 one-hot columns spent 9 s in this loop per boundary attack when each
-    column drew a number per cell).
+    Columns draw their noise in column order from ``rng``, a run of adjacent columns of one kind as one
+    block: the positions of the flips of 0/1 columns (446 one-hot columns spent 9 s in this loop per
+    boundary attack when each drew a number per cell), the Gaussian noise of numeric ones (the same
+    stream as column by column).
     """
     n, d = codes.shape
     mask = np.zeros((n, d), dtype=bool)
-    columns = encoder.columns
+    kinds = _noise_kinds(encoder)
     j = 0
     while j < d:
-        if columns[j].is_numeric and columns[j].binary:
-            end = next((e for e in range(j, d) if not (columns[e].is_numeric and columns[e].binary)), d)
-            if noise.flip > 0:
-                _flip_binary(codes, mask, encoder, slice(j, end), noise.flip, rng)
-            j = end
-            continue
-        _perturb_column(codes, mask, j, encoder, noise, rng)
-        j += 1
+        end = next((e for e in range(j, d) if kinds[e] != kinds[j]), d)
+        run = slice(j, end)
+        if kinds[j] == "flag" and noise.flip > 0:
+            _flip_binary(codes, mask, encoder, run, noise.flip, rng)
+        elif kinds[j] == "gaussian" and noise.sigma > 0:
+            _gaussian(codes, mask, encoder, run, noise.sigma, rng)
+        elif kinds[j] == "category" and noise.flip > 0:
+            for c in range(j, end):
+                _redraw_category(codes, mask, c, encoder, noise.flip, rng)
+        j = end
     return mask
+
+
+def _noise_kinds(encoder: FeatureEncoder) -> list[str]:
+    """Per column the noise it takes: flag (0/1 flips), gaussian, category (redraws) or none."""
+    kinds = []
+    for col in encoder.columns:
+        if not col.is_numeric:
+            kinds.append("category")
+        elif col.binary:
+            kinds.append("flag")
+        else:
+            kinds.append("gaussian" if (col.std or 0.0) > 0 else "none")
+    return kinds
+
+
+def _gaussian(
+    codes: np.ndarray, mask: np.ndarray, encoder: FeatureEncoder, run: slice, sigma: float, rng: np.random.Generator
+) -> None:
+    """Gaussian noise of ``sigma`` × each column's std on the numeric columns ``run``, clipped to the population
+    range widened to the record's own value (in place)."""
+    columns = encoder.columns[run]
+    std = np.array([c.std or 0.0 for c in columns])
+    low = np.array([c.low or 0.0 for c in columns])
+    high = np.array([c.high or 0.0 for c in columns])
+    x = codes[:, run]
+    noisy = x + rng.standard_normal((len(columns), len(x))).T * sigma * std
+    mask[:, run] = ~np.isnan(x)
+    codes[:, run] = np.clip(noisy, np.minimum(low, x), np.maximum(high, x))
 
 
 def _flip_binary(
@@ -583,22 +613,12 @@ def bernoulli_cells(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
     return candidates[rng.random(len(candidates)) * rate < p]
 
 
-def _perturb_column(
-    codes: np.ndarray, mask: np.ndarray, j: int, encoder: FeatureEncoder, noise: Noise, rng: np.random.Generator
+def _redraw_category(
+    codes: np.ndarray, mask: np.ndarray, j: int, encoder: FeatureEncoder, flip: float, rng: np.random.Generator
 ) -> None:
-    """Gaussian noise for a numeric column, a redrawn category for a categorical one (column ``j``, in place)."""
+    """Redraw each cell of the categorical column ``j`` with probability ``flip`` to another seen category."""
     col, x = encoder.columns[j], codes[:, j]
-    if col.is_numeric:
-        std, low, high = col.std or 0.0, col.low or 0.0, col.high or 0.0
-        if noise.sigma <= 0 or std <= 0:
-            return
-        noisy = x + rng.standard_normal(len(x)) * noise.sigma * std
-        mask[:, j] = ~np.isnan(x)
-        codes[:, j] = np.clip(noisy, np.minimum(low, x), np.maximum(high, x))
-        return
-    if noise.flip <= 0:
-        return
-    flipped = rng.random(len(x)) < noise.flip
+    flipped = rng.random(len(x)) < flip
     other = _other_category(np.asarray(col.frequencies), x.astype(np.int64), rng)
     mask[:, j] = flipped & (other >= 0)
     codes[mask[:, j], j] = other[mask[:, j]]

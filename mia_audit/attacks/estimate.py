@@ -207,9 +207,11 @@ def _boundary(w: Workload, speed: Speed) -> float:
     levels = len(b.SIGMA_GRID) + 2 + len(b.FLIP_GRID)  # at most: the grid, two refinements, the flips
     per_record = b.CALIBRATION_QUERIES * levels + min(w.boundary_queries, b.MAX_BETA_QUERIES)
     calibration_rows = b.CALIBRATION_RECORDS * per_record
-    # The reference models' true-class outputs on every record, then their calibration queries.
-    calibration = n_models * (w.n_records + calibration_rows) * w.macs_per_row / speed.predict_macs_s
-    target_rows = (min(w.n_eval, w.boundary_records) + b.THRESHOLD_RECORDS) * w.boundary_queries
+    scored = min(w.n_eval, w.boundary_records) + b.THRESHOLD_RECORDS
+    # The reference models' true-class outputs on the records scored and calibrated on, then their queries.
+    outputs = scored + b.CALIBRATION_RECORDS + calibration_rows
+    calibration = n_models * outputs * w.macs_per_row / speed.predict_macs_s
+    target_rows = scored * w.boundary_queries
     per_row = PERTURB_S_PER_ROW + w.n_columns * PERTURB_S_PER_CELL
     perturb = (calibration_rows + target_rows) * per_row * speed.slowdown
     return references + calibration + perturb + target_rows * w.query_s_per_record

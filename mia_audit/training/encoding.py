@@ -36,6 +36,7 @@ import pandas as pd
 from mia_audit.errors import DataContractError
 
 NUMERIC = "numeric"
+_DENSE_SHARE = 0.1  # replace_codes: past this share of the cells, one pass over the matrix
 CATEGORICAL = "categorical"
 _CATEGORY, _BINARY, _INTEGER, _CONTINUOUS = range(4)
 
@@ -242,12 +243,17 @@ class FeatureEncoder:
             if repeats > 1:
                 frame = frame.iloc[np.repeat(np.arange(len(frame)), repeats)].reset_index(drop=True)
             return self.replace_cells(frame, mask, lambda j, r: new[r, j])
-        rows, cols = np.nonzero(mask)
-        cells = new[rows, cols]
-        whole = np.array([col.integer for col in self.columns])[cols]
+        whole = np.array([col.integer for col in self.columns])
         values = frame.to_numpy(dtype=kind)
         values = np.repeat(values, repeats, axis=0) if repeats > 1 else np.array(values, order="F", copy=True)
-        values[rows, cols] = np.where(whole, np.rint(cells), cells).astype(kind)
+        if mask.mean() > _DENSE_SHARE:  # e.g. Gaussian noise on every cell: no index arrays of every cell
+            with np.errstate(invalid="ignore"):  # cells outside the mask may hold anything; they are not used
+                decoded = (np.where(whole, np.rint(new), new) if whole.any() else new).astype(kind)
+            values = np.where(mask, decoded, values)
+        else:
+            rows, cols = np.nonzero(mask)
+            cells = new[rows, cols]
+            values[rows, cols] = np.where(whole[cols], np.rint(cells), cells).astype(kind)
         index = pd.RangeIndex(len(values)) if repeats > 1 else frame.index
         # Without a copy: pandas keeps the matrix as its block.
         return pd.DataFrame(values, columns=frame.columns, index=index, copy=False)

@@ -93,11 +93,11 @@ def test_repeated_rows_keep_each_records_own_values_outside_the_noise() -> None:
 def test_one_matrix_replacement_equals_column_by_column() -> None:
     """A frame of one number dtype is replaced as a matrix: the same frame as ``replace_cells``."""
     rng = np.random.default_rng(2)
-    for kind in (np.float64, np.float32, np.int64):
+    for kind, share in [(k, s) for k in (np.float64, np.float32, np.int64) for s in (0.03, 0.5)]:  # sparse, dense
         frame = pd.DataFrame(rng.integers(0, 5, (300, 12)).astype(kind), columns=[f"c{i}" for i in range(12)])
         encoder = FeatureEncoder.fit(frame)
         codes = encoder.codes(frame)
-        mask = rng.random(codes.shape) < 0.3
+        mask = rng.random(codes.shape) < share
         new = codes + rng.normal(0, 2, codes.shape)
         fast = encoder.replace_codes(frame, mask, new)
         slow = encoder.replace_cells(frame, mask, lambda j, r, new=new: new[r, j])
