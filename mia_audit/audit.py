@@ -618,6 +618,7 @@ def _report(
         duration_s=round(result.duration_s, 4),
         metrics=metrics,
         notes=result.notes,
+        knowledge=result.knowledge,
     )
 
 

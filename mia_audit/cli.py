@@ -6,6 +6,7 @@ place each option is declared.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import shlex
 import sys
@@ -19,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
+from typer.core import TyperOption
 
 from mia_audit import __version__
 from mia_audit.errors import ConfigError, ExitCode, MiaAuditError
@@ -32,10 +34,27 @@ REPORT_FORMATS = ("html", "pdf", "json")
 app = typer.Typer(
     name="mia-audit",
     help="Audit a trained classifier for membership-inference leakage.",
+    epilog=(
+        "Examples:\n\n"
+        "  mia-audit scan model.onnx --data audit.csv\n\n"
+        "  mia-audit scan model.skops --members train.parquet --holdout test.parquet --fail-on high\n\n"
+        "  mia-audit scan model.onnx --data audit.csv --profile quick --format json,html\n\n"
+        "  mia-audit report mia-audit-report/report.json --detail full\n\n"
+        "  mia-audit explain lira.online"
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """A flag takes no value: its help line shows no type (Typer would print ``<bool>``)."""
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+_option_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
@@ -179,13 +198,21 @@ def _print_outcome(console: Console, result: AuditResult, written: list[Path], q
         console.print(f"wrote {path}", highlight=False, markup=False)
 
 
-_METAVARS = {"int": "N", "float": "X", "path": "PATH", "list": "A,B", "tpr_limits": "FPR=LIMIT", "str": "TEXT"}
+_METAVARS = {
+    "int": "N",
+    "float": "X",
+    "path": "PATH",
+    "list": "A,B",
+    "tpr_limits": "FPR=LIMIT",
+    "meta": "KEY=VALUE",
+    "str": "TEXT",
+}
 
 
 def _typer_parameter(option: Option) -> inspect.Parameter:
     """One ``scan`` parameter from its declaration: type, flags, help, panel and default."""
     python_type: Any = {"int": int, "float": float, "bool": bool, "path": Path}.get(option.kind, str)
-    if option.kind in ("list", "tpr_limits"):
+    if option.kind in ("list", "tpr_limits", "meta"):
         python_type, default = list[str] | None, None
     elif option.default is None:
         python_type, default = python_type | None, None
@@ -197,7 +224,7 @@ def _typer_parameter(option: Option) -> inspect.Parameter:
         metavar=_METAVARS.get(option.kind),
         help=escape(option.help),  # help is shown through rich markup, which would swallow "[tool.mia-audit]"
         rich_help_panel=option.panel,
-        show_default=shown if shown else option.kind not in ("list", "tpr_limits") and default is not None,
+        show_default=shown if shown else option.kind not in ("list", "tpr_limits", "meta") and default is not None,
     )
     annotation = Annotated[python_type, info]
     return inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
@@ -239,6 +266,9 @@ def report_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for the files (default: the folder of REPORT_JSON).")
     ] = None,
+    detail: Annotated[
+        str | None, typer.Option("--detail", help="Report length: summary or full (default: as the scan chose).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
 ) -> None:
@@ -256,7 +286,14 @@ def report_command(
         if bad:
             raise ConfigError(f"unknown --format {', '.join(bad)}; choose from {', '.join(REPORT_FORMATS)}.")
         folder = out if out is not None else report_json.parent
+        if detail is not None:
+            from mia_audit.options import BY_KEY
+
+            BY_KEY["detail"].validate(detail, "--detail")
         result = read_json(report_json)
+        if detail is not None:
+            config = {**(result.run.config or {}), "detail": detail}
+            result = dataclasses.replace(result, run=dataclasses.replace(result.run, config=config))
         planned_outputs(folder, chosen, [report_json])
         for path in write_reports(result, folder, chosen, protected=[report_json]):
             if not quiet:
@@ -315,6 +352,23 @@ def list_attacks() -> None:
         auditor = "  (auditor only: uses the membership of other records)" if info.auditor_only else ""
         task = "/".join(sorted(info.tasks))
         typer.echo(f"{info.id:<28} family={info.family:<12} task={task:<15} needs {needs}{auditor}")
+
+
+@app.command("explain")
+def explain(
+    attack_id: Annotated[str, typer.Argument(help="An attack id, as `mia-audit attacks` lists them.")],
+) -> None:
+    """Print one attack's assumed knowledge, method, settings and references."""
+    err = Console(stderr=True)
+
+    def body() -> int:
+        from mia_audit.attacks.explain import explain_attack
+        from mia_audit.options import BY_KEY
+
+        typer.echo(explain_attack(attack_id, lambda key: BY_KEY[key].display if key in BY_KEY else key))
+        return ExitCode.OK
+
+    _run_guarded(False, err, body)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ the key in a file.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from mia_audit.attacks.registry import PROFILES, auditor_only_ids
 from mia_audit.errors import ConfigError, invalid_option
 from mia_audit.judge.gate import GateConfig
-from mia_audit.result import FPR_LEVELS, RISK_LEVELS
+from mia_audit.result import DETAILS, FPR_LEVELS, RISK_LEVELS
 from mia_audit.training.config import DATA_SOURCES, FAMILIES, ShadowConfig
 from mia_audit.training.reference_config import OFFLINE_MODELS, ReferenceConfig
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from mia_audit.data.records import DataSpec
     from mia_audit.judge.baseline import Baseline
 
-Kind = Literal["str", "int", "float", "bool", "path", "list", "tpr_limits"]
+Kind = Literal["str", "int", "float", "bool", "path", "list", "tpr_limits", "meta"]
 FROM_FILE, FROM_COMMAND_LINE, FROM_DEFAULT = "file", "command line", "default"
 FORMATS = ("json", "html", "pdf", "csv")
 TASKS = ("classification", "regression")
@@ -78,7 +79,7 @@ class Option:
 
     def validate(self, value: Any, where: str) -> Any:
         """``value`` as this option's Python value, or a ``ConfigError`` that starts with ``where``."""
-        if value is None or (self.kind in ("list", "tpr_limits") and not value):
+        if value is None or (self.kind in ("list", "tpr_limits", "meta") and not value):
             return self.default
         if self.choices and value not in self.choices:
             raise ConfigError(f"{where} must be one of {', '.join(self.choices)}, got {value!r}.")
@@ -354,6 +355,22 @@ OPTIONS: tuple[Option, ...] = (
         Option("json_out", "Also write the JSON to this path; '-' for stdout.", flag="--json"),
         Option("junit", "Also write the gate as JUnit XML to this file.", kind="path"),
         Option(
+            "meta",
+            "Who and what for, shown with the scope: key=value, e.g. auditor='J. Doe', model_owner=credit-team, "
+            "model_version=3.2, ticket=DPIA-17 (repeat the flag; [tool.mia-audit.meta] in a file).",
+            {},
+            "meta",
+            lands="audit.meta",
+        ),
+        Option(
+            "detail",
+            "Report length: summary (the findings, then appendices; about a dozen pages) or full (every "
+            "attack's assumptions and every class in full).",
+            "summary",
+            choices=DETAILS,
+            lands="audit.detail",
+        ),
+        Option(
             "include_records",
             "Show the feature values of the most exposed records in the report (off: indices only).",
             False,
@@ -416,6 +433,10 @@ class AuditConfig:
     transfer_label_col: str | None = None
     # Show the feature values of the most exposed records in the report (off: indices only).
     include_records: bool = False
+    # The report's length: "summary" or "full" (read by the renderers from run.config).
+    detail: str = "summary"
+    # Who and what for (--meta): auditor, model owner, model version, ticket; shown with the scope.
+    meta: dict[str, str] = field(default_factory=dict)
     # An earlier report the gate compares with (--baseline).
     baseline: Baseline | None = None
     # Where each setting came from (command line, file, default) and the file, for run.config.
@@ -582,6 +603,23 @@ def parse_tpr_limits(values: Any, where: str = "--max-tpr-at-fpr") -> dict[str, 
     return limits
 
 
+_META_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+
+
+def parse_meta(values: Any, where: str = "--meta") -> dict[str, str]:
+    """``key=value`` strings (command line, repeated) or a table of strings (file) as ``{key: value}``."""
+    pairs = list(values.items()) if isinstance(values, dict) else [v.partition("=")[::2] for v in values]
+    meta: dict[str, str] = {}
+    for key, value in pairs:
+        key = str(key).strip()
+        if not _META_KEY.fullmatch(key) or not isinstance(value, (str, int, float)) or not str(value).strip():
+            raise ConfigError(
+                f"{where} takes key=value with a name and a value, e.g. {where} auditor='J. Doe'; got '{key}={value}'."
+            )
+        meta[key] = str(value).strip()
+    return meta
+
+
 def _tpr_table(value: dict[str, Any], where: str) -> dict[str, float]:
     limits: dict[str, float] = {}
     for fpr, limit in value.items():
@@ -605,6 +643,8 @@ def from_command_line(option: Option, value: Any) -> Any:
     where = option.display
     if option.kind == "tpr_limits":
         return parse_tpr_limits(value or (), where)
+    if option.kind == "meta":
+        return parse_meta(value or (), where)
     if option.kind == "list":
         value = split_list(value) or None
         if option.key == "formats" and value:
@@ -623,6 +663,10 @@ def from_file(option: Option, value: Any, where: str, base: Path) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f'{where} must be a table such as {{ "0.01" = 0.2 }}, got {value!r}.')
         return parse_tpr_limits(value, where)
+    if option.kind == "meta":
+        if not isinstance(value, dict):
+            raise ConfigError(f'{where} must be a table such as {{ auditor = "J. Doe", ticket = "DPIA-17" }}.')
+        return parse_meta(value, where)
     if option.kind == "list":
         if not isinstance(value, (str, list)) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f'{where} must be a list of strings, e.g. ["threshold", "shadow.shokri"].')

@@ -218,3 +218,32 @@ def test_attacks_lists_ids() -> None:
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and "mia-audit" in result.stdout
+
+
+def test_explain_prints_an_attacks_knowledge_method_and_settings() -> None:
+    result = runner.invoke(app, ["explain", "label_only.boundary"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("label_only.boundary — Boundary attack")
+    knowledge = result.output.split("What the attacker is assumed to have:")[1].split("Method:")[0]
+    assert [line.strip("- ").strip() for line in knowledge.strip().splitlines()] == [
+        "predicted label only",
+        "true labels",
+        "population records",
+        "training-set size",
+    ]
+    assert "Choquette-Choo et al. 2021" in result.output and "--boundary-queries" in result.output
+    auditor = runner.invoke(app, ["explain", "supervised"])
+    assert auditor.exit_code == 0 and "Auditor only" in auditor.output
+
+
+def test_explain_an_unknown_attack_is_one_line_with_the_closest_ids() -> None:
+    _one_line_error(runner.invoke(app, ["explain", "lira.onlin"]), "unknown attack 'lira.onlin'", "lira.online")
+
+
+def test_help_shows_examples_and_flags_without_a_type() -> None:
+    top = runner.invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert top.exit_code == 0 and "Examples:" in top.output and "mia-audit explain" in top.output
+    scan = runner.invoke(app, ["scan", "--help"], env={"COLUMNS": "120"})
+    assert scan.exit_code == 0 and "<bool>" not in scan.output
+    for panel in ("Data", "Model", "Attacks", "Output"):
+        assert f"─ {panel} " in scan.output, panel

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from mia_audit.cli import app
 from mia_audit.config_file import ConfigTable, find_pyproject, load_table, settings
 from mia_audit.errors import ConfigError, InputFileError
-from mia_audit.options import FILE_KEYS, Settings, parse_tpr_limits
+from mia_audit.options import FILE_KEYS, Settings, parse_meta, parse_tpr_limits
 
 runner = CliRunner()
 
@@ -196,6 +196,22 @@ def test_tpr_limits_from_the_command_line() -> None:
             parse_tpr_limits([bad])
 
 
+def test_meta_from_the_command_line_and_from_a_table(tmp_path: Path) -> None:
+    assert parse_meta(["auditor=J. Doe", "ticket = DPIA-17", "model_version=3.2"]) == {
+        "auditor": "J. Doe",
+        "ticket": "DPIA-17",
+        "model_version": "3.2",
+    }
+    for bad in ("auditor", "=J. Doe", "auditor=", "two words=x"):
+        with pytest.raises(ConfigError, match="--meta takes key=value"):
+            parse_meta([bad])
+    _project(tmp_path, '[tool.mia-audit.meta]\nauditor = "J. Doe"\nmodel_owner = "credit team"\n')
+    loaded = _settings(tmp_path)
+    assert loaded["meta"] == {"auditor": "J. Doe", "model_owner": "credit team"}
+    config, _ = loaded.build()
+    assert config.meta == {"auditor": "J. Doe", "model_owner": "credit team"}
+
+
 # ----------------------------------------------------------------- through the CLI
 
 
@@ -295,3 +311,14 @@ def test_missing_config_file_exits_2(case: AuditCase, tmp_path: Path) -> None:
 
 def test_bad_tpr_limit_option_exits_2(case: AuditCase, tmp_path: Path) -> None:
     _one_line_error(_scan_in(tmp_path, case, "--max-tpr-at-fpr", "0.05=0.1"), "--max-tpr-at-fpr")
+
+
+def test_meta_is_recorded_and_shown_with_the_scope(case: AuditCase, tmp_path: Path) -> None:
+    result = _scan_in(tmp_path, case, "--meta", "auditor=J. Doe", "--meta", "ticket=DPIA-17", "--format", "json,html")
+    assert result.exit_code in (0, 1), result.output  # type: ignore[attr-defined]
+    assert _report(tmp_path)["run"]["config"]["meta"] == {"auditor": "J. Doe", "ticket": "DPIA-17"}  # type: ignore[index]
+    html = (tmp_path / "out" / "report.html").read_text()
+    scope = html[html.index('<section id="scope">') :]
+    assert "Who and what for" in scope and "J. Doe" in scope and "DPIA-17" in scope
+    bad = _scan_in(tmp_path, case, "--meta", "auditor")
+    assert bad.exit_code == 2 and "--meta takes key=value" in bad.output  # type: ignore[attr-defined]

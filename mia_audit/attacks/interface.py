@@ -110,6 +110,7 @@ class AttackResult:
     signal: str | None = None
     notes: tuple[str, ...] = field(default=())
     evaluated: np.ndarray | None = None
+    knowledge: tuple[str, ...] = ()  # ``info.knows`` in ``KNOWLEDGE`` order
 
     @property
     def complete(self) -> bool:
@@ -131,6 +132,7 @@ class AttackResult:
             signal=output.signal,
             notes=output.notes,
             evaluated=None if output.evaluated is None else np.asarray(output.evaluated, dtype=np.int64),
+            knowledge=tuple(k for k in KNOWLEDGE if k in info.knows),
         )
 
 

@@ -19,6 +19,7 @@ from mia_audit.report.templates import (
     ci,
     dur,
     eps,
+    epsilon_reading,
     headline_sentence,
     num,
     tpr,
@@ -44,45 +45,9 @@ LEVEL_STYLES = {
 
 def print_summary(result: AuditResult, console: Console) -> None:
     """Print the summary of ``result`` on ``console``."""
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
-    strongest = result.risk.strongest_attack
-    if result.attacks:
-        table = Table(
-            title="Membership-inference attacks (strongest first)",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            header_style="bold",
-            pad_edge=False,
-            collapse_padding=True,
-        )
-        # On a narrow console the CI wraps and ids fold; nothing is cut off with an ellipsis.
-        table.add_column("Attack", overflow="fold", min_width=16)
-        table.add_column("AUC", justify="right", no_wrap=True)
-        table.add_column("95% CI", justify="right", min_width=7)
-        table.add_column("TPR@1%FPR", justify="right", no_wrap=True)
-        table.add_column("Advantage", justify="right", no_wrap=True)
-        table.add_column("ε ≥", justify="right", no_wrap=True)
-        for report in attacks_by_strength(result):
-            m = report.metrics
-            name = Text(report.id, style="bold" if report.id == strongest else "")
-            if report.id == strongest:
-                name.append(" *", style="bold")
-            table.add_row(
-                name,
-                num(m.auc),
-                ci(m.auc_ci),
-                tpr(m.tpr_at_fpr.get("0.01")),
-                num(m.advantage),
-                eps(m.epsilon_lower_bound),
-            )
-        console.print(table)
-        if strongest is not None:
-            console.print(Text(f"* strongest attack. {headline_sentence(result)}"))
-    else:
-        console.print("No attack ran.")
+    _print_attacks(result, console)
     for skipped in result.skipped:
         console.print(Text(f"skipped {skipped.id}: {skipped.reason}", style="dim"))
 
@@ -101,6 +66,7 @@ def print_summary(result: AuditResult, console: Console) -> None:
         chosen = " / ".join(dict.fromkeys(h.attack_id for h in e.halves))
         text = f"ε lower bound (split-half, {e.level:.0%}): {eps(e.epsilon)} — by {chosen}"
         console.print(Text(text), soft_wrap=True)
+        console.print(Text(epsilon_reading(result), style="dim"), soft_wrap=True)
     if result.vulnerability is not None:
         flags = result.vulnerability.flag_summary()
         if flags:
@@ -119,6 +85,63 @@ def print_summary(result: AuditResult, console: Console) -> None:
     if result.baseline is not None:
         console.print(Text(baseline_line(result.baseline)), soft_wrap=True)
     console.print(verdict)
+
+
+def _print_attacks(result: AuditResult, console: Console) -> None:
+    """The table of the attacks a real attacker could run, the auditor-only ones each on a line, the headline."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from mia_audit.attacks.registry import auditor_only_ids
+
+    strongest = result.risk.strongest_attack
+    ranked = attacks_by_strength(result)
+    only_auditor = auditor_only_ids()  # they use the evaluation membership; kept in the table if --risk-from chose one
+    realistic = [r for r in ranked if r.id not in only_auditor or r.id == strongest]
+    auditor = [r for r in ranked if r not in realistic]
+    if result.attacks:
+        table = Table(
+            title="Membership-inference attacks, by TPR at 1% FPR (the risk level's measure), then AUC",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            header_style="bold",
+            pad_edge=False,
+            collapse_padding=True,
+        )
+        # On a narrow console the CI wraps and ids fold; nothing is cut off with an ellipsis.
+        table.add_column("Attack", overflow="fold", min_width=16)
+        table.add_column("AUC", justify="right", no_wrap=True)
+        table.add_column("95% CI", justify="right", min_width=7)
+        table.add_column("TPR@1%FPR", justify="right", no_wrap=True)
+        table.add_column("Advantage", justify="right", no_wrap=True)
+        table.add_column("ε ≥", justify="right", no_wrap=True)
+        for report in realistic:
+            m = report.metrics
+            name = Text(report.id, style="bold" if report.id == strongest else "")
+            if report.id == strongest:
+                name.append(" *", style="bold")
+            table.add_row(
+                name,
+                num(m.auc),
+                ci(m.auc_ci),
+                tpr(m.tpr_at_fpr.get("0.01")),
+                num(m.advantage),
+                eps(m.epsilon_lower_bound),
+            )
+        console.print(table)
+        for report in auditor:
+            m = report.metrics
+            said = (
+                f"Auditor only, not a real attacker (it knows the membership of other records): {report.id} "
+                f"AUC {num(m.auc)} {ci(m.auc_ci)}, TPR@1%FPR {tpr(m.tpr_at_fpr.get('0.01'))}; "
+                "it bounds what the outputs reveal and does not set the risk level."
+            )
+            console.print(Text(said, style="dim"), soft_wrap=True)
+        if strongest is not None:
+            console.print(Text(f"* strongest attack. {headline_sentence(result)}"))
+    else:
+        console.print("No attack ran.")
 
 
 def verdict_line(result: AuditResult) -> str:

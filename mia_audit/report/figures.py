@@ -12,7 +12,6 @@ dropped so the same result gives byte-identical SVG.
 from __future__ import annotations
 
 import io
-import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
 _COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255")
 _LINESTYLES: tuple[Any, ...] = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
-
-_LEGEND_INSIDE = 7
 
 _RC: dict[Any, Any] = {
     "svg.fonttype": "path",
@@ -47,23 +44,20 @@ _RC: dict[Any, Any] = {
 
 
 def roc_figure_svg(result: AuditResult) -> str:
-    """Log-log ROC curves of every attack, with the chance diagonal and AUC in the legend."""
+    """Log-log ROC curves of the strongest attack of each family (``family_leaders``), with the chance
+    diagonal, the 1% and 0.1% FPR lines and each AUC in the legend."""
     import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
     with matplotlib.rc_context(_RC):
-        # Up to _LEGEND_INSIDE entries the legend sits in the empty corner under the diagonal;
-        # more would hide curves, so it goes below the plot, in two columns.
-        n_entries = len(result.attacks) + 1
-        inside = n_entries <= _LEGEND_INSIDE
-        legend_h = 0.0 if inside else 0.155 * math.ceil(n_entries / 2) + 0.12
-        height = 5.4 + legend_h
-        fig = Figure(figsize=(5.8, height))
+        # At most MAX_CURVES curves and the chance line: the legend fits the empty corner under the diagonal.
+        curves = family_leaders(result)
+        fig = Figure(figsize=(5.8, 5.4))
         ax = fig.add_subplot()
         lo = _log_floor(result)
         ax.plot([lo, 1.0], [lo, 1.0], color="#777777", linestyle=(0, (2, 2)), linewidth=1.0, label="chance (AUC 0.500)")
-        for i, report in enumerate(_ordered(result)):
+        for i, report in enumerate(curves):
             fpr = [max(x, lo) for x in report.metrics.roc.fpr]
             tpr = [max(y, lo) for y in report.metrics.roc.tpr]
             ax.plot(
@@ -105,21 +99,8 @@ def roc_figure_svg(result: AuditResult) -> str:
         ax.yaxis.set_minor_formatter(NullFormatter())
         legend_style: dict[str, Any] = dict(frameon=True, framealpha=0.95, edgecolor="#cccccc", handlelength=3.2)
         # Fixed margins instead of tight_layout: same layout for every result, and faster.
-        if inside:
-            ax.legend(loc="lower right", **legend_style)
-            fig.subplots_adjust(left=0.13, right=0.97, bottom=0.1, top=0.97)
-        else:
-            handles, labels = ax.get_legend_handles_labels()
-            fig.legend(
-                handles,
-                labels,
-                loc="lower center",
-                ncol=2,
-                bbox_to_anchor=(0.5, 0.005),
-                fontsize=7,
-                **legend_style,
-            )
-            fig.subplots_adjust(left=0.13, right=0.97, bottom=(0.5 + legend_h) / height, top=1 - 0.16 / height)
+        ax.legend(loc="lower right", **legend_style)
+        fig.subplots_adjust(left=0.13, right=0.97, bottom=0.1, top=0.97)
         return _to_svg(fig, "roc", "ROC curves of the membership-inference attacks, log-log axes")
 
 
@@ -241,6 +222,17 @@ def _short(label: str, width: int = 34) -> str:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+MAX_CURVES = 6  # more curves in one plot hide each other
+
+
+def family_leaders(result: AuditResult) -> list[AttackReport]:
+    """The strongest attack of each family, strongest first, at most ``MAX_CURVES``."""
+    leaders: dict[str, AttackReport] = {}
+    for report in _ordered(result):
+        leaders.setdefault(report.family, report)
+    return list(leaders.values())[:MAX_CURVES]
 
 
 def _ordered(result: AuditResult) -> list[AttackReport]:

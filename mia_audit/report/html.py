@@ -12,12 +12,16 @@ from typing import Any
 from mia_audit.report.templates import (
     attacks_by_strength,
     environment,
+    epsilon_reading,
     headline_sentence,
+    spoken_setting,
     template_dir,
 )
-from mia_audit.result import AuditResult
+from mia_audit.result import DETAILS, AuditResult
 
 TEMPLATE = "report.html.j2"
+SUMMARY_RECORDS = 10  # most exposed records listed in the summary report (report.json and --detail full: all kept)
+SUMMARY_ROWS = 12  # a per-class table longer than this is left to --detail full (groups are always shown)
 # A wide table's feature names in one cell would run to pages (and a PDF of 10,000 names never ends).
 MAX_LISTED_COLUMNS = 40
 STYLESHEET = "report.css"
@@ -26,6 +30,7 @@ STYLESHEET = "report.css"
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("summary", "Executive summary"),
     ("scope", "Scope and reproducibility"),
+    ("limitations", "Limitations"),
     ("attacks", "Attack results"),
     ("skipped", "Skipped attacks"),
     ("figures", "Figures"),
@@ -37,7 +42,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("risk-rationale", "How the risk level is set"),
     ("compliance", "Regulatory and standards mapping"),
     ("methodology", "Methodology"),
-    ("limitations", "Limitations"),
+    ("knowledge", "Attacker knowledge"),
+    ("configuration", "Configuration"),
     ("glossary", "Glossary and references"),
 )
 
@@ -68,11 +74,17 @@ def render_html(result: AuditResult) -> str:
 def _render(result: AuditResult) -> str:
     from markupsafe import Markup
 
-    from mia_audit.report.figures import distribution_figure_svg, exposure_figure_svg, roc_figure_svg
+    from mia_audit.report.figures import (
+        distribution_figure_svg,
+        exposure_figure_svg,
+        family_leaders,
+        roc_figure_svg,
+    )
 
     css = (template_dir() / STYLESHEET).read_text(encoding="utf-8")
     dist_svg = distribution_figure_svg(result)
     exposure_svg = exposure_figure_svg(result)
+    full, leaders = detail(result) == "full", family_leaders(result)
     context: dict[str, Any] = {
         "r": result,
         "sections": _sections(result),
@@ -89,11 +101,48 @@ def _render(result: AuditResult) -> str:
         "top_records": result.exposed,
         "risk_rules": result.risk.rules,
         "max_listed_columns": MAX_LISTED_COLUMNS,
+        "full": full,
+        "epsilon_reading": epsilon_reading(result),
+        "summary_records": SUMMARY_RECORDS,
+        "summary_rows": SUMMARY_ROWS,
+        "knowledge_columns": _knowledge_columns(result),
+        "settings": _settings(result, every=full),
+        "roc_leaders": leaders,
+        "roc_shown": len(leaders),
+        "roc_left_out": len(leaders) < len(result.attacks),
         "any_unresolvable": any(
             a.metrics.tpr_at_fpr.get(level) is None for a in result.attacks for level in ("0.01", "0.001")
         ),
     }
     return environment().get_template(TEMPLATE).render(context)
+
+
+def detail(result: AuditResult) -> str:
+    """How much the report shows (``--detail``, kept in the run's configuration): summary or full."""
+    value = result.run.config.get("detail") if result.run.config else None
+    return value if value in DETAILS else DETAILS[0]
+
+
+def _knowledge_columns(result: AuditResult) -> list[str]:
+    """The knowledge items some attack of this run assumes, in ``KNOWLEDGE`` order."""
+    from mia_audit.attacks.interface import KNOWLEDGE
+
+    used = {k for a in result.attacks for k in a.knowledge}
+    return [k for k in KNOWLEDGE if k in used]
+
+
+def _settings(result: AuditResult, *, every: bool) -> list[tuple[str, str, str]]:
+    """(setting, value in words, where it came from) for the configuration table: every setting, or only
+    those not at their default."""
+    config = dict(result.run.config or {})
+    source = config.pop("config_source", None)
+    origins = source.get("settings", {}) if isinstance(source, dict) else {}
+    rows = []
+    for key, value in sorted(config.items()):
+        origin = str(origins.get(key, "default"))
+        if every or origin != "default":
+            rows.append((key, spoken_setting(value), origin))
+    return rows
 
 
 def _sections(result: AuditResult) -> tuple[tuple[str, str], ...]:

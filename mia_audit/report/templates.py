@@ -109,8 +109,25 @@ def tpr(value: float | None, digits: int = 1) -> str:
 
 
 def eps(value: float | None) -> str:
-    """An ε lower bound; ``—`` when there is none (the attack gives no evidence against DP)."""
-    return DASH if _missing(value) else num(value, 2)
+    """An ε lower bound; ``—`` when there is none or it is 0: either way the attack gives no evidence
+    against a differential-privacy guarantee."""
+    return DASH if value is None or _missing(value) or value <= 0 else num(value, 2)
+
+
+def epsilon_reading(result: AuditResult) -> str:
+    """The audit's ε lower bound in one plain sentence, with the attack that set it."""
+    bound: float | None
+    if result.epsilon is not None:
+        bound, by = result.epsilon.epsilon, " / ".join(dict.fromkeys(h.attack_id for h in result.epsilon.halves))
+    elif result.strongest is not None:
+        bound, by = result.strongest.metrics.epsilon_lower_bound, result.strongest.id
+    else:
+        return "No attack ran: no evidence either way."
+    if bound is None or _missing(bound) or bound <= 0:
+        return "No evidence against a differential-privacy guarantee; that is not a guarantee either."
+    return (
+        f"No training with differential privacy at an ε below {num(bound, 2)} could have produced this result ({by})."
+    )
 
 
 def count(value: int | None) -> str:
@@ -180,3 +197,18 @@ def headline_sentence(result: AuditResult) -> str:
         f"An attacker with data like yours ranks a random training record above a random "
         f"outsider {pct(metrics.auc, 0)} of the time (AUC {num(metrics.auc)}; 50% is guessing)."
     )
+
+
+def spoken_setting(value: object) -> str:
+    """A configuration value in words, never a Python repr: not set, yes/no, comma-separated lists."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(spoken_setting(v) for v in value) if value else "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {spoken_setting(v)}" for k, v in value.items()) if value else "none"
+    return str(value)

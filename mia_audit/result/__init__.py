@@ -9,6 +9,8 @@ RISK_LEVELS = ("low", "medium", "high", "critical")
 # The verdict when the evidence cannot tell the level: too few records, or an interval that reaches a higher level.
 INCONCLUSIVE = "inconclusive"
 FPR_LEVELS = ("0.01", "0.001", "0.0001")
+# How much the report shows (--detail): the findings and compact appendices, or every table in full.
+DETAILS = ("summary", "full")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class AttackReport:
     duration_s: float
     metrics: AttackMetrics
     notes: tuple[str, ...] = ()
+    # What the attacker is assumed to have, from mia_audit.attacks.interface.KNOWLEDGE (the report's matrix).
+    knowledge: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,7 @@ def _attack_from_dict(d: dict[str, Any]) -> AttackReport:
         duration_s=d["duration_s"],
         metrics=AttackMetrics(**m),
         notes=tuple(d.get("notes", ())),
+        knowledge=tuple(d.get("knowledge", ())),
     )
 
 

@@ -37,6 +37,7 @@ from mia_audit.errors import DataContractError
 
 NUMERIC = "numeric"
 _DENSE_SHARE = 0.1  # replace_codes: past this share of the cells, one pass over the matrix
+CHUNK_CELLS = 2_000_000  # float64 temporaries of the vectorised paths: 16 MB, reused by the allocator
 CATEGORICAL = "categorical"
 _CATEGORY, _BINARY, _INTEGER, _CONTINUOUS = range(4)
 
@@ -103,18 +104,8 @@ class FeatureEncoder:
         self._check_columns(frame)
         out = np.zeros((len(frame), self.n_outputs), dtype=np.float32)
         plain = self._plain_numeric(frame)
-        if plain:  # plain numpy number columns in one pass: the same values as column by column below
-            picked = np.asarray(plain)
-            mean, std = self._moments
-            every = len(plain) == frame.shape[1]  # then no column gather: the frame may be a transposed view
-            values = frame.to_numpy(dtype=np.float64) if every else frame.iloc[:, plain].to_numpy(dtype=np.float64)
-            scaled = values - mean[picked]
-            scaled /= std[picked]
-            scaled[np.isnan(scaled)] = 0.0
-            if every and len(plain) == self.n_outputs:
-                out[:] = scaled
-            else:
-                out[:, self.offsets[picked]] = scaled
+        if plain:
+            self._transform_plain(frame, plain, out)
         for j in sorted(set(range(len(self.columns))) - set(plain)):
             col, series, at = self.columns[j], frame.iloc[:, j], int(self.offsets[j])
             if col.is_numeric:
@@ -126,6 +117,26 @@ class FeatureEncoder:
                 rows = np.flatnonzero(codes >= 0)
                 out[rows, at + slot[rows]] = 1.0
         return out
+
+    def _transform_plain(self, frame: pd.DataFrame, plain: list[int], out: np.ndarray) -> None:
+        """The plain numpy number columns ``plain`` into ``out``, a block of rows at a time: the same values as
+        column by column, with float64 temporaries of at most ``CHUNK_CELLS`` cells (the whole matrix at once
+        held 6 GB more at 1.5 million records of 200 columns)."""
+        picked = np.asarray(plain)
+        mean, std = self._moments[0][picked], self._moments[1][picked]
+        every = len(plain) == frame.shape[1]  # then no column gather: the frame may be a transposed view
+        whole = every and len(plain) == self.n_outputs
+        rows = max(1, CHUNK_CELLS // len(plain))
+        for at in range(0, len(frame), rows):
+            part = frame.iloc[at : at + rows]
+            values = part.to_numpy(dtype=np.float64) if every else part.iloc[:, plain].to_numpy(dtype=np.float64)
+            scaled = values - mean
+            scaled /= std
+            scaled[np.isnan(scaled)] = 0.0
+            if whole:
+                out[at : at + rows] = scaled
+            else:
+                out[at : at + rows, self.offsets[picked]] = scaled
 
     @cached_property
     def _moments(self) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from mia_audit import signals
 from mia_audit.streams import Stream, rng
-from mia_audit.training.encoding import FeatureEncoder
+from mia_audit.training.encoding import CHUNK_CELLS, FeatureEncoder
 from mia_audit.training.families import FamilyChoice, train_shadow_models
 from mia_audit.training.reference_config import ReferenceConfig
 
@@ -196,7 +196,10 @@ def model_matrix(encoder: FeatureEncoder, frame: pd.DataFrame) -> np.ndarray:
     flags = _flag_scales(encoder)
     if flags is not None:
         at, std, mean, low, span = flags
-        X[:, at] = (X[:, at] * std + mean - low) / span  # float32 throughout, as column by column
+        rows = max(1, CHUNK_CELLS // len(at))  # the gathered flags of every row at once would double X
+        for start in range(0, len(X), rows):
+            block = X[start : start + rows]
+            block[:, at] = (block[:, at] * std + mean - low) / span  # float32 throughout, as column by column
     return X
 
 

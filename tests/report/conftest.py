@@ -7,6 +7,7 @@ agree with each other the way real metrics would.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Callable
@@ -127,6 +128,9 @@ def _attacks() -> tuple[AttackReport, ...]:
                 duration_s=0.0123 + d / 100,
                 metrics=_metrics(d, unresolvable_001=signal == "entropy"),
                 notes=("score = −loss; ties broken by record order",) if signal == "loss" else (),
+                knowledge=("output probabilities", "true labels", "population records")
+                if signal in ("loss", "modified_entropy")
+                else ("output probabilities", "population records"),
             )
         )
     return tuple(reports)
@@ -308,6 +312,20 @@ def report_html() -> str:
     from mia_audit.report.html import render_html
 
     return render_html(make_audit_result())
+
+
+def with_detail(result: AuditResult, detail: str) -> AuditResult:
+    """The result as a run with ``--detail detail`` would have recorded it."""
+    config = {**(result.run.config or {}), "detail": detail}
+    return dataclasses.replace(result, run=dataclasses.replace(result.run, config=config))
+
+
+@pytest.fixture(scope="session")
+def full_html() -> str:
+    """The fixture result rendered as the full report (``--detail full``)."""
+    from mia_audit.report.html import render_html
+
+    return render_html(with_detail(make_audit_result(), "full"))
 
 
 @pytest.fixture(scope="session")

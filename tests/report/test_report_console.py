@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable
 
@@ -157,3 +158,17 @@ def test_details_and_baseline_line(make_result: Callable[..., AuditResult]) -> N
     assert "note: score = −loss" in details
     assert "Gate rule max_auc: limit 0.9900, observed 0.7796 — passed" in details
     assert "Gate rule baseline: limit old.json" in details
+
+
+def test_rows_follow_the_metric_the_title_names_and_the_auditor_gets_its_own_line(audit_result: AuditResult) -> None:
+    best = max(audit_result.attacks, key=lambda a: a.metrics.auc)
+    auditor = dataclasses.replace(best, id="supervised", family="supervised", title="Auditor's supervised attack")
+    result = dataclasses.replace(audit_result, attacks=(*audit_result.attacks, auditor))
+    out = _render(result, width=140)
+    table = out.split("Auditor only")[0]
+    assert "by TPR at 1% FPR" in table.splitlines()[0]
+    rows = [line for line in table.splitlines() if line.strip().startswith("threshold.")]
+    tprs = [float(line.split("%")[0].split()[-1]) for line in rows]
+    assert tprs == sorted(tprs, reverse=True)
+    assert "supervised" not in table  # not a row among the attacks a real attacker could run
+    assert "Auditor only, not a real attacker" in out and "supervised AUC" in out

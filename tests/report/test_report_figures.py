@@ -6,7 +6,8 @@ import dataclasses
 import re
 from collections.abc import Callable
 
-from mia_audit.report.figures import distribution_figure_svg, roc_figure_svg
+from mia_audit.report.figures import MAX_CURVES, distribution_figure_svg, family_leaders, roc_figure_svg
+from mia_audit.report.templates import attacks_by_strength
 from mia_audit.result import AuditResult
 
 
@@ -38,10 +39,22 @@ def test_distribution_is_none_without_a_distribution(
     assert distribution_figure_svg(make_result(signal_distribution=None)) is None
 
 
-def test_many_attacks_put_the_legend_below(audit_result: AuditResult) -> None:
-    extra = tuple(dataclasses.replace(audit_result.attacks[i % 4], id=f"extra.attack_{i}") for i in range(8))
+def test_the_roc_figure_draws_the_strongest_attack_of_each_family_only(audit_result: AuditResult) -> None:
+    families = ("fam_a", "fam_b", "fam_c", "fam_d", "fam_e", "fam_f", "fam_g", "fam_h")
+    extra = tuple(
+        dataclasses.replace(audit_result.attacks[i % 4], id=f"extra.attack_{i}", family=families[i % 8])
+        for i in range(16)
+    )
     result = dataclasses.replace(audit_result, attacks=audit_result.attacks + extra)
+    leaders = family_leaders(result)
+    assert len(leaders) == MAX_CURVES
+    assert len({a.family for a in leaders}) == MAX_CURVES
+    strength = [a.id for a in attacks_by_strength(result)]
+    assert [a.id for a in leaders] == sorted((a.id for a in leaders), key=strength.index)
+    for leader in leaders:  # nothing of its family ranks above it
+        assert strength.index(leader.id) == min(
+            strength.index(a.id) for a in result.attacks if a.family == leader.family
+        )
     svg = roc_figure_svg(result)
     assert svg.count('<g id="roc-legend_') == 1
-    height = float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
-    assert height > 5.4 * 72  # taller than the default figure: room for the legend
+    assert svg.count('<g id="roc-line2d_') >= MAX_CURVES + 1  # the curves and the chance line

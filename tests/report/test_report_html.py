@@ -12,7 +12,7 @@ import pytest
 
 from mia_audit.judge.exposure import TOP_RECORDS
 from mia_audit.report import templates
-from mia_audit.report.html import SECTIONS, render_html, write_html
+from mia_audit.report.html import SECTIONS, SUMMARY_RECORDS, render_html, write_html
 from mia_audit.result import AuditResult, GateResult, Risk
 
 MakeResult = Callable[..., AuditResult]
@@ -24,12 +24,12 @@ def html(report_html: str) -> str:
 
 
 def _section(html: str, section_id: str) -> str:
-    start = html.index(f'<section id="{section_id}">')
+    start = html.index(f'<section id="{section_id}"')
     return html[start : html.index("</section>", start)]
 
 
 def test_every_section_is_present_in_order(html: str) -> None:
-    positions = [html.index(f'<section id="{sid}">') for sid, _ in SECTIONS]
+    positions = [html.index(f'<section id="{sid}"') for sid, _ in SECTIONS]
     assert positions == sorted(positions)
     for sid, _ in SECTIONS:
         assert f'href="#{sid}"' in html  # table of contents
@@ -71,8 +71,8 @@ def test_executive_summary(html: str) -> None:
     )
 
 
-def test_attack_tables(html: str) -> None:
-    attacks = _section(html, "attacks")
+def test_attack_tables(full_html: str) -> None:
+    attacks = _section(full_html, "attacks")
     for attack_id in (
         "threshold.loss",
         "threshold.confidence",
@@ -98,11 +98,13 @@ def test_skipped_properties_and_scope(html: str, audit_result: AuditResult) -> N
     assert "δ_mi well above 0" in props
 
 
-def test_most_exposed_records_show_no_feature_values(html: str) -> None:
-    records = _section(html, "records")
+@pytest.mark.parametrize("detail", ["summary", "full"])
+def test_most_exposed_records_show_no_feature_values(html: str, full_html: str, detail: str) -> None:
+    records = _section(full_html if detail == "full" else html, "records")
     rows = re.findall(r"<tr><td>(\d+)</td><td>(\d+)</td>", records)
-    assert len(rows) == TOP_RECORDS
-    assert [int(rank) for rank, _ in rows] == list(range(1, TOP_RECORDS + 1))
+    shown = TOP_RECORDS if detail == "full" else min(TOP_RECORDS, SUMMARY_RECORDS)
+    assert len(rows) == shown
+    assert [int(rank) for rank, _ in rows] == list(range(1, shown + 1))
     headers = re.findall(r"<th[^>]*>([^<]+)", records)
     assert headers == ["Rank", "Row", "File role", "Class", "Score"]
     # Scores are listed highest first.
@@ -146,7 +148,7 @@ def test_sparse_result_renders(make_result: MakeResult) -> None:
     )
     html = render_html(result)
     for sid, _ in SECTIONS:
-        assert f'<section id="{sid}">' in html
+        assert f'<section id="{sid}"' in html
     assert "LOW" in _section(html, "summary") and "NOT SET" in html
     assert "No attack ran in this audit" in html
     assert "not computed in this run" in _section(html, "properties")
@@ -199,6 +201,7 @@ def test_template_dir() -> None:
         (templates.pct_ci, (0.097, 0.119), "[9.7%, 11.9%]"),
         (templates.eps, None, "—"),
         (templates.eps, 1.2711, "1.27"),
+        (templates.eps, 0.0, "—"),  # a bound of 0 is no evidence, as the footnote says of "—"
         (templates.count, 3000, "3,000"),
         (templates.dur, 0.0123, "0.01 s"),
         (templates.dur, 48.23, "48.2 s"),
@@ -220,3 +223,61 @@ def test_a_wide_table_lists_forty_feature_names_and_a_count(make_result) -> None
     html = render_html(dataclasses.replace(result, data=dataclasses.replace(result.data, feature_cols=names)))
     assert "feature_00039" in html and "feature_00040" not in html
     assert f"and {10_000 - MAX_LISTED_COLUMNS} more (all of them in report.json)" in html
+
+
+def test_the_summary_report_keeps_the_long_tables_for_the_full_one(html: str, full_html: str) -> None:
+    """--detail summary (the default) drops Table 2 and the per-class tables; --detail full keeps them."""
+    assert "Table 2. Attacker knowledge" not in html and "Table 2. Attacker knowledge" in full_html
+    assert "Notes on the attacks" in _section(html, "attacks")
+    assert "--detail full" in html and "--detail full" not in _section(full_html, "attacks")
+    # Notes of the strongest attack of each family only: here threshold.loss leads its family, with a note.
+    assert "ties broken by record order" in _section(html, "attacks")
+
+
+def test_attacker_knowledge_is_a_matrix_of_check_marks(html: str, audit_result: AuditResult) -> None:
+    from mia_audit.attacks.interface import KNOWLEDGE
+
+    matrix = _section(html, "knowledge")
+    header = re.findall(r'<th class="k">([^<]+)</th>', matrix)
+    assert header and set(header) <= set(KNOWLEDGE)
+    assert header == [k for k in KNOWLEDGE if k in header]  # in the vocabulary's order
+    rows = re.findall(r"<tr><td class=\"l\">(.*?)</tr>", matrix, flags=re.S)
+    assert len(rows) == len(audit_result.attacks)
+    for attack in audit_result.attacks:
+        row = next(r for r in rows if templates.ident(attack.id) in r)
+        marks = re.findall(r'<td class="k">(.*?)</td>', row)
+        assert [k for k, cell in zip(header, marks, strict=True) if "✓" in cell] == list(attack.knowledge)
+
+
+@pytest.mark.parametrize("detail", ["summary", "full"])
+def test_no_python_repr_in_the_rendered_text(html: str, full_html: str, detail: str) -> None:
+    text = re.sub(r"<style.*?</style>|<svg.*?</svg>|<[^>]+>", " ", full_html if detail == "full" else html, flags=re.S)
+    for word in ("None", "True", "False", "{'", "['", "()"):
+        assert not re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text), word
+
+
+def test_configuration_is_a_table_of_settings_in_words(full_html: str, audit_result: AuditResult) -> None:
+    config = _section(full_html, "configuration")
+    keys = re.findall(r"<tr><td class=\"l\"><code>([^<]+)</code></td>", config)
+    assert set(keys) == {k for k in audit_result.run.config if k != "config_source"} | {"detail"}
+
+
+def test_the_epsilon_bound_has_a_plain_reading(audit_result: AuditResult, html: str) -> None:
+    reading = templates.epsilon_reading(audit_result)
+    assert audit_result.epsilon is not None
+    bound = templates.num(audit_result.epsilon.epsilon, 2)
+    by = " / ".join(dict.fromkeys(h.attack_id for h in audit_result.epsilon.halves))
+    assert reading.startswith(f"No training with differential privacy at an ε below {bound} could have produced")
+    assert reading.endswith(f"({by}).")
+    assert reading in html.replace("&#39;", "'")
+    risk = dataclasses.replace(audit_result.risk, strongest_attack=None)
+    none = dataclasses.replace(audit_result, epsilon=None, attacks=(), risk=risk)
+    assert templates.epsilon_reading(none).startswith("No attack ran")
+
+
+def test_appendices_fold_but_start_open(html: str) -> None:
+    """On screen a reader folds an appendix away; open by default, so that printing keeps it."""
+    for sid in ("risk-rationale", "compliance", "methodology", "knowledge", "configuration", "glossary"):
+        section = _section(html, sid)
+        assert section.startswith(f'<section id="{sid}" class="appendix"><details open><summary><h2>'), sid
+    assert "position: sticky" in html  # the contents stay beside the report on a wide screen
