@@ -53,14 +53,22 @@ def _regularisation(level: str, utility: Utility, family: str) -> Mitigation:
     )
 
 
+def _dropout_note(family: str) -> str:
+    """Whether dropout, the regularisation advice's alternative to stacking, applies to this family."""
+    if family in NEURAL:
+        return " (neural: dropout applies instead)"
+    if family in ("forest", "boosting", "tree", "linear"):
+        return " (not a network: dropout does not apply)"
+    return " (if it is a neural network, dropout applies instead)"
+
+
 def _stacking(level: str, family: str) -> Mitigation:
     neural = family in NEURAL
     return Mitigation(
         id="model_stacking",
         title="Model stacking (ML-Leaks)",
         priority=NOT_INDICATED if neural or not _at_least(level, "medium") else CONSIDER,
-        finding=f"model family: {family}"
-        + (" (neural: dropout applies instead)" if neural else " (dropout does not apply)"),
+        finding=f"model family: {family}" + _dropout_note(family),
         action=(
             "Train two first-layer models on disjoint parts of the training data and a second-layer "
             "model on their posteriors for a third part, so no single model sees a record twice."

@@ -148,7 +148,7 @@ def distribution_figure_svg(result: AuditResult) -> str | None:
             )
         ax.set_xlim(dist.bin_edges[0], dist.bin_edges[-1])
         ax.set_ylim(0, None)
-        ax.set_xlabel(_signal_label(dist.signal))
+        ax.set_xlabel(_signal_label(dist.signal, dist.attack_id))
         ax.set_ylabel("Share of records")
         ax.set_title(f"Signal used by {dist.attack_id}", loc="left")
         ax.grid(True, axis="y", color="#e5e5e5", linewidth=0.6)
@@ -260,8 +260,14 @@ _SIGNAL_LABELS = {
 }
 
 
-def _signal_label(signal: str) -> str:
-    return _SIGNAL_LABELS.get(signal, signal.replace("_", " ").capitalize())
+def _signal_label(signal: str, attack_id: str = "the attack") -> str:
+    """An axis label in words: a named signal, else the attack's score (its formula is in the caption)."""
+    if signal in _SIGNAL_LABELS:
+        return _SIGNAL_LABELS[signal]
+    plain = signal.replace("_", " ")
+    if len(plain) <= 40 and "(" not in plain:
+        return plain.capitalize()
+    return f"Membership score of {attack_id} (higher: more likely a member)"
 
 
 _ID_RE = re.compile(r'\bid="([^"]+)"')

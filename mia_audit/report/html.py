@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mia_audit.report.templates import (
+    attacks_by_family,
     attacks_by_strength,
     environment,
     epsilon_reading,
@@ -92,6 +93,7 @@ def _render(result: AuditResult) -> str:
         "css": Markup(css),
         "model_name": Path(result.model.path).name or result.model.path,
         "attacks": attacks_by_strength(result),
+        "families": attacks_by_family(result),
         "strongest": result.strongest,
         "headline": headline_sentence(result),
         "roc_svg": Markup(roc_figure_svg(result)) if result.attacks else None,

@@ -178,6 +178,29 @@ def attacks_by_strength(result: AuditResult) -> list[AttackReport]:
     return sorted(result.attacks, key=key)
 
 
+FAMILY_NAMES = {
+    "threshold": "Threshold attacks",
+    "shadow": "Shadow-model attacks",
+    "reference": "Reference-model attacks",
+    "transfer": "Data-transfer attack",
+    "label_only": "Label-only attacks",
+    "supervised": "Auditor only: knows the membership of other records, no real attacker does",
+}
+
+
+def attacks_by_family(result: AuditResult) -> list[tuple[str, list[AttackReport]]]:
+    """(family name, its attacks strongest first), the families in the order of their strongest attack;
+    the auditor-only attacks last, whatever their strength."""
+    from mia_audit.attacks.registry import auditor_only_ids
+
+    groups: dict[str, list[AttackReport]] = {}
+    for report in attacks_by_strength(result):
+        groups.setdefault(report.family, []).append(report)
+    auditor = auditor_only_ids()
+    order = sorted(groups, key=lambda family: all(r.id in auditor for r in groups[family]))  # stable
+    return [(FAMILY_NAMES.get(family, family.replace("_", " ").capitalize()), groups[family]) for family in order]
+
+
 def headline_sentence(result: AuditResult) -> str:
     """One plain sentence on what the strongest attack achieves, for readers who skip the rest."""
     strongest = result.strongest

@@ -45,3 +45,15 @@ def test_epsilon_is_quoted() -> None:
     eps = EpsilonEstimate(epsilon=2.5, level=0.95, halves=(), candidates=("a",))
     out = _by_id(recommend("high", _utility(0.1), "probabilities", "mlp", eps, ()))
     assert "2.50" in out["differential_privacy"].finding
+
+
+def test_stacking_and_regularisation_agree_on_dropout_for_every_family() -> None:
+    """Neither advice contradicts the other: dropout is offered exactly where the stacking note says it applies."""
+    for family, applies in (("mlp", "applies instead"), ("forest", "does not apply"), ("unknown", "if it is a neural")):
+        out = _by_id(recommend("high", _utility(0.15), "probabilities", family, None, ()))
+        note, action = out["model_stacking"].finding, out["regularisation"].action
+        assert applies in note, family
+        if "does not apply" in note:
+            assert "dropout" not in action, family
+        else:
+            assert "dropout" in action, family
