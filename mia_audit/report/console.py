@@ -23,6 +23,7 @@ from mia_audit.report.templates import (
     headline_sentence,
     num,
     tpr,
+    what_to_do,
 )
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ def print_summary(result: AuditResult, console: Console) -> None:
         if flags:
             console.print(Text(flags + " (per-class and per-group section of the report)"))
 
+    if result.attacks:
+        console.print(Text("What to do: " + what_to_do(result)), soft_wrap=True)
     gate = result.gate
     verdict = Text("Gate: ")
     if not gate.configured:

@@ -17,6 +17,7 @@ from mia_audit.report.templates import (
     headline_sentence,
     spoken_setting,
     template_dir,
+    what_to_do,
 )
 from mia_audit.result import DETAILS, AuditResult
 
@@ -105,6 +106,7 @@ def _render(result: AuditResult) -> str:
         "max_listed_columns": MAX_LISTED_COLUMNS,
         "full": full,
         "epsilon_reading": epsilon_reading(result),
+        "what_to_do": what_to_do(result),
         "summary_records": SUMMARY_RECORDS,
         "summary_rows": SUMMARY_ROWS,
         "knowledge_columns": _knowledge_columns(result),

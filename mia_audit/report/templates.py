@@ -201,6 +201,38 @@ def attacks_by_family(result: AuditResult) -> list[tuple[str, list[AttackReport]
     return [(FAMILY_NAMES.get(family, family.replace("_", " ").capitalize()), groups[family]) for family in order]
 
 
+def what_to_do(result: AuditResult) -> str:
+    """Page 1's advice for the verdict, in words (the console prints the same)."""
+    level = result.risk.level
+    if level in ("high", "critical"):
+        limit = (
+            "returning rounded predictions"
+            if result.model.task == "regression"
+            else ("returning only labels or rounded top-k scores")
+        )
+        return (
+            "Treat the model as disclosing who was in its training data. Before release, reduce memorisation "
+            "(stronger regularisation, early stopping, more training data, or training with differential privacy "
+            f"such as DP-SGD), consider {limit}, and run this audit again. Record the residual risk in the DPIA."
+        )
+    if level == "medium":
+        return (
+            "The attacks find measurable leakage. Check whether the training data are sensitive; if so, reduce "
+            "memorisation (regularisation, early stopping, differential privacy) or limit the model's outputs, "
+            "and document the residual risk."
+        )
+    if level == "inconclusive":
+        settle = f" To settle it: {result.risk.settle}." if result.risk.settle else ""
+        return (
+            f"The evidence cannot set the level; treat the model as at least {result.risk.at_least} until an "
+            f"audit settles it.{settle} Do not read this audit as showing little leakage."
+        )
+    return (
+        "The attacks run here found little membership leakage. Keep the audit in CI so that a retrained model "
+        "is checked again, and read the limitations: a low level is not a guarantee."
+    )
+
+
 def headline_sentence(result: AuditResult) -> str:
     """One plain sentence on what the strongest attack achieves, for readers who skip the rest."""
     strongest = result.strongest

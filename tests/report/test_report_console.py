@@ -172,3 +172,18 @@ def test_rows_follow_the_metric_the_title_names_and_the_auditor_gets_its_own_lin
     assert tprs == sorted(tprs, reverse=True)
     assert "supervised" not in table  # not a row among the attacks a real attacker could run
     assert "Auditor only, not a real attacker" in out and "supervised AUC" in out
+
+
+def test_page_one_advice_is_printed_and_never_reassures_an_inconclusive_verdict(audit_result: AuditResult) -> None:
+    from mia_audit.report.templates import what_to_do
+
+    out = _render(audit_result, width=140)
+    assert "What to do: " + what_to_do(audit_result)[:40] in out
+    risk = Risk(
+        level="inconclusive", strongest_attack=None, reasons=(), at_least="medium", settle="about 2,000 records"
+    )
+    unsure = dataclasses.replace(audit_result, risk=risk)
+    advice = what_to_do(unsure)
+    assert "at least medium" in advice and "about 2,000 records" in advice and "little" not in advice.split("Do not")[0]
+    low = dataclasses.replace(audit_result, risk=Risk(level="low", strongest_attack=None, reasons=()))
+    assert "little membership leakage" in what_to_do(low) and "not a guarantee" in what_to_do(low)
