@@ -94,11 +94,43 @@ def _panel(name: str, *options: Option) -> tuple[Option, ...]:
 
 OPTIONS: tuple[Option, ...] = (
     *_panel(
-        "Data",
+        "Inputs",
         Option("data", "Audit records with a membership column (CSV or Parquet).", kind="path", lands="data.data"),
         Option("members", "Training members (use with --holdout).", kind="path", lands="data.members"),
         Option("holdout", "Held-out records, not used for training.", kind="path", lands="data.holdout"),
         Option("population", "Extra non-member records for the attacker.", kind="path", lands="data.population"),
+        Option(
+            "transfer_data",
+            "Another dataset for the data-transfer attack (default: built-in corpus).",
+            kind="path",
+            lands="audit.transfer_data",
+        ),
+        Option(
+            "trust_model",
+            "Allow pickle/joblib, torch.save pickles and untrusted skops types (runs code from the file).",
+            False,
+            "bool",
+            lands="audit.trust_model",
+        ),
+        Option("output", "Name of the model output to audit when the graph has several.", lands="audit.output"),
+        Option(
+            "output_kind",
+            "What that output holds: auto (read from the graph and the first batch), probabilities, logits or labels.",
+            "auto",
+            choices=("auto", "probabilities", "logits", "labels"),
+            lands="audit.output_kind",
+        ),
+    ),
+    *_panel(
+        "Data contract",
+        Option(
+            "task",
+            "What the model does: classification (class probabilities, logits or labels) or regression (one "
+            "number per record; the attacks use its squared error).",
+            "classification",
+            choices=TASKS,
+            lands="audit.task",
+        ),
         Option("member_col", "Membership column in --data (1 = member).", "member", lands="data.member_col"),
         Option("label_col", "Label column (default: label/target/y/class).", lands="data.label_col"),
         Option("drop_cols", "Columns to leave out, comma-separated.", (), "list", lands="data.drop_cols"),
@@ -111,6 +143,7 @@ OPTIONS: tuple[Option, ...] = (
             "or a column left out with --drop-cols.",
             lands="data.sensitive_col",
         ),
+        Option("transfer_label_col", "Label column of --transfer-data.", lands="audit.transfer_label_col"),
         Option(
             "population_share",
             "Share of the holdout given to the attacker when no --population.",
@@ -126,42 +159,6 @@ OPTIONS: tuple[Option, ...] = (
             "bool",
             flag="--balance/--no-balance",
             lands="data.balance",
-        ),
-    ),
-    *_panel(
-        "Model",
-        Option(
-            "task",
-            "What the model does: classification (class probabilities, logits or labels) or regression (one "
-            "number per record; the attacks use its squared error).",
-            "classification",
-            choices=TASKS,
-            lands="audit.task",
-        ),
-        Option(
-            "trust_model",
-            "Allow pickle/joblib, torch.save pickles and untrusted skops types (runs code from the file).",
-            False,
-            "bool",
-            lands="audit.trust_model",
-        ),
-        Option("batch_size", "Records per query batch.", 4096, "int", check=POSITIVE, lands="audit.batch_size"),
-        Option("output", "Name of the model output to audit when the graph has several.", lands="audit.output"),
-        Option(
-            "output_kind",
-            "What that output holds: auto (read from the graph and the first batch), probabilities, logits or labels.",
-            "auto",
-            choices=("auto", "probabilities", "logits", "labels"),
-            lands="audit.output_kind",
-        ),
-        Option("device", "Device for attack models that train: cpu or cuda.", "cpu", lands="shadow.device"),
-        Option(
-            "threads",
-            "OpenMP/BLAS threads for numpy, scipy and scikit-learn (default: the cores available).",
-            None,
-            "int",
-            check=POSITIVE,
-            lands="audit.threads",
         ),
     ),
     *_panel(
@@ -182,7 +179,6 @@ OPTIONS: tuple[Option, ...] = (
             "list",
             lands="audit.attacks",
         ),
-        Option("seed", "Seed for every random choice.", 0, "int", check=NOT_NEGATIVE, lands="audit.seed"),
         Option(
             "threshold_fpr",
             "False-positive rate the threshold attacks aim for on population records.",
@@ -207,16 +203,6 @@ OPTIONS: tuple[Option, ...] = (
             lands="audit.boundary_queries",
         ),
         Option(
-            "max_time",
-            "Seconds the audit may take: once they have passed, the attacks not yet started that train models or "
-            "query the target are dropped, with a note, and the verdict cannot be lower than inconclusive (an "
-            "attack that has started runs to its end).",
-            None,
-            "float",
-            check=Check(lambda v: v > 0, "must be positive"),
-            lands="audit.max_time",
-        ),
-        Option(
             "boundary_records",
             "Evaluation records label_only.boundary queries at most (a seeded random subsample; 0: all).",
             4000,
@@ -224,16 +210,9 @@ OPTIONS: tuple[Option, ...] = (
             check=NOT_NEGATIVE,
             lands="audit.boundary_records",
         ),
-        Option(
-            "transfer_data",
-            "Another dataset for the data-transfer attack (default: built-in corpus).",
-            kind="path",
-            lands="audit.transfer_data",
-        ),
-        Option("transfer_label_col", "Label column of --transfer-data.", lands="audit.transfer_label_col"),
     ),
     *_panel(
-        "Shadow models",
+        "Shadow and reference models",
         Option(
             "shadow_family",
             "Shadow models: auto, mlp, logreg, rf, gbm or clone (auto copies the target where it can).",
@@ -268,9 +247,6 @@ OPTIONS: tuple[Option, ...] = (
             check=POSITIVE,
             lands="shadow.synthesis_budget",
         ),
-    ),
-    *_panel(
-        "Reference models",
         Option(
             "reference_models",
             "Reference models K for lira.offline, lira.online and rmia.",
@@ -304,7 +280,7 @@ OPTIONS: tuple[Option, ...] = (
         ),
     ),
     *_panel(
-        "CI gate",
+        "Gate",
         Option(
             "fail_on",
             "Exit 1 when the risk level reaches this: low/medium/high/critical.",
@@ -355,14 +331,6 @@ OPTIONS: tuple[Option, ...] = (
         Option("json_out", "Also write the JSON to this path; '-' for stdout.", flag="--json"),
         Option("junit", "Also write the gate as JUnit XML to this file.", kind="path"),
         Option(
-            "meta",
-            "Who and what for, shown with the scope: key=value, e.g. auditor='J. Doe', model_owner=credit-team, "
-            "model_version=3.2, ticket=DPIA-17 (repeat the flag; [tool.mia-audit.meta] in a file).",
-            {},
-            "meta",
-            lands="audit.meta",
-        ),
-        Option(
             "detail",
             "Report length: summary (the findings, then appendices; about a dozen pages) or full (every "
             "attack's assumptions and every class in full).",
@@ -371,11 +339,43 @@ OPTIONS: tuple[Option, ...] = (
             lands="audit.detail",
         ),
         Option(
+            "meta",
+            "Who and what for, shown with the scope: key=value, e.g. auditor='J. Doe', model_owner=credit-team, "
+            "model_version=3.2, ticket=DPIA-17 (repeat the flag; [tool.mia-audit.meta] in a file).",
+            {},
+            "meta",
+            lands="audit.meta",
+        ),
+        Option(
             "include_records",
             "Show the feature values of the most exposed records in the report (off: indices only).",
             False,
             "bool",
             lands="audit.include_records",
+        ),
+    ),
+    *_panel(
+        "Run",
+        Option("seed", "Seed for every random choice.", 0, "int", check=NOT_NEGATIVE, lands="audit.seed"),
+        Option(
+            "max_time",
+            "Seconds the audit may take: once they have passed, the attacks not yet started that train models or "
+            "query the target are dropped, with a note, and the verdict cannot be lower than inconclusive (an "
+            "attack that has started runs to its end).",
+            None,
+            "float",
+            check=Check(lambda v: v > 0, "must be positive"),
+            lands="audit.max_time",
+        ),
+        Option("batch_size", "Records per query batch.", 4096, "int", check=POSITIVE, lands="audit.batch_size"),
+        Option("device", "Device for attack models that train: cpu or cuda.", "cpu", lands="shadow.device"),
+        Option(
+            "threads",
+            "OpenMP/BLAS threads for numpy, scipy and scikit-learn (default: the cores available).",
+            None,
+            "int",
+            check=POSITIVE,
+            lands="audit.threads",
         ),
         Option(
             "config",

@@ -245,5 +245,5 @@ def test_help_shows_examples_and_flags_without_a_type() -> None:
     assert top.exit_code == 0 and "Examples:" in top.output and "mia-audit explain" in top.output
     scan = runner.invoke(app, ["scan", "--help"], env={"COLUMNS": "120"})
     assert scan.exit_code == 0 and "<bool>" not in scan.output
-    for panel in ("Data", "Model", "Attacks", "Output"):
+    for panel in ("Inputs", "Data contract", "Attacks", "Shadow and reference models", "Gate", "Output", "Run"):
         assert f"─ {panel} " in scan.output, panel
