@@ -19,7 +19,9 @@ Timings are only meaningful on a quiet machine: run it alone and read the load i
 
 Measured on 2026-11-30, 2 cores, seed 0: LiRA 28.7 s (AUC 0.905, TPR at 1% FPR 0.297); default audit
 with reports 102.4 s = 3.57x (best TPR at 1% FPR 0.632, stacked); --profile quick 18.2 s = 0.63x
-(0.589, rmia: 93% of the standard profile's).
+(0.589, rmia: 93% of the standard profile's). Later that day, with the boundary attack on the shadow
+pool and the 12-page report: LiRA 23.4 s, default audit 39.3 s = 1.68x, quick 8.6 s = 0.37x (other
+runs: 1.98x / 0.47x and 2.05x / 0.49x).
 """
 
 from __future__ import annotations
