@@ -242,12 +242,13 @@ def _ordered(result: AuditResult) -> list[AttackReport]:
 
 
 def _log_floor(result: AuditResult) -> float:
-    """1e-3, or 1e-4 when some ROC point lies below 1e-3 (the evaluation set resolves it)."""
+    """10^-3.5 (so that the 0.1% FPR line lies inside the plot), or 1e-4 when some ROC point lies below 1e-3
+    (the evaluation set resolves it)."""
     smallest = 1.0
     for report in result.attacks:
         for values in (report.metrics.roc.fpr, report.metrics.roc.tpr):
             smallest = min([smallest, *(v for v in values if v > 0)])
-    return 1e-4 if smallest < 1e-3 else 1e-3
+    return 1e-4 if smallest < 1e-3 else 10**-3.5
 
 
 _SIGNAL_LABELS = {
