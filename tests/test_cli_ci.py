@@ -72,6 +72,19 @@ def test_report_rerenders_the_same_html_and_pdf(scanned: Path, tmp_path: Path) -
     assert f"wrote {out / 'report.html'}" in result.stdout
 
 
+def test_report_detail_full_adds_the_long_tables_and_a_bad_detail_is_one_line(scanned: Path, tmp_path: Path) -> None:
+    summary = (scanned / "report.html").read_text()
+    result = runner.invoke(
+        app, ["report", str(scanned / "report.json"), "--format", "html", "--out", str(tmp_path), "--detail", "full"]
+    )
+    assert result.exit_code == 0, result.output
+    full = (tmp_path / "report.html").read_text()
+    assert "Table 2. Attacker knowledge" in full and "Table 2. Attacker knowledge" not in summary
+    bad = runner.invoke(app, ["report", str(scanned / "report.json"), "--out", str(tmp_path), "--detail", "long"])
+    assert bad.exit_code == 2 and "--detail must be one of summary, full" in bad.stderr
+    assert "Traceback" not in bad.output
+
+
 def test_report_writes_beside_the_json_by_default(scanned: Path, tmp_path: Path) -> None:
     shutil.copy(scanned / "report.json", tmp_path / "report.json")
     result = runner.invoke(app, ["report", str(tmp_path / "report.json"), "--format", "html", "--quiet"])
