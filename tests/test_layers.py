@@ -27,6 +27,7 @@ LAYERS = {
     "training": 2,
     "attacks": 3,
     "judge": 4,
+    "defences": 4,
     "options": 5,
     "config_file": 5,
     "audit": 5,
