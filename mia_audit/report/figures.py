@@ -50,9 +50,12 @@ def roc_figure_svg(result: AuditResult) -> str:
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
+    from mia_audit.attacks.registry import auditor_only_ids
+
     with matplotlib.rc_context(_RC):
         # At most MAX_CURVES curves and the chance line: the legend fits the empty corner under the diagonal.
         curves = family_leaders(result)
+        auditor = auditor_only_ids()  # marked in the legend: no real attacker has their knowledge
         fig = Figure(figsize=(5.8, 5.4))
         ax = fig.add_subplot()
         lo = _log_floor(result)
@@ -71,7 +74,7 @@ def roc_figure_svg(result: AuditResult) -> str:
                 markerfacecolor="white",
                 markeredgewidth=1.1,
                 linewidth=1.5,
-                label=f"{report.id} (AUC {report.metrics.auc:.3f})",
+                label=f"{report.id} (AUC {report.metrics.auc:.3f}{', auditor only' if report.id in auditor else ''})",
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
