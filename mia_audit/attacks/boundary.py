@@ -441,7 +441,7 @@ def _calibrate(ctx: AttackContext, encoder: FeatureEncoder, refs: References, rn
                 best = (value, weights)
         return best
 
-    kinds = _column_kinds(encoder)
+    kinds = column_kinds(encoder)
     results: dict[Noise, float] = {}
     sigma = 0.0
     if kinds["continuous"]:
@@ -463,7 +463,7 @@ def _calibrate(ctx: AttackContext, encoder: FeatureEncoder, refs: References, rn
     return Calibration(noise, weights, value, len(models), len(rows), refs.family)
 
 
-def _column_kinds(encoder: FeatureEncoder) -> dict[str, bool]:
+def column_kinds(encoder: FeatureEncoder) -> dict[str, bool]:
     """Whether the data have columns for Gaussian noise (non-binary numeric) and for flips (the rest)."""
     continuous = any(c.is_numeric and not c.binary and (c.std or 0.0) > 0 for c in encoder.columns)
     discrete = any(not c.is_numeric or (c.binary and c.low != c.high) for c in encoder.columns)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mia_audit.attacks.context import AttackContext
+    from mia_audit.training.encoding import FeatureEncoder
     from mia_audit.training.families import FamilyChoice
 
 # On the reference machine (bench/scale.py's 2 cores): multiply-adds per second of batched training steps
@@ -68,6 +69,8 @@ class Workload:
     boundary_queries: int
     query_s_per_record: float
     shadow_data: str = "population"  # --shadow-data: population shadows are the boundary's reference models
+    continuous_columns: bool = True  # columns the boundary attack's Gaussian noise moves
+    discrete_columns: bool = True  # ... and its flips
 
     @property
     def macs_per_row(self) -> int:
@@ -204,7 +207,8 @@ def _boundary(w: Workload, speed: Speed) -> float:
     else:
         n_models = b.REFERENCE_MODELS
         references = mlp_pool_s(w, speed, n_models, n_train, w.n_records, ShadowConfig().mlp_for(n_train).epochs)
-    levels = len(b.SIGMA_GRID) + 2 + len(b.FLIP_GRID)  # at most: the grid, two refinements, the flips
+    # The noise levels it calibrates: the Gaussian grid and two refinements, the flips, as the columns allow.
+    levels = (len(b.SIGMA_GRID) + 2) * w.continuous_columns + len(b.FLIP_GRID) * w.discrete_columns
     per_record = b.CALIBRATION_QUERIES * levels + min(w.boundary_queries, b.MAX_BETA_QUERIES)
     calibration_rows = b.CALIBRATION_RECORDS * per_record
     scored = min(w.n_eval, w.boundary_records) + b.THRESHOLD_RECORDS
@@ -334,8 +338,16 @@ def for_context(ctx: AttackContext, attack_ids: tuple[str, ...], query_s_per_rec
         boundary_queries=options.boundary_queries,
         query_s_per_record=query_s_per_record,
         shadow_data=options.shadow.data,
+        **_noise_columns(encoder),
     )
     return estimate(attack_ids, work, calibrate(encoder.n_outputs, hidden, ctx.n_classes))
+
+
+def _noise_columns(encoder: FeatureEncoder) -> dict[str, bool]:
+    from mia_audit.attacks.boundary import column_kinds
+
+    kinds = column_kinds(encoder)
+    return {"continuous_columns": kinds["continuous"], "discrete_columns": kinds["discrete"]}
 
 
 def _fit_s_per_row(ctx: AttackContext, choice: FamilyChoice) -> float:

@@ -100,3 +100,10 @@ def test_the_boundary_attack_pays_for_reference_models_only_when_it_trains_its_o
     assert after_shokri < alone - 1.0
     own = _seconds(replace(SMALL, shadow_data="noisy"), ("shadow.shokri", "label_only.boundary"))
     assert own["label_only.boundary"] > after_shokri + 1.0
+
+
+def test_the_boundary_attack_is_priced_for_the_noise_levels_its_columns_take() -> None:
+    """Only flags: no Gaussian grid to search, so fewer calibration queries than with numeric columns too."""
+    both = _seconds(SMALL, ("shadow.shokri", "label_only.boundary"))["label_only.boundary"]
+    flags = replace(SMALL, continuous_columns=False)
+    assert _seconds(flags, ("shadow.shokri", "label_only.boundary"))["label_only.boundary"] < both
