@@ -6,7 +6,6 @@ place each option is declared.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import shlex
 import sys
@@ -292,8 +291,9 @@ def report_command(
             BY_KEY["detail"].validate(detail, "--detail")
         result = read_json(report_json)
         if detail is not None:
-            config = {**(result.run.config or {}), "detail": detail}
-            result = dataclasses.replace(result, run=dataclasses.replace(result.run, config=config))
+            from mia_audit.report.html import with_detail
+
+            result = with_detail(result, detail)
         planned_outputs(folder, chosen, [report_json])
         for path in write_reports(result, folder, chosen, protected=[report_json]):
             if not quiet:

@@ -5,6 +5,7 @@ Everything shown comes from the ``AuditResult``; this module only selects, order
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,12 @@ def _render(result: AuditResult) -> str:
         ),
     }
     return environment().get_template(TEMPLATE).render(context)
+
+
+def with_detail(result: AuditResult, chosen: str) -> AuditResult:
+    """``result`` as a run with ``--detail chosen`` records it (``mia-audit report --detail`` re-renders so)."""
+    config = {**(result.run.config or {}), "detail": chosen}
+    return dataclasses.replace(result, run=dataclasses.replace(result.run, config=config))
 
 
 def detail(result: AuditResult) -> str:

@@ -7,7 +7,6 @@ agree with each other the way real metrics would.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import random
 from collections.abc import Callable
@@ -314,16 +313,10 @@ def report_html() -> str:
     return render_html(make_audit_result())
 
 
-def with_detail(result: AuditResult, detail: str) -> AuditResult:
-    """The result as a run with ``--detail detail`` would have recorded it."""
-    config = {**(result.run.config or {}), "detail": detail}
-    return dataclasses.replace(result, run=dataclasses.replace(result.run, config=config))
-
-
 @pytest.fixture(scope="session")
 def full_html() -> str:
     """The fixture result rendered as the full report (``--detail full``)."""
-    from mia_audit.report.html import render_html
+    from mia_audit.report.html import render_html, with_detail
 
     return render_html(with_detail(make_audit_result(), "full"))
 

@@ -57,4 +57,5 @@ def test_the_roc_figure_draws_the_strongest_attack_of_each_family_only(audit_res
         )
     svg = roc_figure_svg(result)
     assert svg.count('<g id="roc-legend_') == 1
-    assert svg.count('<g id="roc-line2d_') >= MAX_CURVES + 1  # the curves and the chance line
+    # One colour per curve, in order: the sixth is drawn, a seventh or eighth curve would take the next ones.
+    assert "#56b4e9" in svg.lower() and "#882255" not in svg.lower()

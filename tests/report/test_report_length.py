@@ -4,7 +4,6 @@ default, holds the verdict on page 1, and keeps the long form for ``--detail ful
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 
@@ -12,18 +11,13 @@ import pytest
 from pypdf import PdfReader
 
 from mia_audit.attacks.registry import attacks_for
-from mia_audit.report.html import render_html
+from mia_audit.report.html import render_html, with_detail
 from mia_audit.report.pdf import write_pdf
 from mia_audit.result import AuditResult
 from mia_audit.result.codec import read_json
 
 FIXTURE = Path(__file__).parent / "fixtures" / "location30_report.json"
 MAX_PAGES = 12
-
-
-def _detail(result: AuditResult, detail: str) -> AuditResult:
-    config = {**result.run.config, "detail": detail}
-    return dataclasses.replace(result, run=dataclasses.replace(result.run, config=config))
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +31,13 @@ def location() -> AuditResult:
 @pytest.fixture(scope="module")
 def pages(location: AuditResult, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     """The default report's pages (the full one's PDF takes 10 s more: its HTML is checked instead)."""
-    path = write_pdf(_detail(location, "summary"), tmp_path_factory.mktemp("summary") / "report.pdf")
+    path = write_pdf(with_detail(location, "summary"), tmp_path_factory.mktemp("summary") / "report.pdf")
     return {"summary": [page.extract_text() or "" for page in PdfReader(str(path)).pages]}
 
 
 def test_the_default_report_fits_a_dozen_pages(pages: dict[str, list[str]], location: AuditResult) -> None:
     assert len(pages["summary"]) <= MAX_PAGES
-    full = render_html(_detail(location, "full"))  # the long form is kept, not lost
+    full = render_html(with_detail(location, "full"))  # the long form is kept, not lost
     assert "Table 2. Attacker knowledge" in full and full.count('class="grid numbers exposure"') >= 1
 
 
@@ -62,7 +56,7 @@ def test_no_python_repr_in_any_page(pages: dict[str, list[str]], location: Audit
         text = " ".join(pages[detail])
     else:
         text = re.sub(
-            r"<style.*?</style>|<svg.*?</svg>|<[^>]+>", " ", render_html(_detail(location, detail)), flags=re.S
+            r"<style.*?</style>|<svg.*?</svg>|<[^>]+>", " ", render_html(with_detail(location, detail)), flags=re.S
         )
     for word in ("None", "True", "False", "{'", "['"):
         assert not re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text), word
