@@ -278,16 +278,10 @@ class _Live:
         import torch
 
         index = torch.from_numpy(np.flatnonzero(keep)).to(self.weights[0].device)
-        old = [*self.weights, *self.biases]
-        new = [p.detach().index_select(0, index).requires_grad_() for p in old]
-        optimizer = _adam(new, self._spec)
-        for p_old, p_new in zip(old, new, strict=True):
-            state = self.optimizer.state[p_old]
-            optimizer.state[p_new] = {
-                key: value if value.dim() == 0 else value.index_select(0, index) for key, value in state.items()
-            }
+        self.optimizer = self.optimizer.select(index)
+        new = self.optimizer.params
         n = len(self.weights)
-        self.weights, self.biases, self.optimizer = new[:n], new[n:], optimizer
+        self.weights, self.biases = new[:n], new[n:]
         self.streams = [s for s, k in zip(self.streams, keep, strict=True) if k]
         self.models = self.models[keep]
         if self.check is not None:

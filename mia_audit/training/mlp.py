@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from mia_audit import progress
+from mia_audit.training.adam import FusedAdam
 
 if TYPE_CHECKING:
     import torch
@@ -301,7 +302,7 @@ def _train_epoch(
     streams: Sequence[_RowStream],
     params: Params,
     act: Callable[[torch.Tensor], torch.Tensor],
-    optimizer: torch.optim.Optimizer,
+    optimizer: FusedAdam,
     dropout: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> None:
     """One epoch (``plan.steps`` steps of ``plan.batch`` rows) of the models whose row streams are given.
@@ -322,7 +323,7 @@ def _train_epoch(
             loss = F.mse_loss(out.view(K * B), target, reduction="sum") / B
         else:
             loss = F.cross_entropy(out.view(K * B, -1), target, reduction="sum") / B
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
 
@@ -483,11 +484,9 @@ def _activation_module(name: str) -> torch.nn.Module:
     return modules[name]()
 
 
-def _adam(params: Sequence[torch.Tensor], spec: MLPSpec) -> torch.optim.Optimizer:
-    import torch
-
+def _adam(params: Sequence[torch.Tensor], spec: MLPSpec) -> FusedAdam:
     # The fused kernel is one call for all parameters and is available for float32 on CPU and CUDA.
-    return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay, fused=True)
+    return FusedAdam(params, lr=spec.lr, weight_decay=spec.weight_decay)
 
 
 # Below this many multiply-adds per step and group, Python-thread groups lose to one thread (GIL hand-offs);

@@ -15,7 +15,6 @@ import numpy as np
 from mia_audit.training.mlp import (
     BatchedMLP,
     MLPSpec,
-    _adam,
     _init_params,
     _linear_layers,
     _make_sequential,
@@ -59,7 +58,8 @@ def train_looped_mlp(
             for layer, (w, b) in zip(_linear_layers(model), init, strict=True):
                 layer.weight.copy_(w)
                 layer.bias.copy_(b)
-        optimizer = _adam(list(model.parameters()), spec)
+        # torch's own optimizer, so that the batched trainer's FusedAdam is checked against it too.
+        optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay, fused=True)
         stream = plan.stream(k)
         model.train()
         with torch.enable_grad():
