@@ -71,6 +71,7 @@ class Workload:
     shadow_data: str = "population"  # --shadow-data: population shadows are the boundary's reference models
     continuous_columns: bool = True  # columns the boundary attack's Gaussian noise moves
     discrete_columns: bool = True  # ... and its flips
+    user_transfer_corpus: bool = False  # --transfer-data: its shadows are trained live (the built-in ones ship)
 
     @property
     def macs_per_row(self) -> int:
@@ -244,7 +245,7 @@ OWN: dict[str, Callable[[Workload, Speed], float]] = {
     "label_only.boundary": _boundary,
     "stacked": _stacked,
     "supervised": _supervised,
-    "transfer": lambda w, s: 2.0 * s.slowdown,
+    "transfer": lambda w, s: (2.0 if w.user_transfer_corpus else 0.1) * s.slowdown,
 }
 POOLS: dict[str, Callable[[Workload, Speed], float]] = {"shadow": _shadow_pool, "reference": _reference_pool}
 NEEDS = {
@@ -338,6 +339,7 @@ def for_context(ctx: AttackContext, attack_ids: tuple[str, ...], query_s_per_rec
         boundary_queries=options.boundary_queries,
         query_s_per_record=query_s_per_record,
         shadow_data=options.shadow.data,
+        user_transfer_corpus=options.transfer is not None,
         **_noise_columns(encoder),
     )
     return estimate(attack_ids, work, calibrate(encoder.n_outputs, hidden, ctx.n_classes))

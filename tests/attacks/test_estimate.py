@@ -51,6 +51,13 @@ def test_estimates_grow_with_the_records() -> None:
     assert more["label_only.boundary"] > small["label_only.boundary"]
 
 
+def test_transfer_costs_training_only_for_a_user_corpus() -> None:
+    # The built-in corpus's shadows ship with the package; a --transfer-data corpus is trained live.
+    shipped = _seconds(SMALL, ("transfer",))["transfer"]
+    user = _seconds(replace(SMALL, user_transfer_corpus=True), ("transfer",))["transfer"]
+    assert shipped < 0.5 < user
+
+
 def test_a_shared_pool_counts_for_its_first_user_only() -> None:
     seconds = _seconds(SMALL, ("lira.offline", "lira.online", "rmia"))
     # Both LiRA variants score every record alike; only the first pays for the pool.

@@ -12,10 +12,14 @@ from mia_audit.attacks.context import AttackContext, AttackOptions
 from mia_audit.attacks.interface import AttackResult, run_attack
 from mia_audit.attacks.transfer import (
     ATTACKS,
+    TaskRows,
     _cross_shadow_check,
     _shadow_rows,
+    load_builtin,
+    train_builtin,
     transfer_feature,
     user_corpus,
+    write_builtin,
 )
 from mia_audit.data.transfer import read_transfer_table
 from mia_audit.errors import ConfigError
@@ -182,6 +186,39 @@ def test_same_seed_same_shadow_rows(tmp_path: Path) -> None:
     np.testing.assert_array_equal(a.X, b.X)
     np.testing.assert_array_equal(a.member, b.member)
     assert a.check_auc == b.check_auc and a.check_floor == b.check_floor
+
+
+@pytest.fixture(scope="module")
+def fresh_builtin() -> list[TaskRows]:
+    return train_builtin()
+
+
+def test_shipped_builtin_corpus_is_what_training_it_afresh_gives(fresh_builtin: list[TaskRows]) -> None:
+    """Stale after a change to the corpus, its shadows or the feature: rebuild with
+    ``python -m mia_audit.attacks.transfer``. Float rounding may differ between CPUs, hence tolerances."""
+    shipped = load_builtin()
+    assert [(t.name, t.n_classes) for t in shipped] == [(t.name, t.n_classes) for t in fresh_builtin]
+    for old, new in zip(shipped, fresh_builtin, strict=True):
+        np.testing.assert_array_equal(old.rows.member, new.rows.member)
+        assert old.rows.X.shape == new.rows.X.shape
+        assert np.median(np.abs(old.rows.X - new.rows.X)) < 1e-3
+        assert abs(old.rows.check_auc - new.rows.check_auc) < 0.01
+        assert old.rows.check_floor == pytest.approx(new.rows.check_floor)
+
+
+def test_builtin_corpus_file_round_trips(tmp_path: Path, fresh_builtin: list[TaskRows]) -> None:
+    path = tmp_path / "corpus.npz"
+    write_builtin(path, fresh_builtin)
+    again = load_builtin(path)
+    assert len(again) == len(fresh_builtin) == 6
+    assert all(
+        a.name == b.name
+        and a.n_classes == b.n_classes
+        and np.array_equal(a.rows.X, b.rows.X)
+        and np.array_equal(a.rows.member, b.rows.member)
+        and (a.rows.check_auc, a.rows.check_floor) == (b.rows.check_auc, b.rows.check_floor)
+        for a, b in zip(again, fresh_builtin, strict=True)
+    )
 
 
 def _float32_softmax(logits: np.ndarray) -> np.ndarray:
