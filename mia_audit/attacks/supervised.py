@@ -23,7 +23,7 @@ import numpy as np
 
 from mia_audit import signals
 from mia_audit.attacks.interface import AttackInfo, AttackOutput, AttackResult
-from mia_audit.environment import one_openmp_thread
+from mia_audit.environment import one_openmp_thread, side_by_side
 from mia_audit.streams import Stream, rng
 
 if TYPE_CHECKING:
@@ -76,12 +76,28 @@ def fold_assignment(is_member: np.ndarray, n_folds: int, rng: np.random.Generato
 
 def cross_fit(X: np.ndarray, is_member: np.ndarray, folds: np.ndarray, fit_predict: FitPredict) -> np.ndarray:
     """Score fold f with a model fitted on every other fold; ``fit_predict(X_train, y_train, X_eval, train_idx)``."""
-    scores = np.full(len(X), np.nan)
-    for fold in np.unique(folds):
-        held = folds == fold
-        train_idx = np.flatnonzero(~held)
-        scores[held] = fit_predict(X[train_idx], is_member[train_idx], X[held], train_idx)
-    return scores
+    return _cross_fits(X, is_member, [folds], fit_predict)[0]
+
+
+def _cross_fits(
+    X: np.ndarray, is_member: np.ndarray, assignments: list[np.ndarray], fit_predict: FitPredict
+) -> list[np.ndarray]:
+    """One cross-fit per fold assignment; all their fits run side by side."""
+    held = [folds == fold for folds in assignments for fold in np.unique(folds)]
+
+    def fit(rows: np.ndarray) -> np.ndarray:
+        train_idx = np.flatnonzero(~rows)
+        return fit_predict(X[train_idx], is_member[train_idx], X[rows], train_idx)
+
+    fitted = iter(zip(held, side_by_side(fit, held), strict=True))
+    runs = []
+    for folds in assignments:
+        scores = np.full(len(X), np.nan)
+        for _ in np.unique(folds):
+            rows, fold_scores = next(fitted)
+            scores[rows] = fold_scores
+        runs.append(scores)
+    return runs
 
 
 def repeated_cross_fit(
@@ -95,11 +111,8 @@ def repeated_cross_fit(
     ``ONE_REPEAT_RECORDS`` one split is stable enough, and each repeat costs five fits on all records.
     """
     repeats = N_REPEATS if len(X) <= ONE_REPEAT_RECORDS else 1
-    runs = [
-        cross_fit(X, is_member.astype(int), fold_assignment(is_member, N_FOLDS, generator), fit_predict)
-        for _ in range(repeats)
-    ]
-    return np.mean(runs, axis=0)
+    assignments = [fold_assignment(is_member, N_FOLDS, generator) for _ in range(repeats)]
+    return np.mean(_cross_fits(X, is_member.astype(int), assignments, fit_predict), axis=0)
 
 
 def _boosting(seed: int, increasing: Sequence[bool]) -> FitPredict:
