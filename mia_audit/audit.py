@@ -22,6 +22,7 @@ from mia_audit.attacks.regression_context import RegressionContext
 from mia_audit.data.labels import LabelMapping, label_key, map_labels, numeric_targets, value_ranges
 from mia_audit.data.records import AuditData, DataSpec, read_tables, split_audit
 from mia_audit.data.transfer import TransferTable, read_transfer_table
+from mia_audit.defences.measure import Judging, measure_output_defences
 from mia_audit.environment import available_cores, describe_environment, limited_threads
 from mia_audit.errors import ConfigError, ModelDataMismatchError
 from mia_audit.judge.baseline import Baseline, compare_with_baseline
@@ -29,9 +30,9 @@ from mia_audit.judge.distribution import signal_distribution
 from mia_audit.judge.epsilon import split_half_epsilon
 from mia_audit.judge.exposure import most_exposed
 from mia_audit.judge.gate import evaluate_gate
-from mia_audit.judge.metrics import compute_attack_metrics
 from mia_audit.judge.mitigations import recommend
 from mia_audit.judge.properties import PropertyInputs, compute_properties, compute_regression_properties
+from mia_audit.judge.reports import report_attack, scored_positions
 from mia_audit.judge.risk import assess_risk, counted_attacks
 from mia_audit.judge.vulnerability import disparate_vulnerability
 from mia_audit.models.base import OutputKind, TargetModel
@@ -55,6 +56,7 @@ from mia_audit.result import (
 if TYPE_CHECKING:
     from mia_audit.result import (
         BaselineComparison,
+        DefenceResult,
         DisparateVulnerability,
         EpsilonEstimate,
         ExposedRecord,
@@ -96,12 +98,14 @@ def _audit(
     target = load(model_path, data, config, step)
     measured = _measure(target, config.seed, step)
     attacks = _run_attacks(target, config, step, clock.t0)
+    defences, defence_notes = _defences(attacks, target, config, step, clock.t0)
     summary = _model_summary(target.model, model_path, target.records)
     verdict = _judge(attacks, target, measured.utility, summary.family, config)
     exposure = _exposure(attacks.results, verdict.strongest, target, config.include_records)
     run = clock.run_info(config, data, command, env)
     result = _assemble(run, target, summary, measured, attacks, verdict, exposure)
-    return replace(result, warnings=_warnings(target.model, attacks.results, config))
+    notes = (*result.notes, *defence_notes)
+    return replace(result, warnings=_warnings(target.model, attacks.results, config), defences=defences, notes=notes)
 
 
 @dataclass(frozen=True)
@@ -273,6 +277,9 @@ class _Attacks:
     reports: tuple[AttackReport, ...]
     skipped: tuple[SkippedAttack, ...]
     dropped: tuple[str, ...] = ()  # left out by --max-time (also among ``skipped``, with the reason)
+    # The attacker's view the attacks shared, and the attacks that ran: the defences run them again.
+    context: AttackContext | RegressionContext | None = None
+    ran: tuple[Attack, ...] = ()
 
 
 def _run_attacks(target: _Target, config: AuditConfig, step: Step, started: float) -> _Attacks:
@@ -291,8 +298,24 @@ def _run_attacks(target: _Target, config: AuditConfig, step: Step, started: floa
         guess = f" (estimated {spoken(estimates[attack.info.id])})" if attack.info.id in estimates else ""
         with step(f"Attack {number}/{len(runnable)} {attack.info.id}{guess}"):
             results.append(run_attack(attack, ctx, target.eval_is_member, results))
-    reports = tuple(_report(r, target.eval_is_member, target.eval_labels, target.class_names) for r in results)
-    return _Attacks(tuple(results), reports, (*skipped, *dropped), tuple(d.id for d in dropped))
+    reports = tuple(report_attack(r, target.eval_is_member, target.eval_labels, target.class_names) for r in results)
+    ran = tuple(a for a in runnable if a.info.id in {r.id for r in results})
+    return _Attacks(tuple(results), reports, (*skipped, *dropped), tuple(d.id for d in dropped), ctx, ran)
+
+
+def _defences(
+    attacks: _Attacks, target: _Target, config: AuditConfig, step: Step, started: float
+) -> tuple[tuple[DefenceResult, ...], tuple[str, ...]]:
+    """The defences --defences asks for, measured, and notes on any not measured."""
+    ctx = attacks.context
+    if config.defences == "none" or not isinstance(ctx, AttackContext):
+        return (), ()
+    if target.output_kind is OutputKind.LABELS:
+        return (), ("output defences not measured: the model already releases labels only",)
+    if config.max_time is not None and time.perf_counter() - started >= config.max_time:
+        return (), (f"output defences not measured: --max-time {config.max_time:g} s had passed",)
+    judging = Judging(target.eval_is_member, target.eval_labels, target.class_names, config.risk_include)
+    return measure_output_defences(ctx, attacks.ran, attacks.results, judging, step), ()
 
 
 def _estimates(
@@ -572,14 +595,14 @@ def _property_inputs(target: _Target, utility: Utility, seed: int) -> PropertyIn
 
 
 def _distribution(strongest: AttackResult, eval_is_member: np.ndarray) -> SignalDistribution:
-    at = _scored(strongest)
+    at = scored_positions(strongest)
     return signal_distribution(replace(strongest, scores=strongest.scores[at]), eval_is_member[at])
 
 
 def _vulnerability(strongest: AttackResult, target: _Target) -> DisparateVulnerability:
     """Per-class and per-group exposure of the strongest attack, on the evaluation records it scored."""
     records = target.records
-    at = _scored(strongest)
+    at = scored_positions(strongest)
     sensitive = records.sensitive
     groups = None if sensitive is None else sensitive[records.eval_idx][at]
     known = () if sensitive is None else tuple(sorted(set(sensitive[records.is_member | records.is_heldout].tolist())))
@@ -593,32 +616,6 @@ def _vulnerability(strongest: AttackResult, target: _Target) -> DisparateVulnera
         groups,
         records.sensitive_col,
         known,
-    )
-
-
-def _scored(result: AttackResult) -> np.ndarray:
-    """Positions of the evaluation records an attack scored: all, or its subsample."""
-    return np.arange(len(result.scores)) if result.evaluated is None else result.evaluated
-
-
-def _report(
-    result: AttackResult, is_member: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]
-) -> AttackReport:
-    at = _scored(result)
-    metrics = compute_attack_metrics(result.scores[at], is_member[at], labels[at], result.threshold, class_names)
-    return AttackReport(
-        id=result.id,
-        family=result.family,
-        title=result.title,
-        assumptions=result.assumptions,
-        threshold=result.threshold,
-        threshold_rule=result.threshold_rule,
-        signal=result.signal,
-        queries=result.queries,
-        duration_s=round(result.duration_s, 4),
-        metrics=metrics,
-        notes=result.notes,
-        knowledge=result.knowledge,
     )
 
 

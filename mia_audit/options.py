@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mia_audit.attacks.registry import PROFILES, auditor_only_ids
+from mia_audit.defences import DEFENCE_SETS
 from mia_audit.errors import ConfigError, invalid_option
 from mia_audit.judge.gate import GateConfig
 from mia_audit.result import DETAILS, FPR_LEVELS, RISK_LEVELS
@@ -178,6 +179,15 @@ OPTIONS: tuple[Option, ...] = (
             None,
             "list",
             lands="audit.attacks",
+        ),
+        Option(
+            "defences",
+            "Defences to measure: output (run the attacks again behind top-1 and top-3 release, rounding to 1 "
+            "and 2 decimals, a fitted temperature and label-only release; standard and thorough) or none "
+            "(quick).",
+            "output",
+            choices=DEFENCE_SETS,
+            lands="audit.defences",
         ),
         Option(
             "threshold_fpr",
@@ -401,7 +411,13 @@ BY_KEY = {option.key: option for option in OPTIONS}
 # given on the command line or in the config file keeps its value.
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     # A per-commit gate: no PDF (rendering it takes longer than the quick attacks on the bundled sample).
-    "quick": {"reference_models": 4, "shadow_models": 4, "shadow_epochs": 20, "formats": ("json", "html")},
+    "quick": {
+        "reference_models": 4,
+        "shadow_models": 4,
+        "shadow_epochs": 20,
+        "formats": ("json", "html"),
+        "defences": "none",
+    },
     "standard": {},
     "thorough": {"reference_models": 64, "boundary_queries": 200},
 }
@@ -429,6 +445,8 @@ class AuditConfig:
     boundary_records: int = 4000
     # Seconds after which the expensive attacks not yet started are dropped (None: no limit).
     max_time: float | None = None
+    # The defences measured after the attacks (--defences): "output" or "none".
+    defences: str = "output"
     transfer_data: Path | None = None
     transfer_label_col: str | None = None
     # Show the feature values of the most exposed records in the report (off: indices only).
@@ -461,6 +479,8 @@ class AuditConfig:
             raise invalid_option("task", f"must be one of {', '.join(TASKS)}", self.task)
         if self.profile not in PROFILES:
             raise invalid_option("profile", f"must be one of {', '.join(PROFILES)}", self.profile)
+        if self.defences not in DEFENCE_SETS:
+            raise invalid_option("defences", f"must be one of {', '.join(DEFENCE_SETS)}", self.defences)
 
 
 @dataclass(frozen=True)

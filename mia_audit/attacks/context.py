@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from mia_audit.training.shadow_pool import Matching, ShadowPool
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,15 @@ class AttackOptions:
     boundary_queries: int = 100
     boundary_records: int = 4000
     transfer: TransferTable | None = None
+
+
+@dataclass(frozen=True)
+class Release:
+    """How an API with an output defence releases the model's outputs: ``transform`` of every probability
+    row, by the defence's id."""
+
+    id: str
+    transform: Callable[[np.ndarray], np.ndarray]
 
 
 class SharedWork:
@@ -72,6 +82,11 @@ class AttackContext:
     train_size: int = 0
     options: AttackOptions = field(default_factory=AttackOptions)
     shared: SharedWork = field(default_factory=SharedWork, repr=False, compare=False)
+    # Behind an output defence: how outputs are released, and the model's own outputs, which only the
+    # attacker's training length is matched to (an attacker who knows the model's true confidence: a
+    # conservative view of the defence). The pools are trained once and their outputs released alike.
+    release: Release | None = None
+    undefended_probs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_classes(self) -> int:
@@ -97,6 +112,24 @@ class AttackContext:
     def population_labels(self) -> np.ndarray:
         return self.labels[self.population_idx]
 
+    def released(self, release: Release, target: TargetModel) -> AttackContext:
+        """This audit behind an API that releases ``release.transform`` of the outputs (``target`` queries
+        it), sharing the trained pools: only their outputs are transformed."""
+        from dataclasses import replace
+
+        return replace(
+            self, probs=release.transform(self.probs), target=target, release=release, undefended_probs=self._own_probs
+        )
+
+    @property
+    def _own_probs(self) -> np.ndarray:
+        return self.probs if self.undefended_probs is None else self.undefended_probs
+
+    def _release(self, key: Hashable, pool: P, released: Callable[[P], P]) -> P:
+        if self.release is None:
+            return pool
+        return self.shared.get((key, "released", self.release.id), lambda: released(pool))
+
     # -- shared attacker-side work ---------------------------------------------------------------
 
     def encoder(self) -> FeatureEncoder:
@@ -115,12 +148,16 @@ class AttackContext:
         """The shadow models' training records (``--shadow-data``), made once per run."""
         return self.shared.get("shadow_data", self._make_shadow_data)
 
-    def shadow_pool(self, choice: FamilyChoice, n_models: int, max_train: int | None = None) -> ShadowPool:
+    def shadow_pool(
+        self, choice: FamilyChoice, n_models: int, max_train: int | None = None, *, released: bool = True
+    ) -> ShadowPool:
         """``n_models`` shadows of one family, each on a random subset of the shadow data of the target's
-        training size (at most half the records, and at most ``max_train``)."""
+        training size (at most half the records, and at most ``max_train``); behind this context's output
+        defence unless ``released`` is false."""
         size = self._shadow_train_size() if max_train is None else min(self._shadow_train_size(), max_train)
         key = ("shadow_pool", choice.family, choice.describe(), n_models, size)
-        return self.shared.get(key, lambda: self._build_shadow_pool(choice, n_models, size))
+        pool = self.shared.get(key, lambda: self._build_shadow_pool(choice, n_models, size))
+        return self._release(key, pool, lambda p: p.released(self._transform)) if released else pool
 
     def shadow_mlp(self) -> MLPSpec:
         """MLP settings for shadows of the target's training size (at most half the shadow records)."""
@@ -132,15 +169,22 @@ class AttackContext:
         half = len(self.shadow_data().features) // 2
         return min(self.train_size, half) if self.train_size else half
 
-    def main_shadow_pool(self) -> ShadowPool:
+    def main_shadow_pool(self, *, released: bool = True) -> ShadowPool:
         """The K shadows of ``--shadow-family`` that shadow.shokri, shadow.one and the calibrated attacks
         share (and lira.offline, with its own population-trained models, where the settings agree)."""
         cfg = self.options.shadow
-        return self.shadow_pool(self.family(cfg.family, self.shadow_mlp()), cfg.n_models)
+        return self.shadow_pool(self.family(cfg.family, self.shadow_mlp()), cfg.n_models, released=released)
 
     def reference_pool(self, *, offline: bool = False) -> ReferencePool:
         """The reference models of lira.* and rmia; ``offline``: lira.offline's population-only pool."""
-        return self.shared.get(("reference_pool", offline), lambda: self._build_reference_pool(offline))
+        key = ("reference_pool", offline)
+        pool = self.shared.get(key, lambda: self._build_reference_pool(offline))
+        return self._release(key, pool, lambda p: p.released(self._transform))
+
+    @property
+    def _transform(self) -> Callable[[np.ndarray], np.ndarray]:
+        assert self.release is not None
+        return self.release.transform
 
     def _make_shadow_data(self) -> ShadowData:
         from mia_audit.training.shadow_data import make_shadow_data
@@ -184,7 +228,7 @@ class AttackContext:
         if data.population_rows is None or epochs is not None:
             return None
         budget = MatchedBudget(self.options.reference.lr, max_epochs=self.options.reference.max_epochs)
-        return Matching(self.population_probs[data.population_rows], budget)
+        return Matching(self._own_probs[self.population_idx][data.population_rows], budget)
 
     def _shares_population_pool(self) -> bool:
         """lira.offline's population-trained models are the main shadows when both are built alike."""
@@ -207,7 +251,7 @@ class AttackContext:
         if offline and self._shares_population_pool():
             from mia_audit.training.reference_pool import from_shadows
 
-            shadows = self.main_shadow_pool()
+            shadows = self.main_shadow_pool(released=False)  # released below, with the pool
             return from_shadows(shadows, self.features, self.labels, self.population_idx, cfg.temperatures())
         choice = self.family(cfg.family, cfg.mlp())
         train_size = self.train_size or len(self.eval_idx) // 2
@@ -217,7 +261,7 @@ class AttackContext:
         return build_reference_pool(
             self.features,
             self.labels,
-            self.probs,
+            self._own_probs,
             split,
             choice,
             cfg,

@@ -52,6 +52,7 @@ the loss attack (0.86–0.93) there; on generated many-class data the gap is sma
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -177,9 +178,14 @@ class ShadowRows:
 
 def _shadow_rows(task: CorpusTask, seed: int, index: int) -> ShadowRows:
     """Two shadows on swapped halves of ``task``; balanced in/out attack rows of the transfer feature."""
-    generator = rng(seed, Stream.TRANSFER_SHADOWS, index)
+    probs, masks = _corpus_shadows(task, seed, index)
+    return _rows_of(probs, masks, seed, index)
+
+
+def _corpus_shadows(task: CorpusTask, seed: int, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two shadows' outputs on every record of ``task`` ``(2, n, C)``, and their IN masks."""
     n = len(task.y)
-    order = generator.permutation(n)
+    order = rng(seed, Stream.TRANSFER_SHADOWS, index).permutation(n)
     half = n // 2
     masks = np.zeros((2, n), dtype=bool)
     masks[0, order[:half]] = True
@@ -191,7 +197,14 @@ def _shadow_rows(task: CorpusTask, seed: int, index: int) -> ShadowRows:
     from mia_audit.training.mlp import train_batched_mlp
 
     models = train_batched_mlp(task.X, task.y, masks, task.n_classes, spec, seed=seed * 1000 + index)
-    probs = models.predict_proba(task.X)
+    return models.predict_proba(task.X), masks
+
+
+def _rows_of(probs: np.ndarray, masks: np.ndarray, seed: int, index: int) -> ShadowRows:
+    """Balanced in/out attack rows of the transfer feature from the two shadows' outputs, and their check."""
+    generator = rng(seed, Stream.TRANSFER_SHADOWS, index)
+    generator.permutation(masks.shape[1])  # the draw that split the halves (``_corpus_shadows``)
+    half = int(masks[0].sum())
     feats, member = [], []
     per_side = max(1, min(half, ROWS_PER_DATASET // 4))
     for k in range(2):
@@ -201,6 +214,21 @@ def _shadow_rows(task: CorpusTask, seed: int, index: int) -> ShadowRows:
             member.append(np.full(per_side, flag))
     check_auc, check_floor = _cross_shadow_check(probs, masks)
     return ShadowRows(np.vstack(feats), np.concatenate(member), check_auc, check_floor)
+
+
+def released_builtin(ctx: AttackContext) -> list[TaskRows]:
+    """The built-in corpus behind the context's output defence: its shadows trained live once per run (the
+    shipped rows hold undefended features only) and their outputs transformed like the target's."""
+    assert ctx.release is not None
+    transform = ctx.release.transform
+    tasks = builtin_corpus(CORPUS_SEED)
+    trained = ctx.shared.get(
+        "transfer_corpus", lambda: [_corpus_shadows(t, CORPUS_SEED, i) for i, t in enumerate(tasks)]
+    )
+    return [
+        TaskRows(task.name, task.n_classes, _rows_of(np.stack([transform(p) for p in probs]), masks, CORPUS_SEED, i))
+        for i, (task, (probs, masks)) in enumerate(zip(tasks, trained, strict=True))
+    ]
 
 
 def _attack_model(X: np.ndarray, member: np.ndarray, X_eval: np.ndarray) -> tuple[np.ndarray, float]:
@@ -232,14 +260,25 @@ def _cross_shadow_check(probs: np.ndarray, masks: np.ndarray) -> tuple[float, fl
     return float(pooled), float(0.5 + 2.0 * null_se)
 
 
-def _describe_builtin(tasks: list[TaskRows]) -> str:
+def _describe_builtin(tasks: list[TaskRows], released: bool = False) -> str:
     names = ", ".join(t.name if t.name.startswith("make_") else f"{t.name} ({t.n_classes} classes)" for t in tasks)
+    if released:
+        return f"built-in corpus: {names}; its shadows trained with corpus seed {CORPUS_SEED}, outputs defended alike"
     shipped = f"its shadows were trained once, with corpus seed {CORPUS_SEED}, and ship with mia-audit"
     return f"built-in corpus: {names}; {shipped}"
 
 
-def _train_corpus(tasks: list[CorpusTask], seed: int) -> list[ShadowRows]:
-    return [_shadow_rows(task, seed, i) for i, task in enumerate(tasks)]
+def _train_corpus(
+    tasks: list[CorpusTask], seed: int, transform: Callable[[np.ndarray], np.ndarray] | None = None
+) -> list[ShadowRows]:
+    """Each task's attack rows, its shadows' outputs first passed through ``transform`` (an output defence)."""
+    if transform is None:
+        return [_shadow_rows(task, seed, i) for i, task in enumerate(tasks)]
+    parts = []
+    for i, task in enumerate(tasks):
+        probs, masks = _corpus_shadows(task, seed, i)
+        parts.append(_rows_of(np.stack([transform(p) for p in probs]), masks, seed, i))
+    return parts
 
 
 @dataclass(frozen=True)
@@ -279,12 +318,16 @@ def load_builtin(path: Path = CORPUS_FILE) -> list[TaskRows]:
         ]
 
 
+def _builtin(ctx: AttackContext) -> list[TaskRows]:
+    return load_builtin() if ctx.release is None else released_builtin(ctx)
+
+
 def _run_transfer(ctx: AttackContext) -> AttackOutput:
     notes: list[str] = []
     table = ctx.options.transfer
     if table is not None:
         user, described = user_corpus(table, ctx.seed)
-        parts = _train_corpus(user, ctx.seed)
+        parts = _train_corpus(user, ctx.seed, None if ctx.release is None else ctx.release.transform)
         tasks = [TaskRows(t.name, t.n_classes, p) for t, p in zip(user, parts, strict=True)]
         if not any(p.transfers for p in parts):
             # Its shadows' members are no more confident than their non-members: an attack model fitted
@@ -296,11 +339,11 @@ def _run_transfer(ctx: AttackContext) -> AttackOutput:
                 f"(cross-shadow AUC {check.check_auc:.3f}, below {check.check_floor:.3f} = chance + 2 standard "
                 "errors), so an attack model trained on it would rank at random or backwards"
             )
-            tasks = load_builtin()
-            described = _describe_builtin(tasks) + f" (in place of {table.name})"
+            tasks = _builtin(ctx)
+            described = _describe_builtin(tasks, ctx.release is not None) + f" (in place of {table.name})"
     else:
-        tasks = load_builtin()
-        described = _describe_builtin(tasks)
+        tasks = _builtin(ctx)
+        described = _describe_builtin(tasks, ctx.release is not None)
     used = [(t, t.rows) for t in tasks if t.rows.transfers]
     dropped = [
         f"{t.name} (AUC {t.rows.check_auc:.3f} < {t.rows.check_floor:.3f})" for t in tasks if not t.rows.transfers

@@ -1,4 +1,4 @@
-"""Output-side defences: transformations of the probabilities a model releases (issue 16, groundwork).
+"""Output-side defences: transformations of the probabilities a model releases.
 
 Each transformation is a function of the probability matrix alone, ``(n, C) -> (n, C)``, so that the
 same one can be applied to the target's outputs and to every model the attacker trains: an attack on a

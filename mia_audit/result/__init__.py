@@ -356,6 +356,56 @@ class DisparateVulnerability:
 
 
 @dataclass(frozen=True)
+class DefenceAttack:
+    """One attack's numbers behind a defence. ``rerun`` false: the undefended result holds as it is (the
+    attack reads only predicted labels, which this defence leaves unchanged)."""
+
+    id: str
+    auc: float
+    auc_ci: tuple[float, float]
+    tpr_at_fpr: dict[str, float | None]
+    n_members: int
+    n_nonmembers: int
+    rerun: bool = True
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class DefenceUtility:
+    """What a defence costs, on held-out records: accuracy, and log-loss and calibration error (ECE),
+    each with its change from the undefended model (None where not measured)."""
+
+    test_accuracy: float
+    accuracy_change: float
+    log_loss: float | None = None
+    log_loss_change: float | None = None
+    calibration_error: float | None = None
+    calibration_error_change: float | None = None
+
+
+@dataclass(frozen=True)
+class DefenceResult:
+    """One measured defence (report.json ``defences[]``): its setting, cost, and the attacks behind it."""
+
+    id: str
+    kind: str  # "output" | "training"
+    setting: str
+    utility: DefenceUtility
+    attacks: tuple[DefenceAttack, ...]
+    risk_level: str
+    strongest_attack: str | None
+    notes: tuple[str, ...] = ()
+    duration_s: float = 0.0
+
+    @property
+    def best(self) -> DefenceAttack | None:
+        """The attack with the highest TPR at 1% FPR (then AUC)."""
+        if not self.attacks:
+            return None
+        return max(self.attacks, key=lambda a: (a.tpr_at_fpr.get("0.01") or 0.0, a.auc))
+
+
+@dataclass(frozen=True)
 class AuditResult:
     tool: ToolInfo
     run: RunInfo
@@ -378,6 +428,7 @@ class AuditResult:
     schema_version: str = SCHEMA_VERSION
     # What may make the numbers understate the leakage (e.g. the architecture could not be read).
     warnings: tuple[str, ...] = ()
+    defences: tuple[DefenceResult, ...] = ()
 
     def attack(self, attack_id: str) -> AttackReport:
         for report in self.attacks:

@@ -16,6 +16,9 @@ from mia_audit.result import (
     AuditResult,
     BaselineComparison,
     DataSummary,
+    DefenceAttack,
+    DefenceResult,
+    DefenceUtility,
     DisparateVulnerability,
     EpsilonEstimate,
     EpsilonHalf,
@@ -79,8 +82,45 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
         "epsilon_lower_bound": asdict(result.epsilon) if result.epsilon else None,
         "exposed_records": [asdict(r) for r in result.exposed],
         "mitigations": [asdict(m) for m in result.mitigations],
+        "defences": [_defence_to_dict(d) for d in result.defences],
     }
     return _clean(out)
+
+
+def _defence_to_dict(defence: DefenceResult) -> dict[str, Any]:
+    """DESIGN.md's keys, plus the strongest attack and its numbers for readers that want one row."""
+    out = asdict(defence)
+    best = defence.best
+    out["best_auc"] = None if best is None else best.auc
+    out["best_tpr_at_fpr"] = None if best is None else best.tpr_at_fpr
+    return out
+
+
+def _defence_from_dict(d: dict[str, Any]) -> DefenceResult:
+    attacks = tuple(
+        DefenceAttack(
+            id=a["id"],
+            auc=_number(a["auc"], f"defence {d.get('id')!r} attack auc"),
+            auc_ci=(float(a["auc_ci"][0]), float(a["auc_ci"][1])),
+            tpr_at_fpr={k: _number(v, f"defence {d.get('id')!r} tpr_at_fpr") for k, v in a["tpr_at_fpr"].items()},
+            n_members=int(a["n_members"]),
+            n_nonmembers=int(a["n_nonmembers"]),
+            rerun=bool(a.get("rerun", True)),
+            duration_s=float(a.get("duration_s", 0.0)),
+        )
+        for a in d["attacks"]
+    )
+    return DefenceResult(
+        id=d["id"],
+        kind=d["kind"],
+        setting=d["setting"],
+        utility=DefenceUtility(**d["utility"]),
+        attacks=attacks,
+        risk_level=d["risk_level"],
+        strongest_attack=d.get("strongest_attack"),
+        notes=tuple(d.get("notes", ())),
+        duration_s=float(d.get("duration_s", 0.0)),
+    )
 
 
 def _vulnerability_to_dict(v: DisparateVulnerability | None) -> dict[str, Any] | None:
@@ -277,6 +317,7 @@ def from_dict(d: dict[str, Any]) -> AuditResult:
         mitigations=tuple(Mitigation(**m) for m in d.get("mitigations", [])),
         baseline=_baseline_from_dict(d.get("baseline")),
         schema_version=str(d["schema_version"]),
+        defences=tuple(_defence_from_dict(x) for x in d.get("defences", [])),
     )
 
 

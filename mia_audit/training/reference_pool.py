@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -64,6 +64,9 @@ class ReferencePool:
     epochs: tuple[int, ...] | None
     matched: int
     duration_s: float
+    # record indices -> (K, rows, C) probabilities: to recompute the statistics behind an output defence
+    predict: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False, compare=False)
+    labels: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def in_mask(self) -> np.ndarray:
@@ -75,6 +78,19 @@ class ReferencePool:
 
     def describe(self) -> str:
         return describe_pool(self, "as confident as the target")
+
+    def released(self, transform: Callable[[np.ndarray], np.ndarray]) -> ReferencePool:
+        """The same models behind an API that releases ``transform(probabilities)`` (an output defence):
+        their statistics computed again from the transformed outputs."""
+        if self.predict is None or self.labels is None:
+            raise ValueError("this reference pool cannot predict again; build it with build_reference_pool")
+        inner = self.predict
+
+        def predict(rows: np.ndarray) -> np.ndarray:
+            return np.stack([transform(p) for p in np.asarray(inner(rows), dtype=np.float64)])
+
+        logit, p_true = _signals(predict, self.labels, self.n_models, tuple(self.p_true))
+        return replace(self, logit=logit, p_true=p_true, predict=predict)
 
 
 class _Described(Protocol):
@@ -250,7 +266,18 @@ def build_reference_pool(
         epochs=trained.epochs,
         matched=trained.matched,
         duration_s=time.perf_counter() - start,
+        predict=_on_demand(trained, frame, encoder),
+        labels=labels,
     )
+
+
+def _on_demand(trained: Trained, frame: pd.DataFrame, encoder: FeatureEncoder) -> Callable[[np.ndarray], np.ndarray]:
+    """``trained.predict`` that encodes the rows it is asked for, so that the pool does not keep the model
+    matrix of every record alive (800 MB at a million records of 200 features)."""
+    net = trained.net
+    if net is None:
+        return trained.predict
+    return lambda rows: net.predict_proba(model_matrix(encoder, frame.iloc[rows]))
 
 
 def from_shadows(
@@ -269,7 +296,11 @@ def from_shadows(
         raise ValueError("only shadows trained on population records can serve as lira.offline's models")
     in_mask = np.zeros((shadows.n_models, len(frame)), dtype=bool)
     in_mask[:, np.asarray(population_idx)[rows]] = shadows.in_masks
-    logit, p_true = _signals(lambda at: predict(frame.iloc[at]), labels, shadows.n_models, temperatures)
+
+    def on_rows(at: np.ndarray) -> np.ndarray:
+        return predict(frame.iloc[at])
+
+    logit, p_true = _signals(on_rows, labels, shadows.n_models, temperatures)
     empty = np.empty(0, dtype=np.int64)
     return ReferencePool(
         logit=logit,
@@ -280,6 +311,8 @@ def from_shadows(
         epochs=shadows.epochs,
         matched=shadows.matched,
         duration_s=shadows.duration_s + time.perf_counter() - start,
+        predict=on_rows,
+        labels=labels,
     )
 
 

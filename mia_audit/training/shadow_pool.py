@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,6 +54,18 @@ class ShadowPool:
     @property
     def n_models(self) -> int:
         return int(self.in_masks.shape[0])
+
+    def released(self, transform: Callable[[np.ndarray], np.ndarray]) -> ShadowPool:
+        """The same shadows behind an API that releases ``transform(probabilities)`` (an output defence)."""
+        probs = np.stack([transform(p) for p in self.probs]).astype(self.probs.dtype, copy=False)
+        predict = self.predict
+        if predict is not None:
+            inner = predict
+
+            def predict(frame: pd.DataFrame) -> np.ndarray:
+                return np.stack([transform(p) for p in inner(frame)])
+
+        return replace(self, probs=probs, predict=predict)
 
     def rows(self, models: range | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Attack training rows: (posteriors, true labels, in=1/out=0) over the chosen shadows."""

@@ -1,0 +1,154 @@
+"""Output defences, measured: every attack that still applies, run again behind each transformation.
+
+The target's outputs are already collected, so a defence costs no new training: its transformation is
+applied to the target's outputs and to every model the attacker trained (shadow, reference and transfer
+models; ``AttackContext.released``), and the attacks run again on that view. The attacker's models are
+not retrained: they keep the training length matched to the undefended model's confidence, an attacker
+who knows how confident the model really is (conservative for the defence).
+
+- The API still answers with the model's predicted class (as prediction APIs do beside their scores), so
+  the attacks that read only predicted labels keep their undefended result. Behind label-only release
+  only they apply.
+- Auditor-only attacks are left out: the residual risk is what an attacker could still do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mia_audit.attacks.context import AttackContext, Release
+from mia_audit.attacks.interface import Attack, AttackResult, run_attack
+from mia_audit.defences.output import OutputDefence, fitted_temperature, output_defences, utility
+from mia_audit.judge.reports import report_attack
+from mia_audit.judge.risk import assess_risk
+from mia_audit.models.released import ReleasedModel
+from mia_audit.result import AttackReport, DefenceAttack, DefenceResult, DefenceUtility
+
+Step = Callable[[str], contextlib.AbstractContextManager[None]]
+
+
+@contextlib.contextmanager
+def _quiet(_: str) -> Iterator[None]:
+    yield
+
+
+@dataclass(frozen=True)
+class Judging:
+    """What measuring a defence needs from the audit besides the attacker's view: the evaluation truth."""
+
+    is_member: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    risk_include: frozenset[str] = frozenset()
+
+
+def measure_output_defences(
+    ctx: AttackContext,
+    attacks: Sequence[Attack],
+    undefended: Sequence[AttackResult],
+    judging: Judging,
+    step: Step = _quiet,
+) -> tuple[DefenceResult, ...]:
+    """Each output defence's residual risk, best attacks and utility; ``undefended``: the audit's own results."""
+    temperature, fitted_on = _temperature(ctx, judging)
+    realistic = [a for a in attacks if not a.info.auditor_only]
+    before = {r.id: r for r in undefended}
+    out = []
+    defences = output_defences(temperature)
+    for number, defence in enumerate(defences, 1):
+        with step(f"Defence {number}/{len(defences)} {defence.id}: {defence.setting}"):
+            out.append(_measure(ctx, defence, realistic, before, judging, fitted_on))
+    return tuple(out)
+
+
+def _temperature(ctx: AttackContext, judging: Judging) -> tuple[float, str]:
+    """The softening temperature, fitted on known non-members the evaluation does not score: the population."""
+    if len(ctx.population_idx):
+        return fitted_temperature(ctx.population_probs, ctx.population_labels), "population records"
+    holdout = ~judging.is_member
+    return fitted_temperature(ctx.eval_probs[holdout], judging.labels[holdout]), "the holdout records it is measured on"
+
+
+def _measure(
+    ctx: AttackContext,
+    defence: OutputDefence,
+    attacks: Sequence[Attack],
+    before: dict[str, AttackResult],
+    judging: Judging,
+    fitted_on: str,
+) -> DefenceResult:
+    start = time.perf_counter()
+    release = Release(defence.id, defence.transform)
+    defended = ctx.released(release, ReleasedModel(ctx.target, defence.transform))
+    label_only = defence.id == "output.label_only"
+    reports: list[AttackReport] = []
+    rows: list[DefenceAttack] = []
+    for attack in attacks:
+        if label_only and attack.info.needs_probabilities:
+            continue
+        kept = not attack.info.needs_probabilities and attack.info.id in before
+        result = before[attack.info.id] if kept else run_attack(attack, defended)
+        report = report_attack(result, judging.is_member, judging.labels, judging.class_names)
+        reports.append(report)
+        rows.append(_row(report, rerun=not kept))
+    risk = assess_risk(reports, judging.risk_include)
+    return DefenceResult(
+        id=defence.id,
+        kind="output",
+        setting=defence.setting,
+        utility=_utility(ctx, defence, judging),
+        attacks=tuple(rows),
+        risk_level=risk.level,
+        strongest_attack=risk.strongest_attack,
+        notes=_notes(defence, attacks, label_only, fitted_on),
+        duration_s=round(time.perf_counter() - start, 3),
+    )
+
+
+def _row(report: AttackReport, *, rerun: bool) -> DefenceAttack:
+    m = report.metrics
+    return DefenceAttack(
+        id=report.id,
+        auc=m.auc,
+        auc_ci=m.auc_ci,
+        tpr_at_fpr=dict(m.tpr_at_fpr),
+        n_members=m.n_members,
+        n_nonmembers=m.n_nonmembers,
+        rerun=rerun,
+        duration_s=report.duration_s if rerun else 0.0,
+    )
+
+
+def _utility(ctx: AttackContext, defence: OutputDefence, judging: Judging) -> DefenceUtility:
+    holdout = ~judging.is_member
+    probs, labels = ctx.eval_probs[holdout], judging.labels[holdout]
+    u = utility(probs, defence.transform(probs), labels)
+    return DefenceUtility(
+        test_accuracy=u.test_accuracy,
+        accuracy_change=u.accuracy_change,
+        log_loss=u.log_loss,
+        log_loss_change=u.log_loss_change,
+        calibration_error=u.calibration_error,
+        calibration_error_change=u.calibration_error_change,
+    )
+
+
+def _notes(defence: OutputDefence, attacks: Sequence[Attack], label_only: bool, fitted_on: str) -> tuple[str, ...]:
+    notes = [
+        "the attacker's shadow, reference and transfer models release their outputs the same way; they are not "
+        "retrained, and keep the training length matched to the undefended model (conservative for the defence)"
+    ]
+    if label_only:
+        skipped = sum(a.info.needs_probabilities for a in attacks)
+        notes.append(f"{skipped} attacks read probabilities, which this release does not give; label-only ones apply")
+    else:
+        notes.append("the label-only attacks keep their undefended result: the API still gives the predicted class")
+    if defence.id == "output.temperature":
+        notes.append(f"temperature fitted for the lowest log-loss on {fitted_on} (never below 1)")
+    notes.append("utility measured on the holdout records; the auditor-only supervised attack is not rerun")
+    return tuple(notes)
