@@ -34,3 +34,13 @@ def test_one_thread_budget_runs_on_the_calling_thread() -> None:
     with limited_threads(1):
         together = side_by_side(_fit, [0, 1])
     assert {name for _, name in together} == {threading.current_thread().name}
+
+
+def test_the_fits_imports_happen_before_the_threads_start() -> None:
+    # Two threads importing a package for the first time can see it half-initialised (sklearn.base did).
+    import sys
+
+    sys.modules.pop("colorsys", None)
+    with limited_threads(2):
+        seen = side_by_side(lambda _: "colorsys" in sys.modules, [0, 1], imports=("colorsys",))
+    assert seen == [True, True]

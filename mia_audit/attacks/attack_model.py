@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mia_audit import signals
-from mia_audit.environment import one_openmp_thread, side_by_side
+from mia_audit.environment import SKLEARN_FITS, one_openmp_thread, side_by_side
 from mia_audit.stats import auc, tpr_at_fpr
 
 MIN_CLASS_ROWS = 40
@@ -169,9 +169,10 @@ def choose(
     if len(options) == 1 or n_shadows < 2:
         return options[0], (), 0
     train, valid = shadows(range(n_shadows - held)), shadows(range(n_shadows - held, n_shadows))
+    fitted = side_by_side(lambda o: o.fit(train, valid[0], valid[1]), options, SKLEARN_FITS)
     scored = [
         (option.name, tpr_at_fpr(s, valid[2], SELECTION_FPR), auc(s, valid[2].astype(bool)))
-        for option, s in zip(options, side_by_side(lambda o: o.fit(train, valid[0], valid[1]), options), strict=True)
+        for option, s in zip(options, fitted, strict=True)
     ]
     best = max(range(len(options)), key=lambda i: (scored[i][1] or 0.0, scored[i][2], -i))
     return options[best], tuple(scored), held

@@ -41,7 +41,7 @@ from mia_audit.attacks.reference import (
     stand_in_records,
     tune_rmia,
 )
-from mia_audit.environment import one_openmp_thread, side_by_side
+from mia_audit.environment import SKLEARN_FITS, one_openmp_thread, side_by_side
 from mia_audit.stats import tpr_at_fpr
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def choose(refs: ReferenceSet, rows: np.ndarray, settings: Settings, n_stand_ins
     def fit(g: int) -> np.ndarray:
         return np.asarray(fit_monotone(X[group != g], y[group != g], seed).predict_proba(X[group == g])[:, 1])
 
-    for g, scores in zip(groups, side_by_side(fit, groups), strict=True):
+    for g, scores in zip(groups, side_by_side(fit, groups, SKLEARN_FITS), strict=True):
         combined[group == g] = scores
     scored = [("attack model", tpr_at_fpr(combined, y, 0.01) or 0.0)]
     scored += [(name, tpr_at_fpr(X[:, i], y, 0.01) or 0.0) for i, name in enumerate(FEATURES)]

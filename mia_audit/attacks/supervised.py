@@ -23,7 +23,7 @@ import numpy as np
 
 from mia_audit import signals
 from mia_audit.attacks.interface import AttackInfo, AttackOutput, AttackResult
-from mia_audit.environment import one_openmp_thread, side_by_side
+from mia_audit.environment import SKLEARN_FITS, one_openmp_thread, side_by_side
 from mia_audit.streams import Stream, rng
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def _cross_fits(
         train_idx = np.flatnonzero(~rows)
         return fit_predict(X[train_idx], is_member[train_idx], X[rows], train_idx)
 
-    fitted = iter(zip(held, side_by_side(fit, held), strict=True))
+    fitted = iter(zip(held, side_by_side(fit, held, SKLEARN_FITS), strict=True))
     runs = []
     for folds in assignments:
         scores = np.full(len(X), np.nan)

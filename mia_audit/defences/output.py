@@ -133,7 +133,7 @@ def output_defences(temperature: float) -> tuple[OutputDefence, ...]:
         OutputDefence("output.round1", "round probabilities to 1 decimal", partial(rounded, decimals=1)),
         OutputDefence("output.round2", "round probabilities to 2 decimals", partial(rounded, decimals=2)),
         OutputDefence(
-            "output.temperature", f"soften with temperature {temperature:g}", partial(soften, temperature=temperature)
+            "output.temperature", f"soften with temperature {temperature:.2f}", partial(soften, temperature=temperature)
         ),
         OutputDefence("output.label_only", "release the predicted label only", label_only),
     )

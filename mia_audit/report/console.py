@@ -73,6 +73,8 @@ def print_summary(result: AuditResult, console: Console) -> None:
         if flags:
             console.print(Text(flags + " (per-class and per-group section of the report)"))
 
+    if result.defences:
+        console.print(Text(defences_line(result)), soft_wrap=True)
     if result.attacks:
         console.print(Text("What to do: " + what_to_do(result)), soft_wrap=True)
     gate = result.gate
@@ -88,6 +90,16 @@ def print_summary(result: AuditResult, console: Console) -> None:
     if result.baseline is not None:
         console.print(Text(baseline_line(result.baseline)), soft_wrap=True)
     console.print(verdict)
+
+
+def defences_line(result: AuditResult) -> str:
+    """Each measured defence's residual level and the members its best attack still finds, on one line."""
+    parts = []
+    for d in result.defences:
+        best = d.best
+        found = tpr(best.tpr_at_fpr.get("0.01")) if best is not None else "—"
+        parts.append(f"{d.setting}: {d.risk_level.upper()} ({found})")
+    return "Defences measured (residual risk; members the best attack finds at 1% FPR): " + "; ".join(parts)
 
 
 def _print_attacks(result: AuditResult, console: Console) -> None:

@@ -220,6 +220,80 @@ def exposure_figure_svg(result: AuditResult) -> str | None:
         return _to_svg(fig, "expo", f"AUC of {vuln.attack_id} per class and per group with 95% intervals")
 
 
+# Risk levels: the marker's shape carries the level in greyscale too.
+_LEVEL_STYLE = {
+    "low": ("#009E73", "o"),
+    "medium": ("#E69F00", "s"),
+    "high": ("#D55E00", "^"),
+    "critical": ("#882255", "D"),
+    "inconclusive": ("#777777", "X"),
+}
+_SHORT_DEFENCE = {
+    "output.top1": "top-1",
+    "output.top3": "top-3",
+    "output.round1": "round 0.1",
+    "output.round2": "round 0.01",
+    "output.temperature": "temperature",
+    "output.label_only": "label only",
+}
+
+
+def defence_figure_svg(result: AuditResult) -> str | None:
+    """Each measured defence as a point: its cost in log-loss (x) against the members its best attack still
+    finds at 1% FPR (y), coloured by its residual risk level; the model as released is the point at 0."""
+    rows = _defence_points(result)
+    if len(rows) < 2:
+        return None
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(6.4, 3.3))
+        ax = fig.add_subplot(1, 1, 1)
+        for rule in result.risk.rules:
+            ax.axhline(100 * rule.min_tpr_at_1pct_fpr, color="#bbbbbb", linestyle=":", linewidth=0.9)
+            where = (1.0, 100 * rule.min_tpr_at_1pct_fpr)
+            ax.annotate(
+                rule.level, where, xycoords=("axes fraction", "data"), xytext=(-2, 2), textcoords="offset points",
+                ha="right", fontsize=7, color="#777777",
+            )  # fmt: skip
+        for name, x, y, level in rows:
+            colour, marker = _LEVEL_STYLE.get(level, _LEVEL_STYLE["inconclusive"])
+            filled = name == "as released"
+            ax.plot([x], [100 * y], marker=marker, markersize=7, color=colour,
+                    markerfacecolor=colour if filled else "white", linestyle="none")  # fmt: skip
+            below = filled  # the model as released sits at 0, where a softer release often lands too
+            offset = (5, -11) if below else (5, 3)
+            ax.annotate(name, (x, 100 * y), xytext=offset, textcoords="offset points", fontsize=7.5)
+        ax.set_xlabel("change in log-loss on holdout records (cost to what the outputs say; 0 = none)")
+        ax.set_ylabel("members found at 1% FPR (%)")
+        ax.set_ylim(0, max(25.0, 105 * max(y for _, _, y, _ in rows)))
+        xs = [x for _, x, _, _ in rows]
+        span = max(max(xs) - min(xs), 0.5)
+        ax.set_xlim(min(xs) - 0.08 * span, max(xs) + 0.22 * span)  # room for the labels on the right
+        ax.set_title("Lower is safer; right costs more. Filled: the model as released.", loc="left")
+        ax.grid(True, color="#eeeeee", linewidth=0.6)
+        ax.set_axisbelow(True)
+        fig.subplots_adjust(left=0.1, right=0.97, bottom=0.16, top=0.9)
+        return _to_svg(fig, "defences", "Residual leakage against the cost of each measured defence")
+
+
+def _defence_points(result: AuditResult) -> list[tuple[str, float, float, str]]:
+    """(name, log-loss change, TPR at 1% FPR, risk level): the model as released, then each defence."""
+    from mia_audit.report.templates import realistic_best
+
+    undefended = realistic_best(result)
+    if undefended is None:
+        return []
+    rows = [("as released", 0.0, undefended.metrics.tpr_at_fpr.get("0.01") or 0.0, result.risk.level)]
+    for d in result.defences:
+        best, cost = d.best, d.utility.log_loss_change
+        if best is not None and cost is not None:
+            name = _SHORT_DEFENCE.get(d.id, d.id.split(".", 1)[-1])
+            rows.append((name, cost, best.tpr_at_fpr.get("0.01") or 0.0, d.risk_level))
+    return rows
+
+
 def _short(label: str, width: int = 34) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 

@@ -16,6 +16,8 @@ from mia_audit.report.templates import (
     environment,
     epsilon_reading,
     headline_sentence,
+    measured_advice,
+    realistic_best,
     spoken_setting,
     template_dir,
     what_to_do,
@@ -41,6 +43,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("properties", "Data and model properties"),
     ("per-class", "Per-class and per-group exposure"),
     ("records", "Most exposed records"),
+    ("defences", "What would lower the risk, measured"),
     ("mitigations", "Mitigations"),
     ("risk-rationale", "How the risk level is set"),
     ("compliance", "Regulatory and standards mapping"),
@@ -77,7 +80,9 @@ def render_html(result: AuditResult) -> str:
 def _render(result: AuditResult) -> str:
     from markupsafe import Markup
 
+    from mia_audit.defences.choice import best_trade_off
     from mia_audit.report.figures import (
+        defence_figure_svg,
         distribution_figure_svg,
         exposure_figure_svg,
         family_leaders,
@@ -87,6 +92,7 @@ def _render(result: AuditResult) -> str:
     css = (template_dir() / STYLESHEET).read_text(encoding="utf-8")
     dist_svg = distribution_figure_svg(result)
     exposure_svg = exposure_figure_svg(result)
+    defence_svg = defence_figure_svg(result)
     full, leaders = detail(result) == "full", family_leaders(result)
     context: dict[str, Any] = {
         "r": result,
@@ -108,6 +114,11 @@ def _render(result: AuditResult) -> str:
         "full": full,
         "epsilon_reading": epsilon_reading(result),
         "what_to_do": what_to_do(result),
+        "measured_advice": measured_advice(result),
+        "undefended": realistic_best(result),
+        "best_defence": best_trade_off(result.defences, result.risk.level),
+        "defence_svg": Markup(defence_svg) if defence_svg is not None else None,
+        "defence_notes": _defence_notes(result),
         "summary_records": SUMMARY_RECORDS,
         "summary_rows": SUMMARY_ROWS,
         "knowledge_columns": _knowledge_columns(result),
@@ -154,6 +165,18 @@ def _settings(result: AuditResult, *, every: bool) -> list[tuple[str, str, str]]
         if every or origin != "default":
             rows.append((key, spoken_setting(value), origin))
     return rows
+
+
+def _defence_notes(result: AuditResult) -> list[str]:
+    """The defences' notes once each, naming the releases a note holds for unless it holds for all."""
+    holds: dict[str, list[str]] = {}
+    for d in result.defences:
+        for note in d.notes:
+            holds.setdefault(note, []).append(d.setting)
+    return [
+        note if len(settings) == len(result.defences) else f"{note} ({'; '.join(settings)})"
+        for note, settings in holds.items()
+    ]
 
 
 def _sections(result: AuditResult) -> tuple[tuple[str, str], ...]:

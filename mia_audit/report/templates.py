@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import jinja2
     from markupsafe import Markup
 
-    from mia_audit.result import AttackReport, AuditResult
+    from mia_audit.result import AttackReport, AuditResult, DefenceResult
 
 DASH = "—"
 NOT_RESOLVABLE = "n/r"
@@ -202,7 +202,56 @@ def attacks_by_family(result: AuditResult) -> list[tuple[str, list[AttackReport]
 
 
 def what_to_do(result: AuditResult) -> str:
-    """Page 1's advice for the verdict, in words (the console prints the same)."""
+    """Page 1's advice for the verdict, in words (the console prints the same), and the measured defence
+    that lowers the risk at the least cost when defences were measured."""
+    advice = _what_to_do(result)
+    measured = measured_advice(result)
+    return f"{advice} {measured}" if measured else advice
+
+
+def realistic_best(result: AuditResult) -> AttackReport | None:
+    """The realistic attack that finds the most members at 1% FPR (then the highest AUC): what a defence's
+    best attack is compared with."""
+    from mia_audit.attacks.registry import auditor_only_ids
+
+    auditor = auditor_only_ids()
+    realistic = [a for a in result.attacks if a.id not in auditor]
+    return max(realistic, key=lambda a: (a.metrics.tpr_at_fpr.get("0.01") or 0.0, a.metrics.auc), default=None)
+
+
+def measured_advice(result: AuditResult) -> str:
+    """The best measured trade-off in one sentence (empty when no defence was measured or none is needed)."""
+    from mia_audit.defences.choice import best_trade_off, least_leaky
+
+    if not result.defences or result.risk.level not in ("medium", "high", "critical"):
+        return ""
+    best = best_trade_off(result.defences, result.risk.level)
+    if best is not None:
+        return (
+            f"Measured on this model: {best.setting} lowers the risk level to {best.risk_level.upper()} "
+            f"({defence_cost(best)})."
+        )
+    least = least_leaky(result.defences)
+    assert least is not None
+    found = least.best.tpr_at_fpr.get("0.01") if least.best is not None else None
+    return (
+        f"None of the {len(result.defences)} defences measured on this model lowers the risk level: the least "
+        f"leaky, {least.setting}, still lets {least.strongest_attack or 'an attack'} find {pct(found)} of the "
+        "members at 1% FPR. The leakage is in what the model learned; change how it is trained."
+    )
+
+
+def defence_cost(defence: DefenceResult) -> str:
+    """What a defence costs in words: accuracy, and the log-loss of what it releases."""
+    u = defence.utility
+    points = 100 * u.accuracy_change
+    accuracy = "accuracy unchanged" if abs(points) < 0.05 else f"accuracy {points:+.1f} points"
+    if u.log_loss_change is None:
+        return accuracy
+    return f"{accuracy}, log-loss {u.log_loss_change:+.2f}"
+
+
+def _what_to_do(result: AuditResult) -> str:
     level = result.risk.level
     if level in ("high", "critical"):
         limit = (
