@@ -352,6 +352,7 @@ def _attack_context(target: _Target, config: AuditConfig) -> AttackContext | Reg
         boundary_queries=config.boundary_queries,
         boundary_records=config.boundary_records,
         transfer=target.transfer,
+        reselect=config.profile == "thorough",
     )
     common = {
         "eval_idx": records.eval_idx,

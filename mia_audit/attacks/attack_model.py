@@ -161,9 +161,11 @@ def candidates(real_records: bool, n_classes: int, seed: int) -> tuple[Candidate
     return (logistic, boosted)
 
 
-def choose(
-    options: tuple[Candidate, ...], shadows: Callable[[range], Rows], n_shadows: int
-) -> tuple[Candidate, tuple[tuple[str, float | None, float], ...], int]:
+# The chosen candidate, each candidate's (name, TPR at 1% FPR, AUC) on held-out shadows, how many were held out.
+Chosen = tuple[Candidate, tuple[tuple[str, float | None, float], ...], int]
+
+
+def choose(options: tuple[Candidate, ...], shadows: Callable[[range], Rows], n_shadows: int) -> Chosen:
     """The candidate with the best TPR at 1% FPR (then AUC) on held-out shadows; ties keep the first."""
     held = max(1, n_shadows // 4)
     if len(options) == 1 or n_shadows < 2:
@@ -184,8 +186,11 @@ def fit_attack_model(
     n_shadows: int,
     eval_probs: np.ndarray,
     eval_labels: np.ndarray,
+    select: Callable[[Callable[[], Chosen]], Chosen] = lambda choosing: choosing(),
 ) -> Choice:
-    """Choose among ``options`` on held-out shadows, refit the winner on every shadow, score the evaluation."""
-    best, validation, held = choose(options, shadows, n_shadows)
+    """Choose among ``options`` on held-out shadows, refit the winner on every shadow, score the evaluation.
+
+    ``select`` runs the choice or hands back one made before (``AttackContext.selection``)."""
+    best, validation, held = select(lambda: choose(options, shadows, n_shadows))
     scores = best.fit(shadows(range(n_shadows)), eval_probs, eval_labels)
     return Choice(scores, best.name, best.description, validation, held)

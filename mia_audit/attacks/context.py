@@ -46,6 +46,9 @@ class AttackOptions:
     boundary_queries: int = 100
     boundary_records: int = 4000
     transfer: TransferTable | None = None
+    # Behind an output defence, attacks choose their attack model again (thorough) or keep the choice
+    # they made on the undefended outputs (a choice on the attacker's own models, so within its knowledge).
+    reselect: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,12 @@ class AttackContext:
         if self.release is None:
             return pool
         return self.shared.get((key, "released", self.release.id), lambda: released(pool))
+
+    def selection(self, attack_id: str, choose: Callable[[], T]) -> T:
+        """An attack's choice among its attack models, made on the attacker's own models: behind an output
+        defence, the undefended run's choice unless ``options.reselect``."""
+        again = self.release is not None and self.options.reselect
+        return self.shared.get(("selection", attack_id, self.release.id if again and self.release else None), choose)
 
     # -- shared attacker-side work ---------------------------------------------------------------
 

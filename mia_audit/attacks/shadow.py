@@ -85,7 +85,8 @@ def _run_shokri(ctx: AttackContext) -> AttackOutput:
     pool = ctx.main_shadow_pool()
     n_models = len(pool.in_masks)
     options = candidates(pool.data.source == "population", ctx.n_classes, ctx.seed)
-    fit = fit_attack_model(options, pool.rows, n_models, ctx.eval_probs, ctx.eval_labels)
+    select = partial(ctx.selection, "shadow.shokri")
+    fit = fit_attack_model(options, pool.rows, n_models, ctx.eval_probs, ctx.eval_labels, select)
     return _output(
         ctx,
         pool.data,

@@ -180,7 +180,7 @@ def _run_stacked(ctx: AttackContext) -> AttackOutput:
     settings = _settings(ctx, pool)
     refs = ReferenceSet(pool.logit, pool.p_true[settings.temperature], pool.in_mask)
     n_stand_ins = min(MAX_STAND_INS, pool.n_models)
-    choice = choose(refs, ctx.eval_idx, settings, n_stand_ins, ctx.seed)
+    choice = ctx.selection("stacked", lambda: choose(refs, ctx.eval_idx, settings, n_stand_ins, ctx.seed))
     target_p = tempered_true_probability(ctx.probs, ctx.labels, settings.temperature)
     features = np.nan_to_num(attack_features(logit_target(ctx), target_p, refs, settings))
     if choice.feature is None:

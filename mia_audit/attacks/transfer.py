@@ -14,8 +14,9 @@ Shadows. Each dataset is split into two random halves and two MLPs (hidden (128,
 trained long enough to memorise) are trained on them with one batched ``train_batched_mlp`` call:
 shadow A has half 1 as members and half 2 as non-members, shadow B the reverse. The built-in corpus's
 shadows are the attacker's kit, fixed before any target is seen: they are trained once, with corpus seed
-0, and their attack rows and cross-shadow checks ship with the package (``transfer_corpus.npz``; it saves
-about 2.5 s of every audit). ``python -m mia_audit.attacks.transfer`` rebuilds that file, and a test
+0, and their outputs on every corpus record ship with the package (``transfer_corpus.npz``, 2 MB; it
+saves about 2.5 s of every audit, and behind an output defence their outputs are transformed like the
+target's). ``python -m mia_audit.attacks.transfer`` rebuilds that file, and a test
 checks it against a fresh training. The audit's ``--seed`` still draws everything else, and a
 ``--transfer-data`` corpus is trained live.
 
@@ -54,6 +55,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -216,21 +218,6 @@ def _rows_of(probs: np.ndarray, masks: np.ndarray, seed: int, index: int) -> Sha
     return ShadowRows(np.vstack(feats), np.concatenate(member), check_auc, check_floor)
 
 
-def released_builtin(ctx: AttackContext) -> list[TaskRows]:
-    """The built-in corpus behind the context's output defence: its shadows trained live once per run (the
-    shipped rows hold undefended features only) and their outputs transformed like the target's."""
-    assert ctx.release is not None
-    transform = ctx.release.transform
-    tasks = builtin_corpus(CORPUS_SEED)
-    trained = ctx.shared.get(
-        "transfer_corpus", lambda: [_corpus_shadows(t, CORPUS_SEED, i) for i, t in enumerate(tasks)]
-    )
-    return [
-        TaskRows(task.name, task.n_classes, _rows_of(np.stack([transform(p) for p in probs]), masks, CORPUS_SEED, i))
-        for i, (task, (probs, masks)) in enumerate(zip(tasks, trained, strict=True))
-    ]
-
-
 def _attack_model(X: np.ndarray, member: np.ndarray, X_eval: np.ndarray) -> tuple[np.ndarray, float]:
     """P(member) from a logistic regression on the feature, and its slope.
 
@@ -262,10 +249,8 @@ def _cross_shadow_check(probs: np.ndarray, masks: np.ndarray) -> tuple[float, fl
 
 def _describe_builtin(tasks: list[TaskRows], released: bool = False) -> str:
     names = ", ".join(t.name if t.name.startswith("make_") else f"{t.name} ({t.n_classes} classes)" for t in tasks)
-    if released:
-        return f"built-in corpus: {names}; its shadows trained with corpus seed {CORPUS_SEED}, outputs defended alike"
     shipped = f"its shadows were trained once, with corpus seed {CORPUS_SEED}, and ship with mia-audit"
-    return f"built-in corpus: {names}; {shipped}"
+    return f"built-in corpus: {names}; {shipped}" + ("; their outputs released like the target's" if released else "")
 
 
 def _train_corpus(
@@ -290,36 +275,56 @@ class TaskRows:
     rows: ShadowRows
 
 
-def train_builtin() -> list[TaskRows]:
+@dataclass(frozen=True)
+class CorpusOutputs:
+    """A built-in corpus dataset's two shadows: their outputs on every record ``(2, n, C)`` and IN masks."""
+
+    name: str
+    n_classes: int
+    probs: np.ndarray
+    masks: np.ndarray
+
+    def rows(self, index: int, transform: Callable[[np.ndarray], np.ndarray] | None = None) -> TaskRows:
+        """The attack rows of these shadows (dataset ``index`` of the corpus, whose seed stream picks the
+        rows), their outputs first passed through ``transform`` if given."""
+        probs = self.probs if transform is None else np.stack([transform(p) for p in self.probs])
+        return TaskRows(self.name, self.n_classes, _rows_of(probs, self.masks, CORPUS_SEED, index))
+
+
+def train_builtin() -> list[CorpusOutputs]:
     """Train the built-in corpus's shadows afresh (what ``transfer_corpus.npz`` holds)."""
-    tasks = builtin_corpus(CORPUS_SEED)
-    parts = _train_corpus(tasks, CORPUS_SEED)
-    return [TaskRows(t.name, t.n_classes, p) for t, p in zip(tasks, parts, strict=True)]
+    out = []
+    for i, task in enumerate(builtin_corpus(CORPUS_SEED)):
+        probs, masks = _corpus_shadows(task, CORPUS_SEED, i)
+        out.append(CorpusOutputs(task.name, task.n_classes, np.asarray(probs, dtype=np.float32), masks))
+    return out
 
 
-def write_builtin(path: Path = CORPUS_FILE, trained: list[TaskRows] | None = None) -> None:
+def write_builtin(path: Path = CORPUS_FILE, trained: list[CorpusOutputs] | None = None) -> None:
     trained = train_builtin() if trained is None else trained
     arrays: dict[str, np.ndarray] = {
         "names": np.array([t.name for t in trained]),
         "n_classes": np.array([t.n_classes for t in trained]),
-        "checks": np.array([[t.rows.check_auc, t.rows.check_floor] for t in trained]),
     }
     for i, t in enumerate(trained):
-        arrays[f"X{i}"], arrays[f"member{i}"] = t.rows.X, t.rows.member
+        arrays[f"probs{i}"], arrays[f"masks{i}"] = t.probs, t.masks
     np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
 
-def load_builtin(path: Path = CORPUS_FILE) -> list[TaskRows]:
-    """The shipped built-in corpus rows."""
+@cache
+def load_builtin(path: Path = CORPUS_FILE) -> tuple[CorpusOutputs, ...]:
+    """The shipped built-in corpus: its shadows' outputs (float32, as they were computed)."""
     with np.load(path, allow_pickle=False) as data:
-        return [
-            TaskRows(str(name), int(k), ShadowRows(data[f"X{i}"], data[f"member{i}"], float(check[0]), float(check[1])))
-            for i, (name, k, check) in enumerate(zip(data["names"], data["n_classes"], data["checks"], strict=True))
-        ]
+        return tuple(
+            CorpusOutputs(str(name), int(k), data[f"probs{i}"], data[f"masks{i}"])
+            for i, (name, k) in enumerate(zip(data["names"], data["n_classes"], strict=True))
+        )
 
 
 def _builtin(ctx: AttackContext) -> list[TaskRows]:
-    return load_builtin() if ctx.release is None else released_builtin(ctx)
+    """The built-in corpus's attack rows, behind the context's output defence if it has one."""
+    transform = None if ctx.release is None else ctx.release.transform
+    return [task.rows(i, transform) for i, task in enumerate(load_builtin())]
 
 
 def _run_transfer(ctx: AttackContext) -> AttackOutput:

@@ -105,7 +105,7 @@ def _measure(
         attacks=tuple(rows),
         risk_level=risk.level,
         strongest_attack=risk.strongest_attack,
-        notes=_notes(defence, attacks, label_only, fitted_on),
+        notes=_notes(defence, attacks, label_only, fitted_on, ctx.options.reselect),
         duration_s=round(time.perf_counter() - start, 3),
     )
 
@@ -138,7 +138,9 @@ def _utility(ctx: AttackContext, defence: OutputDefence, judging: Judging) -> De
     )
 
 
-def _notes(defence: OutputDefence, attacks: Sequence[Attack], label_only: bool, fitted_on: str) -> tuple[str, ...]:
+def _notes(
+    defence: OutputDefence, attacks: Sequence[Attack], label_only: bool, fitted_on: str, attacks_reselect: bool
+) -> tuple[str, ...]:
     notes = [
         "the attacker's shadow, reference and transfer models release their outputs the same way; they are not "
         "retrained, and keep the training length matched to the undefended model (conservative for the defence)"
@@ -148,6 +150,9 @@ def _notes(defence: OutputDefence, attacks: Sequence[Attack], label_only: bool, 
         notes.append(f"{skipped} attacks read probabilities, which this release does not give; label-only ones apply")
     else:
         notes.append("the label-only attacks keep their undefended result: the API still gives the predicted class")
+    if not label_only:
+        again = "chosen again behind this release" if attacks_reselect else "kept as chosen on the undefended outputs"
+        notes.append(f"shadow.shokri's and stacked's attack models are {again}")
     if defence.id == "output.temperature":
         notes.append(f"temperature fitted for the lowest log-loss on {fitted_on} (never below 1)")
     notes.append("utility measured on the holdout records; the auditor-only supervised attack is not rerun")

@@ -12,7 +12,7 @@ from mia_audit.attacks.context import AttackContext, AttackOptions
 from mia_audit.attacks.interface import AttackResult, run_attack
 from mia_audit.attacks.transfer import (
     ATTACKS,
-    TaskRows,
+    CorpusOutputs,
     _cross_shadow_check,
     _shadow_rows,
     load_builtin,
@@ -189,36 +189,53 @@ def test_same_seed_same_shadow_rows(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def fresh_builtin() -> list[TaskRows]:
+def fresh_builtin() -> list[CorpusOutputs]:
     return train_builtin()
 
 
-def test_shipped_builtin_corpus_is_what_training_it_afresh_gives(fresh_builtin: list[TaskRows]) -> None:
-    """Stale after a change to the corpus, its shadows or the feature: rebuild with
-    ``python -m mia_audit.attacks.transfer``. Float rounding may differ between CPUs, hence tolerances."""
+def test_shipped_builtin_corpus_is_what_training_it_afresh_gives(fresh_builtin: list[CorpusOutputs]) -> None:
+    """Stale after a change to the corpus or its shadows: rebuild with ``python -m mia_audit.attacks.transfer``.
+    Float rounding may differ between CPUs, hence tolerances."""
     shipped = load_builtin()
     assert [(t.name, t.n_classes) for t in shipped] == [(t.name, t.n_classes) for t in fresh_builtin]
-    for old, new in zip(shipped, fresh_builtin, strict=True):
-        np.testing.assert_array_equal(old.rows.member, new.rows.member)
-        assert old.rows.X.shape == new.rows.X.shape
-        assert np.median(np.abs(old.rows.X - new.rows.X)) < 1e-3
-        assert abs(old.rows.check_auc - new.rows.check_auc) < 0.01
-        assert old.rows.check_floor == pytest.approx(new.rows.check_floor)
+    for i, (old, new) in enumerate(zip(shipped, fresh_builtin, strict=True)):
+        np.testing.assert_array_equal(old.masks, new.masks)
+        assert old.probs.shape == new.probs.shape and old.probs.dtype == np.float32
+        assert np.median(np.abs(old.probs - new.probs)) < 1e-4
+        assert abs(old.rows(i).rows.check_auc - new.rows(i).rows.check_auc) < 0.01
 
 
-def test_builtin_corpus_file_round_trips(tmp_path: Path, fresh_builtin: list[TaskRows]) -> None:
+def test_builtin_corpus_file_round_trips(tmp_path: Path, fresh_builtin: list[CorpusOutputs]) -> None:
     path = tmp_path / "corpus.npz"
     write_builtin(path, fresh_builtin)
     again = load_builtin(path)
     assert len(again) == len(fresh_builtin) == 6
-    assert all(
-        a.name == b.name
-        and a.n_classes == b.n_classes
-        and np.array_equal(a.rows.X, b.rows.X)
-        and np.array_equal(a.rows.member, b.rows.member)
-        and (a.rows.check_auc, a.rows.check_floor) == (b.rows.check_auc, b.rows.check_floor)
-        for a, b in zip(again, fresh_builtin, strict=True)
-    )
+    for a, b in zip(again, fresh_builtin, strict=True):
+        assert (a.name, a.n_classes) == (b.name, b.n_classes)
+        np.testing.assert_array_equal(a.probs, b.probs)
+        np.testing.assert_array_equal(a.masks, b.masks)
+
+
+def test_shipped_rows_are_the_live_shadows_rows(fresh_builtin: list[CorpusOutputs]) -> None:
+    """The rows the attack uses come from the shipped outputs exactly as from a live training."""
+    from mia_audit.attacks.transfer import CORPUS_SEED, _shadow_rows, builtin_corpus
+
+    tasks = builtin_corpus(CORPUS_SEED)
+    live = _shadow_rows(tasks[1], CORPUS_SEED, 1)  # wine: the smallest
+    shipped = fresh_builtin[1].rows(1).rows
+    np.testing.assert_array_equal(live.member, shipped.member)
+    np.testing.assert_allclose(live.X, shipped.X, rtol=1e-6)
+
+
+def test_a_release_transforms_the_corpus_shadows_outputs(fresh_builtin: list[CorpusOutputs]) -> None:
+    from functools import partial
+
+    from mia_audit.defences.output import top_k
+
+    plain, top1 = fresh_builtin[0].rows(0).rows, fresh_builtin[0].rows(0, partial(top_k, k=1)).rows
+    np.testing.assert_array_equal(plain.member, top1.member)
+    # Top-1 release hides the second and third posteriors: the feature saturates at the probability floor.
+    assert np.all(top1.X >= plain.X - 1e-9) and np.any(top1.X > plain.X + 1)
 
 
 def _float32_softmax(logits: np.ndarray) -> np.ndarray:
