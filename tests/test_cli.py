@@ -61,6 +61,18 @@ def test_exit_0_writes_all_reports(case: AuditCase, tmp_path: Path) -> None:
     gate = {"configured": False, "passed": True, "reasons": ["no gate configured"], "rules": [], "inconclusive": False}
     assert report["gate"] == gate
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
+    # The standard profile measures the output defences: DESIGN.md's keys, and the section that shows them.
+    defences = report["defences"]
+    assert [d["id"] for d in defences] == [
+        "output.top1", "output.top3", "output.round1", "output.round2", "output.temperature", "output.label_only"
+    ]  # fmt: skip
+    for d in defences:
+        assert {"id", "kind", "setting", "utility", "attacks", "risk_level", "notes"} <= d.keys()
+        assert d["kind"] == "output" and "test_accuracy" in d["utility"]
+        assert all({"id", "auc", "auc_ci", "tpr_at_fpr"} <= a.keys() for a in d["attacks"])
+    assert {a["id"] for a in defences[-1]["attacks"]} == {"label_only.gap", "label_only.boundary"}
+    html = (out / "report.html").read_text()
+    assert "What would lower the risk, measured" in html and 'id="defence-output-label_only"' in html
 
 
 def test_exit_1_when_the_gate_fails(case: AuditCase, tmp_path: Path) -> None:

@@ -32,6 +32,9 @@ def test_a_tiny_max_time_drops_every_expensive_attack(case: AuditCase, tmp_path:
     assert {a["id"] for a in report["attacks"]} == set(CHEAP)
     dropped = [s for s in report["skipped_attacks"] if "--max-time 0.001 s" in s["reason"]]
     assert {s["id"] for s in dropped} >= {"shadow.shokri", "lira.online", "label_only.boundary", "supervised"}
+    # The defences come after every attack: past the limit they are left out, and the report says so.
+    assert report["defences"] == []
+    assert any("output defences not measured: --max-time 0.001 s had passed" in n for n in report["notes"])
     risk = report["risk"]
     assert risk["level"] in ("inconclusive", "critical")
     if risk["level"] == "inconclusive":

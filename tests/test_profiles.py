@@ -73,6 +73,27 @@ def test_a_quick_scan_end_to_end(case: AuditCase, tmp_path: Path) -> None:
     assert report["run"]["config"]["config_source"]["settings"]["reference_models"] == "profile quick"
     online = next(a for a in report["attacks"] if a["id"] == "lira.online")
     assert online["title"].endswith("4 reference models") and online["auc_ci"][0] > 0.5
+    # A per-commit gate measures no defence.
+    assert report["defences"] == [] and report["run"]["config"]["defences"] == "none"
+
+
+def test_defences_follow_the_profile_unless_given() -> None:
+    assert resolve({}, set(), None, {})["defences"] == "output"
+    assert resolve({"profile": "quick"}, {"profile"}, None, {})["defences"] == "none"
+    given = resolve({"profile": "quick", "defences": "output"}, {"profile", "defences"}, None, {})
+    assert given["defences"] == "output"
+    thorough, _ = resolve({"profile": "thorough"}, {"profile"}, None, {}).build()
+    assert thorough.profile == "thorough" and thorough.defences == "output"
+
+
+def test_defences_none_measures_none_and_a_wrong_value_is_exit_2(case: AuditCase, tmp_path: Path) -> None:
+    args = ["scan", str(case.model), "--data", str(case.data), "--trust-model", "--attacks", "threshold.loss"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path), "--format", "json", "--defences", "none"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "report.json").read_text())["defences"] == []
+    result = runner.invoke(app, [*args, "--defences", "dp"])
+    assert result.exit_code == 2 and "--defences" in result.output and "output" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_an_unknown_profile_ends_with_exit_2(case: AuditCase, tmp_path: Path) -> None:

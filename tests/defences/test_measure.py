@@ -138,3 +138,20 @@ def test_top1_release_changes_what_the_shadow_attack_model_sees(tmp_path: Path) 
     defended = _released(ctx, partial(top_k, k=1))
     rows = defended.main_shadow_pool().rows()[0]
     assert np.all((rows > 0).sum(axis=1) <= 1)
+
+
+def test_an_attack_model_choice_is_kept_behind_a_defence_unless_chosen_again(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    ctx = build_case(tmp_path).context()
+    calls: list[int] = []
+
+    def choose() -> int:
+        calls.append(len(calls) + 1)
+        return calls[-1]
+
+    assert ctx.selection("stacked", choose) == 1
+    assert _released(ctx, partial(top_k, k=1)).selection("stacked", choose) == 1 and calls == [1]
+    again = replace(ctx, options=replace(ctx.options, reselect=True))  # the thorough profile
+    assert _released(again, partial(top_k, k=1)).selection("stacked", choose) == 2
+    assert ctx.selection("shadow.shokri", choose) == 3  # each attack its own choice

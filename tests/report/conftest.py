@@ -23,6 +23,9 @@ from mia_audit.result import (
     AttackReport,
     AuditResult,
     DataSummary,
+    DefenceAttack,
+    DefenceResult,
+    DefenceUtility,
     EpsilonEstimate,
     EpsilonHalf,
     GateResult,
@@ -174,6 +177,38 @@ def _epsilon() -> EpsilonEstimate:
     return EpsilonEstimate(epsilon=3.66, level=0.95, halves=halves, candidates=tuple(a[0] for a in _ATTACKS))
 
 
+def make_defences() -> tuple[DefenceResult, ...]:
+    """Two measured output defences: top-1 release lowers the level to medium, label-only release to low."""
+    levels = {"0.01": None, "0.001": None, "0.0001": None}
+    top1 = DefenceResult(
+        id="output.top1",
+        kind="output",
+        setting="release only the top-1 probability",
+        utility=DefenceUtility(0.844, 0.0, 2.371, 1.9, 0.118, 0.021),
+        attacks=(
+            DefenceAttack("threshold.loss", 0.664, (0.653, 0.675), {**levels, "0.01": 0.031}, N_EVAL, N_EVAL),
+            DefenceAttack("label_only.gap", 0.559, (0.551, 0.567), {**levels, "0.01": 0.0}, N_EVAL, N_EVAL, False),
+        ),
+        risk_level="medium",
+        strongest_attack="threshold.loss",
+        notes=("a note every release carries", "top-1 note"),
+        duration_s=1.25,
+    )
+    label_only = DefenceResult(
+        id="output.label_only",
+        kind="output",
+        setting="release the predicted label only",
+        utility=DefenceUtility(0.844, 0.0, 4.371, 3.9, 0.156, 0.059),
+        attacks=(
+            DefenceAttack("label_only.gap", 0.559, (0.551, 0.567), {**levels, "0.01": 0.0}, N_EVAL, N_EVAL, False),
+        ),
+        risk_level="low",
+        strongest_attack=None,
+        notes=("a note every release carries",),
+    )
+    return (top1, label_only)
+
+
 def make_audit_result(**overrides: object) -> AuditResult:
     """The fixture result; keyword arguments replace top-level fields."""
     attacks = _attacks()
@@ -276,6 +311,7 @@ def make_audit_result(**overrides: object) -> AuditResult:
         signal_distribution=_distribution(),
         records=_records(attacks),
         notes=("Evaluation members were subsampled to balance the 3,000 non-members.",),
+        defences=make_defences(),
     )
     fields["epsilon"] = _epsilon()
     fields["mitigations"] = recommend(

@@ -281,3 +281,41 @@ def test_appendices_fold_but_start_open(html: str) -> None:
         section = _section(html, sid)
         assert section.startswith(f'<section id="{sid}" class="appendix"><details open><summary><h2>'), sid
     assert "position: sticky" in html  # the contents stay beside the report on a wide screen
+
+
+def test_defences_section_shows_each_row_the_chosen_one_and_the_figure(report_html: str) -> None:
+    section = _section(report_html, "defences")
+    assert "What would lower the risk, measured" in section
+    assert 'id="defence-output-top1"' in section and 'id="defence-output-label_only" class="chosen"' in section
+    assert "As released today" in section and "release only the top-1 probability" in section
+    assert "<svg" in section and "Figure 4." in section
+    # A note every defence carries is shown once; one that only top-1 carries names it.
+    assert section.count("a note every release carries") == 1
+    assert "top-1 note (release only the top-1 probability)" in section
+
+
+def test_page_one_names_the_best_measured_trade_off(report_html: str) -> None:
+    summary = _section(report_html, "summary")
+    assert "Measured on this model: release the predicted label only lowers the risk level to LOW" in summary
+    assert "accuracy unchanged, log-loss +3.90" in summary
+
+
+def test_output_hardening_advice_links_to_its_measured_rows(report_html: str) -> None:
+    mitigations = _section(report_html, "mitigations")
+    assert 'href="#defence-output-top1"' in mitigations and 'href="#defence-output-label_only"' in mitigations
+
+
+def test_no_defence_measured_says_so_and_advises_from_the_literature(make_result: MakeResult) -> None:
+    html = render_html(make_result(defences=()))
+    assert "No defence was measured in this run" in _section(html, "defences")
+    assert "Measured on this model" not in _section(html, "summary")
+    assert "also measured on this model" not in _section(html, "mitigations")
+
+
+def test_when_no_defence_lowers_the_level_page_one_says_change_the_training(make_result: MakeResult) -> None:
+    from tests.report.conftest import make_defences
+
+    still_high = tuple(dataclasses.replace(d, risk_level="high") for d in make_defences())
+    summary = _section(render_html(make_result(defences=still_high)), "summary")
+    assert "None of the 2 defences measured on this model lowers the risk level" in summary
+    assert "change how it is trained" in summary
