@@ -22,7 +22,7 @@ from mia_audit.attacks.regression_context import RegressionContext
 from mia_audit.data.labels import LabelMapping, label_key, map_labels, numeric_targets, value_ranges
 from mia_audit.data.records import AuditData, DataSpec, read_tables, split_audit
 from mia_audit.data.transfer import TransferTable, read_transfer_table
-from mia_audit.defences.measure import Judging, measure_output_defences
+from mia_audit.defences.measure import Judging, measure_output_defences, measure_training_defences
 from mia_audit.environment import available_cores, describe_environment, limited_threads
 from mia_audit.errors import ConfigError, ModelDataMismatchError
 from mia_audit.judge.baseline import Baseline, compare_with_baseline
@@ -310,12 +310,28 @@ def _defences(
     ctx = attacks.context
     if config.defences == "none" or not isinstance(ctx, AttackContext):
         return (), ()
-    if target.output_kind is OutputKind.LABELS:
-        return (), ("output defences not measured: the model already releases labels only",)
     if config.max_time is not None and time.perf_counter() - started >= config.max_time:
-        return (), (f"output defences not measured: --max-time {config.max_time:g} s had passed",)
-    judging = Judging(target.eval_is_member, target.eval_labels, target.class_names, config.risk_include)
-    return measure_output_defences(ctx, attacks.ran, attacks.results, judging, step), ()
+        return (), (f"defences not measured: --max-time {config.max_time:g} s had passed",)
+    judging = Judging(
+        target.eval_is_member,
+        target.eval_labels,
+        target.class_names,
+        config.risk_include,
+        np.flatnonzero(target.records.is_member),
+    )
+    measured: list[DefenceResult] = []
+    notes: list[str] = []
+    realistic = tuple(a for a in attacks.ran if not a.info.auditor_only)
+    if config.defences in ("output", "all"):
+        if target.output_kind is OutputKind.LABELS:
+            notes.append("output defences not measured: the model already releases labels only")
+        else:
+            measured += measure_output_defences(ctx, attacks.ran, attacks.results, judging, step)
+    if config.defences in ("training", "all"):
+        found, training_notes = measure_training_defences(ctx, realistic, judging, step)
+        measured += found
+        notes += training_notes
+    return tuple(measured), tuple(notes)
 
 
 def _estimates(

@@ -182,9 +182,10 @@ OPTIONS: tuple[Option, ...] = (
         ),
         Option(
             "defences",
-            "Defences to measure: output (run the attacks again behind top-1 and top-3 release, rounding to 1 "
-            "and 2 decimals, a fitted temperature and label-only release; standard and thorough) or none "
-            "(quick).",
+            "Defences to measure: output (the attacks again behind top-1 and top-3 release, rounding to 1 and 2 "
+            "decimals, a fitted temperature and label-only release; standard), training (proxies of the model "
+            "trained with L2, dropout, early stopping, stacking and DP-SGD at ε 8 and 1), all (thorough) or "
+            "none (quick).",
             "output",
             choices=DEFENCE_SETS,
             lands="audit.defences",
@@ -419,7 +420,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "defences": "none",
     },
     "standard": {},
-    "thorough": {"reference_models": 64, "boundary_queries": 200},
+    "thorough": {"reference_models": 64, "boundary_queries": 200, "defences": "all"},
 }
 FILE_KEYS = tuple(option.key for option in OPTIONS if not option.cli_only)
 
@@ -445,7 +446,7 @@ class AuditConfig:
     boundary_records: int = 4000
     # Seconds after which the expensive attacks not yet started are dropped (None: no limit).
     max_time: float | None = None
-    # The defences measured after the attacks (--defences): "output" or "none".
+    # The defences measured after the attacks (--defences): "output", "training", "all" or "none".
     defences: str = "output"
     transfer_data: Path | None = None
     transfer_label_col: str | None = None

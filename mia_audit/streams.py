@@ -24,6 +24,7 @@ class Stream(IntEnum):
     BOUNDARY = 0xB0D  # label_only.boundary: noise draws, threshold records, reference subsets
     BOUNDARY_RECORDS = 0xB0E  # the evaluation records label_only.boundary scores when there are too many
     EPSILON_SPLIT = 0xE95  # the split-half ε bound's two halves
+    DEFENCE_PROXY = 0xDEF  # training-side defences: proxy splits, initial weights, DP-SGD batches and noise
 
 
 def rng(seed: int, stream: Stream, *more: int) -> np.random.Generator:

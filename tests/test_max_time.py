@@ -34,7 +34,7 @@ def test_a_tiny_max_time_drops_every_expensive_attack(case: AuditCase, tmp_path:
     assert {s["id"] for s in dropped} >= {"shadow.shokri", "lira.online", "label_only.boundary", "supervised"}
     # The defences come after every attack: past the limit they are left out, and the report says so.
     assert report["defences"] == []
-    assert any("output defences not measured: --max-time 0.001 s had passed" in n for n in report["notes"])
+    assert any("defences not measured: --max-time 0.001 s had passed" in n for n in report["notes"])
     risk = report["risk"]
     assert risk["level"] in ("inconclusive", "critical")
     if risk["level"] == "inconclusive":

@@ -83,7 +83,7 @@ def test_defences_follow_the_profile_unless_given() -> None:
     given = resolve({"profile": "quick", "defences": "output"}, {"profile", "defences"}, None, {})
     assert given["defences"] == "output"
     thorough, _ = resolve({"profile": "thorough"}, {"profile"}, None, {}).build()
-    assert thorough.profile == "thorough" and thorough.defences == "output"
+    assert thorough.profile == "thorough" and thorough.defences == "all"
 
 
 def test_defences_none_measures_none_and_a_wrong_value_is_exit_2(case: AuditCase, tmp_path: Path) -> None:

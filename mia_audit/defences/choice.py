@@ -15,10 +15,22 @@ def lowers(defence: DefenceResult, undefended_level: str) -> bool:
     return RISK_LEVELS.index(defence.risk_level) < RISK_LEVELS.index(undefended_level)
 
 
+def reference_level(defence: DefenceResult, defences: Sequence[DefenceResult], model_level: str) -> str:
+    """What a defence is compared with: the model's level for an output defence, the undefended proxy's for a
+    training-side one (a proxy is not the model)."""
+    if defence.kind != "training":
+        return model_level
+    baseline = next((d for d in defences if d.id == "training.baseline"), None)
+    return baseline.risk_level if baseline is not None else "inconclusive"
+
+
 def best_trade_off(defences: Sequence[DefenceResult], undefended_level: str) -> DefenceResult | None:
     """The defence with the lowest residual level, then the smallest accuracy loss, then the smallest rise in
-    log-loss, then the weakest best attack; None when no defence lowers the level."""
-    lowering = [d for d in defences if lowers(d, undefended_level)]
+    log-loss, then the weakest best attack; None when no defence lowers the level (an output defence
+    against the model's, a training-side one against the undefended proxy's)."""
+    lowering = [
+        d for d in defences if d.id != "training.baseline" and lowers(d, reference_level(d, defences, undefended_level))
+    ]
     if not lowering:
         return None
 
@@ -37,4 +49,4 @@ def least_leaky(defences: Sequence[DefenceResult]) -> DefenceResult | None:
         best = d.best
         return ((best.tpr_at_fpr.get("0.01") or 0.0), best.auc) if best is not None else (0.0, 0.5)
 
-    return min(defences, key=found, default=None)
+    return min((d for d in defences if d.id != "training.baseline"), key=found, default=None)

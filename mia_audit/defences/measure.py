@@ -23,7 +23,8 @@ import numpy as np
 
 from mia_audit.attacks.context import AttackContext, Release
 from mia_audit.attacks.interface import Attack, AttackResult, run_attack
-from mia_audit.defences.output import OutputDefence, fitted_temperature, output_defences, utility
+from mia_audit.defences.output import OutputDefence, OutputUtility, fitted_temperature, output_defences, utility
+from mia_audit.defences.proxies import Proxy
 from mia_audit.judge.reports import report_attack
 from mia_audit.judge.risk import assess_risk
 from mia_audit.models.released import ReleasedModel
@@ -39,12 +40,14 @@ def _quiet(_: str) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Judging:
-    """What measuring a defence needs from the audit besides the attacker's view: the evaluation truth."""
+    """What measuring a defence needs from the audit besides the attacker's view: the evaluation truth,
+    and (for proxies) every member record's row in the audit frame."""
 
     is_member: np.ndarray
     labels: np.ndarray
     class_names: tuple[str, ...]
     risk_include: frozenset[str] = frozenset()
+    member_rows: np.ndarray | None = None
 
 
 def measure_output_defences(
@@ -127,7 +130,10 @@ def _row(report: AttackReport, *, rerun: bool) -> DefenceAttack:
 def _utility(ctx: AttackContext, defence: OutputDefence, judging: Judging) -> DefenceUtility:
     holdout = ~judging.is_member
     probs, labels = ctx.eval_probs[holdout], judging.labels[holdout]
-    u = utility(probs, defence.transform(probs), labels)
+    return _as_defence_utility(utility(probs, defence.transform(probs), labels))
+
+
+def _as_defence_utility(u: OutputUtility) -> DefenceUtility:
     return DefenceUtility(
         test_accuracy=u.test_accuracy,
         accuracy_change=u.accuracy_change,
@@ -157,3 +163,71 @@ def _notes(
         notes.append(f"temperature fitted for the lowest log-loss on {fitted_on} (never below 1)")
     notes.append("utility measured on the holdout records; the auditor-only supervised attack is not rerun")
     return tuple(notes)
+
+
+PROXY_UTILITY = "utility is the proxy's on the holdout records; changes are against the undefended proxy"
+PROXY_NOTE = "measured on a proxy: a model of the target's family trained on the member records, not the model itself"
+
+
+def measure_training_defences(
+    ctx: AttackContext, attacks: Sequence[Attack], judging: Judging, step: Step = _quiet
+) -> tuple[tuple[DefenceResult, ...], tuple[str, ...]]:
+    """Each training-side defence measured on a proxy (``defences.proxies``): every attack runs against the
+    proxy, with attacker models of its own, on the proxy's members (the audit's) against the holdout."""
+    from mia_audit.defences.proxies import train_proxies
+
+    if judging.member_rows is None:
+        raise ValueError("training-side defences need the member records' rows")
+    choice = ctx.family("auto", ctx.shadow_mlp())
+    with step("Training the proxies of the training-side defences"):
+        proxies, notes = train_proxies(ctx, judging.member_rows, choice)
+    holdout = ~judging.is_member
+    baseline_probs = proxies[0].predict(ctx.features.iloc[ctx.eval_idx])[holdout]
+    out = []
+    for number, proxy in enumerate(proxies, 1):
+        with step(f"Proxy {number}/{len(proxies)} {proxy.id}: {proxy.setting}"):
+            out.append(_measure_proxy(ctx, proxy, attacks, judging, baseline_probs))
+    return tuple(out), tuple(notes)
+
+
+def _measure_proxy(
+    ctx: AttackContext, proxy: Proxy, attacks: Sequence[Attack], judging: Judging, baseline_probs: np.ndarray
+) -> DefenceResult:
+    from dataclasses import replace
+
+    from mia_audit.attacks.context import SharedWork
+    from mia_audit.defences.proxies import ProxyTarget
+
+    start = time.perf_counter()
+    target = ProxyTarget(ctx.target, proxy)
+    probs = target.predict_proba(ctx.features)  # the one batched pass, as for the target
+    proxy_ctx = replace(ctx, probs=probs, target=target, shared=SharedWork(), release=None, undefended_probs=None)
+    reports = []
+    for attack in attacks:
+        result = run_attack(attack, proxy_ctx)
+        reports.append(report_attack(result, judging.is_member, judging.labels, judging.class_names))
+    risk = assess_risk(reports, judging.risk_include)
+    holdout = ~judging.is_member
+    u = utility(baseline_probs, probs[ctx.eval_idx][holdout], judging.labels[holdout])
+    return DefenceResult(
+        id=proxy.id,
+        kind="training",
+        setting=proxy.setting,
+        utility=DefenceUtility(
+            u.test_accuracy,
+            u.accuracy_change,
+            u.log_loss,
+            u.log_loss_change,
+            u.calibration_error,
+            u.calibration_error_change,
+        ),
+        attacks=tuple(_row(r, rerun=True) for r in reports),
+        risk_level=risk.level,
+        strongest_attack=risk.strongest_attack,
+        notes=(
+            PROXY_NOTE,
+            "utility is the proxy's on the holdout records; changes are against the undefended proxy",
+            *proxy.notes,
+        ),
+        duration_s=round(time.perf_counter() - start, 3),
+    )

@@ -235,6 +235,13 @@ _SHORT_DEFENCE = {
     "output.round2": "round 0.01",
     "output.temperature": "temperature",
     "output.label_only": "label only",
+    "training.baseline": "proxy",
+    "training.l2": "proxy + L2",
+    "training.dropout": "proxy + dropout",
+    "training.early_stopping": "proxy + early stop",
+    "training.stacking": "proxy + stacking",
+    "training.dp_sgd_eps8": "proxy + DP ε=8",
+    "training.dp_sgd_eps1": "proxy + DP ε=1",
 }
 
 
@@ -257,13 +264,17 @@ def defence_figure_svg(result: AuditResult) -> str | None:
                 rule.level, where, xycoords=("axes fraction", "data"), xytext=(-2, 2), textcoords="offset points",
                 ha="right", fontsize=7, color="#777777",
             )  # fmt: skip
+        placed: list[tuple[float, float]] = []
+        span_x = max(max(x for _, x, _, _ in rows) - min(x for _, x, _, _ in rows), 0.5)
         for name, x, y, level in rows:
             colour, marker = _LEVEL_STYLE.get(level, _LEVEL_STYLE["inconclusive"])
             filled = name == "as released"
             ax.plot([x], [100 * y], marker=marker, markersize=7, color=colour,
                     markerfacecolor=colour if filled else "white", linestyle="none")  # fmt: skip
-            below = filled  # the model as released sits at 0, where a softer release often lands too
-            offset = (5, -11) if below else (5, 3)
+            # A label near an earlier one goes below its point (the model as released always does).
+            crowded = filled or any(abs(x - px) < 0.12 * span_x and abs(100 * (y - py)) < 2.5 for px, py in placed)
+            placed.append((x, y))
+            offset = (5, -11) if crowded else (5, 3)
             ax.annotate(name, (x, 100 * y), xytext=offset, textcoords="offset points", fontsize=7.5)
         ax.set_xlabel("change in log-loss on holdout records (cost to what the outputs say; 0 = none)")
         ax.set_ylabel("members found at 1% FPR (%)")

@@ -54,6 +54,17 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
+# The measured defences (report.json ``defences[].id``) that each mitigation's advice links to.
+MITIGATION_DEFENCES: dict[str, tuple[str, ...]] = {
+    "regularisation": ("training.l2", "training.dropout", "training.early_stopping"),
+    "model_stacking": ("training.stacking",),
+    "output_hardening": (
+        "output.top1", "output.top3", "output.round1", "output.round2", "output.temperature", "output.label_only",
+    ),
+    "differential_privacy": ("training.dp_sgd_eps8", "training.dp_sgd_eps1"),
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ClassRow:
     label: str
@@ -119,6 +130,7 @@ def _render(result: AuditResult) -> str:
         "best_defence": best_trade_off(result.defences, result.risk.level),
         "defence_svg": Markup(defence_svg) if defence_svg is not None else None,
         "defence_notes": _defence_notes(result),
+        "mitigation_defences": MITIGATION_DEFENCES,
         "summary_records": SUMMARY_RECORDS,
         "summary_rows": SUMMARY_ROWS,
         "knowledge_columns": _knowledge_columns(result),

@@ -221,11 +221,17 @@ def realistic_best(result: AuditResult) -> AttackReport | None:
 
 def measured_advice(result: AuditResult) -> str:
     """The best measured trade-off in one sentence (empty when no defence was measured or none is needed)."""
-    from mia_audit.defences.choice import best_trade_off, least_leaky
+    from mia_audit.defences.choice import best_trade_off, least_leaky, reference_level
 
     if not result.defences or result.risk.level not in ("medium", "high", "critical"):
         return ""
     best = best_trade_off(result.defences, result.risk.level)
+    if best is not None and best.kind == "training":
+        before = reference_level(best, result.defences, result.risk.level).upper()
+        return (
+            f"Measured on a proxy of the model trained on its members: {best.setting} lowers the proxy's risk "
+            f"level from {before} to {best.risk_level.upper()} ({defence_cost(best)}); retrain and audit again."
+        )
     if best is not None:
         return (
             f"Measured on this model: {best.setting} lowers the risk level to {best.risk_level.upper()} "

@@ -44,3 +44,13 @@ def test_least_leaky_is_the_fewest_members_found() -> None:
     a, b = _defence("a", "critical", 0, 0, 0.4), _defence("b", "critical", 0, 0, 0.25)
     assert least_leaky([a, b]) is b
     assert least_leaky([]) is None
+
+
+def test_a_training_defence_is_compared_with_the_undefended_proxy_not_the_model() -> None:
+    baseline = replace(_defence("training.baseline", "high", 0, 0, 0.1), kind="training")
+    stacking = replace(_defence("training.stacking", "medium", -0.1, -0.4, 0.03), kind="training")
+    # The model is critical, the proxy only high: medium lowers the proxy's level, and the baseline never counts.
+    assert best_trade_off([baseline, stacking], "critical") is stacking
+    still_high = replace(stacking, risk_level="high")
+    assert best_trade_off([baseline, still_high], "critical") is None
+    assert least_leaky([baseline, still_high]) is still_high
