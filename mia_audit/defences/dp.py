@@ -10,7 +10,8 @@ the tests check both against Opacus 1.5's numbers.
 
 Training (Abadi et al. 2016): Poisson batches of expected size ``batch``, each record's gradient
 (``torch.func.vmap`` of ``grad``) clipped to norm ``clip``, summed, noised with ``N(0, (sigma·clip)²)``
-per coordinate, divided by the expected batch size, then an Adam step (post-processing: no privacy cost).
+per coordinate, divided by the expected batch size, then an Adam step (``training.adam``; post-processing:
+no privacy cost).
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import gammaln, logsumexp
+
+from mia_audit.training.adam import FusedAdam
+
+if TYPE_CHECKING:
+    from mia_audit.training.mlp import MLPSpec
 
 ORDERS = tuple(range(2, 257))
 
@@ -96,7 +102,7 @@ def train_dp_mlp(
     X: np.ndarray,
     y: np.ndarray,
     n_classes: int,
-    spec: Any,
+    spec: MLPSpec,
     setting: DPSetting,
     lr: float,
     generator: np.random.Generator,
@@ -121,9 +127,9 @@ def train_dp_mlp(
         return torch.nn.functional.cross_entropy(out, target[None])
 
     per_record = vmap(grad(loss), in_dims=(None, 0, 0))
-    moments = {k: (torch.zeros_like(v), torch.zeros_like(v)) for k, v in params.items()}
+    optimizer = FusedAdam(list(params.values()), lr=lr)  # updates ``params`` in place
     expected = setting.q * len(X)
-    for step in range(1, setting.steps + 1):
+    for _ in range(setting.steps):
         batch = np.flatnonzero(generator.random(len(X)) < setting.q)
         summed = {k: torch.zeros_like(v) for k, v in params.items()}
         if len(batch):
@@ -132,8 +138,8 @@ def train_dp_mlp(
             scale = torch.clamp(setting.clip / (norms + 1e-12), max=1.0)
             summed = {k: (g * scale.view(-1, *[1] * (g.dim() - 1))).sum(dim=0) for k, g in grads.items()}
         for k, v in params.items():
-            noisy = (summed[k] + setting.sigma * setting.clip * torch.randn(v.shape, generator=torch_gen)) / expected
-            params[k] = _adam_step(v, noisy, moments[k], step, lr)
+            v.grad = (summed[k] + setting.sigma * setting.clip * torch.randn(v.shape, generator=torch_gen)) / expected
+        optimizer.step()
     final = {k: v.detach() for k, v in params.items()}
 
     def predict(x: np.ndarray) -> np.ndarray:
@@ -142,14 +148,6 @@ def train_dp_mlp(
             return np.asarray(torch.softmax(out, dim=1), dtype=np.float64)
 
     return predict
-
-
-def _adam_step(v: Any, g: Any, moment: tuple[Any, Any], step: int, lr: float) -> Any:
-    m, s = moment
-    m.mul_(0.9).add_(g, alpha=0.1)
-    s.mul_(0.999).addcmul_(g, g, value=0.001)
-    m_hat, s_hat = m / (1 - 0.9**step), s / (1 - 0.999**step)
-    return v - lr * m_hat / (s_hat.sqrt() + 1e-8)
 
 
 def _mlp(d: int, hidden: tuple[int, ...], n_classes: int, activation: str) -> Any:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from mia_audit.attacks.context import AttackContext
     from mia_audit.models.architecture import InferredArchitecture
     from mia_audit.training.families import FamilyChoice
+    from mia_audit.training.mlp import MLPSpec
 
 L2_DECAY = 1e-2
 DROPOUT = 0.5
@@ -131,7 +132,7 @@ def _mlp_proxies(data: ProxyData, choice: FamilyChoice) -> list[Proxy]:
     X = model_matrix(encoder, ctx.features)
     predict_baseline, spec = _baseline(data, choice, X)
 
-    def on_frame(predict_x: Callable[[np.ndarray], np.ndarray]) -> Predict:
+    def on_frame(predict_x: PredictX) -> Predict:
         return lambda frame: predict_x(model_matrix(encoder, frame))
 
     setting = f"undefended proxy: the target's architecture, {spec.epochs} epochs (as confident as the target)"
@@ -148,7 +149,9 @@ def _mlp_proxies(data: ProxyData, choice: FamilyChoice) -> list[Proxy]:
     return proxies
 
 
-def _baseline(data: ProxyData, choice: FamilyChoice, X: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], Any]:
+def _baseline(
+    data: ProxyData, choice: FamilyChoice, X: np.ndarray
+) -> tuple[Callable[[np.ndarray], np.ndarray], MLPSpec]:
     """The undefended proxy, trained until as confident as the target on population records."""
     from mia_audit.training.reference_pool import MatchedBudget, confidence_match, train_matched_pool
 
@@ -172,7 +175,7 @@ def _baseline(data: ProxyData, choice: FamilyChoice, X: np.ndarray) -> tuple[Cal
     return predict_x, replace(spec, epochs=epochs)
 
 
-def _train_mlp(data: ProxyData, X: np.ndarray, spec: Any, rows: np.ndarray | None = None) -> Callable[..., Any]:
+def _train_mlp(data: ProxyData, X: np.ndarray, spec: MLPSpec, rows: np.ndarray | None = None) -> PredictX:
     from mia_audit.training.mlp import train_batched_mlp
 
     ctx = data.ctx
@@ -181,10 +184,10 @@ def _train_mlp(data: ProxyData, X: np.ndarray, spec: Any, rows: np.ndarray | Non
     return lambda x: np.asarray(net.predict_proba(x)[0], dtype=np.float64)
 
 
-def _early_stopping(data: ProxyData, X: np.ndarray, spec: Any, on_frame: Callable[..., Predict]) -> Proxy:
+def _early_stopping(data: ProxyData, X: np.ndarray, spec: MLPSpec, on_frame: Callable[[PredictX], Predict]) -> Proxy:
     ctx = data.ctx
     population = ctx.population_idx
-    best: tuple[float, int, Callable[..., Any]] | None = None
+    best: tuple[float, int, PredictX] | None = None
     for fraction in EARLY_FRACTIONS:
         epochs = max(1, round(fraction * spec.epochs))
         predict_x = _train_mlp(data, X, replace(spec, epochs=epochs))
@@ -196,7 +199,7 @@ def _early_stopping(data: ProxyData, X: np.ndarray, spec: Any, on_frame: Callabl
     return Proxy("training.early_stopping", setting, on_frame(best[2]))
 
 
-def _stacking_mlp(data: ProxyData, X: np.ndarray, spec: Any, on_frame: Callable[..., Predict]) -> Proxy:
+def _stacking_mlp(data: ProxyData, X: np.ndarray, spec: MLPSpec, on_frame: Callable[[PredictX], Predict]) -> Proxy:
     first, second, third = _thirds(data)
     models = [_train_mlp(data, X, spec, rows) for rows in (first, second)]
     combine = _combiner(data, [m(X[third]) for m in models], data.ctx.labels[third])
@@ -208,7 +211,9 @@ def _stacking_mlp(data: ProxyData, X: np.ndarray, spec: Any, on_frame: Callable[
     return Proxy("training.stacking", setting, on_frame(predict_x))
 
 
-def _dp_proxy(data: ProxyData, X: np.ndarray, spec: Any, target: float, on_frame: Callable[..., Predict]) -> Proxy:
+def _dp_proxy(
+    data: ProxyData, X: np.ndarray, spec: MLPSpec, target: float, on_frame: Callable[[PredictX], Predict]
+) -> Proxy:
     rows = data.member_rows
     batch = int(np.clip(round(DP_SAMPLING * len(rows)), 16, 256))
     setting = dp.plan(target, len(rows), batch, DP_EPOCHS)
