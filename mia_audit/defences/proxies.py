@@ -47,6 +47,8 @@ DP_SAMPLING = 0.05  # expected batch: 5% of the members, between 16 and 256 reco
 DP_LR = 2e-3
 
 Predict = Callable[[pd.DataFrame], np.ndarray]  # records -> (n, C) probabilities
+PredictX = Callable[[np.ndarray], np.ndarray]  # model-matrix rows -> (n, C) probabilities
+OnFrame = Callable[[PredictX], Predict]
 
 
 @dataclass(frozen=True)
@@ -149,9 +151,7 @@ def _mlp_proxies(data: ProxyData, choice: FamilyChoice) -> list[Proxy]:
     return proxies
 
 
-def _baseline(
-    data: ProxyData, choice: FamilyChoice, X: np.ndarray
-) -> tuple[Callable[[np.ndarray], np.ndarray], MLPSpec]:
+def _baseline(data: ProxyData, choice: FamilyChoice, X: np.ndarray) -> tuple[PredictX, MLPSpec]:
     """The undefended proxy, trained until as confident as the target on population records."""
     from mia_audit.training.reference_pool import MatchedBudget, confidence_match, train_matched_pool
 
@@ -184,7 +184,7 @@ def _train_mlp(data: ProxyData, X: np.ndarray, spec: MLPSpec, rows: np.ndarray |
     return lambda x: np.asarray(net.predict_proba(x)[0], dtype=np.float64)
 
 
-def _early_stopping(data: ProxyData, X: np.ndarray, spec: MLPSpec, on_frame: Callable[[PredictX], Predict]) -> Proxy:
+def _early_stopping(data: ProxyData, X: np.ndarray, spec: MLPSpec, on_frame: OnFrame) -> Proxy:
     ctx = data.ctx
     population = ctx.population_idx
     best: tuple[float, int, PredictX] | None = None
@@ -199,7 +199,7 @@ def _early_stopping(data: ProxyData, X: np.ndarray, spec: MLPSpec, on_frame: Cal
     return Proxy("training.early_stopping", setting, on_frame(best[2]))
 
 
-def _stacking_mlp(data: ProxyData, X: np.ndarray, spec: MLPSpec, on_frame: Callable[[PredictX], Predict]) -> Proxy:
+def _stacking_mlp(data: ProxyData, X: np.ndarray, spec: MLPSpec, on_frame: OnFrame) -> Proxy:
     first, second, third = _thirds(data)
     models = [_train_mlp(data, X, spec, rows) for rows in (first, second)]
     combine = _combiner(data, [m(X[third]) for m in models], data.ctx.labels[third])
@@ -211,9 +211,7 @@ def _stacking_mlp(data: ProxyData, X: np.ndarray, spec: MLPSpec, on_frame: Calla
     return Proxy("training.stacking", setting, on_frame(predict_x))
 
 
-def _dp_proxy(
-    data: ProxyData, X: np.ndarray, spec: MLPSpec, target: float, on_frame: Callable[[PredictX], Predict]
-) -> Proxy:
+def _dp_proxy(data: ProxyData, X: np.ndarray, spec: MLPSpec, target: float, on_frame: OnFrame) -> Proxy:
     rows = data.member_rows
     batch = int(np.clip(round(DP_SAMPLING * len(rows)), 16, 256))
     setting = dp.plan(target, len(rows), batch, DP_EPOCHS)
