@@ -131,6 +131,7 @@ def _render(result: AuditResult) -> str:
         "defence_svg": Markup(defence_svg) if defence_svg is not None else None,
         "defence_notes": _defence_notes(result),
         "mitigation_defences": MITIGATION_DEFENCES,
+        "undefended_accuracy": _undefended_accuracy(result),
         "summary_records": SUMMARY_RECORDS,
         "summary_rows": SUMMARY_ROWS,
         "knowledge_columns": _knowledge_columns(result),
@@ -177,6 +178,12 @@ def _settings(result: AuditResult, *, every: bool) -> list[tuple[str, str, str]]
         if every or origin != "default":
             rows.append((key, spoken_setting(value), origin))
     return rows
+
+
+def _undefended_accuracy(result: AuditResult) -> float | None:
+    """The model's accuracy on the records the defences' utility is measured on (the scored holdout)."""
+    output = next((d for d in result.defences if d.kind == "output"), None)
+    return None if output is None else output.utility.test_accuracy - output.utility.accuracy_change
 
 
 def _defence_notes(result: AuditResult) -> list[str]:

@@ -50,3 +50,18 @@ def test_dp_sgd_at_epsilon_1_pulls_the_attack_back_to_chance(result: AuditResult
     assert baseline.auc_ci[0] > 0.6  # the undefended proxy memorises like the target
     assert private.auc_ci[0] <= 0.5 <= private.auc_ci[1] or abs(private.auc - 0.5) < 0.05
     assert "ε = 1.00" in found["training.dp_sgd_eps1"].setting or "ε = 0.9" in found["training.dp_sgd_eps1"].setting
+
+
+def test_a_forest_gets_the_defences_its_family_allows_and_says_which_it_does_not(tmp_path: Path) -> None:
+    from e2e_data import overfit_case
+
+    case = overfit_case(tmp_path)
+    config = AuditConfig(seed=0, trust_model=True, attacks=("threshold.loss",), defences="training")
+    forest = audit(case.model, DataSpec(data=case.data), config)
+    assert [d.id for d in forest.defences] == ["training.baseline", "training.stacking"]
+    assert "clone of the target (RandomForestClassifier)" in forest.defences[0].setting
+    notes = " ".join(forest.notes)
+    assert "dropout and DP-SGD train neural networks" in notes and "no weight penalty" in notes
+    assert "does not train in rounds" in notes
+    baseline = forest.defences[0].attacks[0]
+    assert baseline.auc_ci[0] > 0.6  # a clone of a memorising forest memorises too
