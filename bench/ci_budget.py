@@ -21,7 +21,10 @@ Measured on 2026-11-30, 2 cores, seed 0: LiRA 28.7 s (AUC 0.905, TPR at 1% FPR 0
 with reports 102.4 s = 3.57x (best TPR at 1% FPR 0.632, stacked); --profile quick 18.2 s = 0.63x
 (0.589, rmia: 93% of the standard profile's). Later that day, with the boundary attack on the shadow
 pool and the 12-page report: LiRA 23.4 s, default audit 39.3 s = 1.68x, quick 8.6 s = 0.37x (other
-runs: 1.98x / 0.47x and 2.05x / 0.49x).
+runs: 1.98x / 0.47x and 2.05x / 0.49x). With Adam's fused kernel called directly, the transfer corpus
+shipped and attack-model fits on both cores: 1.58x-1.74x (LiRA 17.0-21.7 s). With the six output
+defences measured by default (issue 16): LiRA 22.1 s / 23.8 s, default audit 60.5 s / 62.9 s =
+2.74x / 2.64x (19 s of the audit are the defences), quick 0.40x / 0.36x.
 """
 
 from __future__ import annotations
