@@ -11,6 +11,7 @@ built on first use and kept for the run in ``shared``; the typed methods below a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
@@ -65,10 +66,19 @@ class SharedWork:
 
     def __init__(self) -> None:
         self._items: dict[Hashable, object] = {}
+        self._lock = threading.Lock()
+        self._building: dict[Hashable, threading.Lock] = {}
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
-        if key not in self._items:
-            self._items[key] = build()
+        """The item under ``key``, built on first use; threads asking for one item at once build it once
+        (the output defences run side by side on one run's shared work)."""
+        with self._lock:
+            if key in self._items:
+                return cast(T, self._items[key])
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            if key not in self._items:
+                self._items[key] = build()
         return cast(T, self._items[key])
 
 

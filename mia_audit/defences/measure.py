@@ -25,6 +25,7 @@ from mia_audit.attacks.context import AttackContext, Release
 from mia_audit.attacks.interface import Attack, AttackResult, run_attack
 from mia_audit.defences.output import OutputDefence, OutputUtility, fitted_temperature, output_defences, utility
 from mia_audit.defences.proxies import Proxy
+from mia_audit.environment import SKLEARN_FITS, side_by_side
 from mia_audit.judge.reports import report_attack
 from mia_audit.judge.risk import assess_risk
 from mia_audit.models.released import ReleasedModel
@@ -61,12 +62,14 @@ def measure_output_defences(
     temperature, fitted_on = _temperature(ctx, judging)
     realistic = [a for a in attacks if not a.info.auditor_only]
     before = {r.id: r for r in undefended}
-    out = []
     defences = output_defences(temperature)
-    for number, defence in enumerate(defences, 1):
-        with step(f"Defence {number}/{len(defences)} {defence.id}: {defence.setting}"):
-            out.append(_measure(ctx, defence, realistic, before, judging, fitted_on))
-    return tuple(out)
+    # Nothing is trained behind an output defence (the pools are the run's, the transfer corpus ships with
+    # its outputs), and each defence's work is keyed by its id: they run side by side, with the numbers of a
+    # serial run. Their attack-model fits run on one OpenMP thread each, so two defences fill two cores.
+    with step(f"{len(defences)} output defences: {', '.join(d.id for d in defences)}"):
+        return tuple(
+            side_by_side(lambda d: _measure(ctx, d, realistic, before, judging, fitted_on), defences, SKLEARN_FITS)
+        )
 
 
 def _temperature(ctx: AttackContext, judging: Judging) -> tuple[float, str]:
