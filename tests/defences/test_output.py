@@ -48,7 +48,10 @@ def test_top_k_keeps_the_k_largest_values_and_the_prediction(p: np.ndarray, k: i
 def test_softening_keeps_the_prediction_and_lowers_the_confidence(p: np.ndarray, t: float) -> None:
     out = soften(p, t)
     np.testing.assert_allclose(out.sum(axis=1), 1.0)
-    assert np.array_equal(np.argmax(out, axis=1), np.argmax(p, axis=1))
+    # The top class is kept wherever it is one (a tie within float rounding may go either way).
+    top2 = np.sort(p, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 1e-9
+    assert np.array_equal(np.argmax(out, axis=1)[clear], np.argmax(p, axis=1)[clear])
     assert np.all(out.max(axis=1) <= p.max(axis=1) + 1e-12)
     if t == 1.0:
         np.testing.assert_allclose(out, p, rtol=1e-12)
