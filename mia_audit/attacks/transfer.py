@@ -253,17 +253,17 @@ def _describe_builtin(tasks: list[TaskRows], released: bool = False) -> str:
     return f"built-in corpus: {names}; {shipped}" + ("; their outputs released like the target's" if released else "")
 
 
-def _train_corpus(
-    tasks: list[CorpusTask], seed: int, transform: Callable[[np.ndarray], np.ndarray] | None = None
-) -> list[ShadowRows]:
-    """Each task's attack rows, its shadows' outputs first passed through ``transform`` (an output defence)."""
-    if transform is None:
-        return [_shadow_rows(task, seed, i) for i, task in enumerate(tasks)]
-    parts = []
-    for i, task in enumerate(tasks):
-        probs, masks = _corpus_shadows(task, seed, i)
-        parts.append(_rows_of(np.stack([transform(p) for p in probs]), masks, seed, i))
-    return parts
+def _user_rows(ctx: AttackContext, tasks: list[CorpusTask]) -> list[ShadowRows]:
+    """A ``--transfer-data`` corpus's attack rows. Its shadows train once per run (the undefended run), and
+    behind an output defence their outputs are transformed like the target's."""
+    trained = ctx.shared.get(
+        "transfer_user_corpus", lambda: [_corpus_shadows(task, ctx.seed, i) for i, task in enumerate(tasks)]
+    )
+    transform = None if ctx.release is None else ctx.release.transform
+    return [
+        _rows_of(probs if transform is None else np.stack([transform(p) for p in probs]), masks, ctx.seed, i)
+        for i, (probs, masks) in enumerate(trained)
+    ]
 
 
 @dataclass(frozen=True)
@@ -332,7 +332,7 @@ def _run_transfer(ctx: AttackContext) -> AttackOutput:
     table = ctx.options.transfer
     if table is not None:
         user, described = user_corpus(table, ctx.seed)
-        parts = _train_corpus(user, ctx.seed, None if ctx.release is None else ctx.release.transform)
+        parts = _user_rows(ctx, user)
         tasks = [TaskRows(t.name, t.n_classes, p) for t, p in zip(user, parts, strict=True)]
         if not any(p.transfers for p in parts):
             # Its shadows' members are no more confident than their non-members: an attack model fitted

@@ -267,3 +267,31 @@ def test_saturated_target_is_ranked_the_right_way_round() -> None:
     member = np.r_[np.ones(n), np.zeros(n)].astype(int)
     result = run_attack(TRANSFER, _context(probs, np.zeros(2 * n, dtype=np.int64)))
     assert auc(result.scores, member) > 0.95
+
+
+def test_a_user_corpus_trains_once_per_run_and_a_release_transforms_its_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+    from functools import partial
+
+    from mia_audit.attacks import transfer
+    from mia_audit.attacks.context import Release
+    from mia_audit.defences.output import top_k
+
+    trained: list[str] = []
+    real = transfer._corpus_shadows
+
+    def counted(task: object, seed: int, index: int) -> tuple[np.ndarray, np.ndarray]:
+        trained.append(str(index))
+        return real(task, seed, index)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(transfer, "_corpus_shadows", counted)
+    probs, labels, _ = _overfit_target(5)
+    ctx = _context(probs, labels, transfer_data=_user_csv(tmp_path), transfer_label_col="outcome")
+    plain = run_attack(TRANSFER, ctx)
+    top1 = partial(top_k, k=1)
+    released = replace(ctx, probs=top1(probs), release=Release("output.top1", top1))
+    behind = run_attack(TRANSFER, released)
+    assert trained == ["0"]  # the user's one table: its two shadows trained in the undefended run only
+    assert not np.array_equal(plain.scores, behind.scores)
