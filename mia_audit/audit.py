@@ -328,7 +328,8 @@ def _defences(
         else:
             measured += measure_output_defences(ctx, attacks.ran, attacks.results, judging, step)
     if config.defences in ("training", "all"):
-        found, training_notes = measure_training_defences(ctx, realistic, judging, step)
+        seconds = sum(r.duration_s for r in attacks.results if r.id in {a.info.id for a in realistic})
+        found, training_notes = measure_training_defences(ctx, realistic, judging, step, seconds)
         measured += found
         notes += training_notes
     return tuple(measured), tuple(notes)

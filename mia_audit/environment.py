@@ -57,6 +57,11 @@ def limited_threads(threads: int) -> Iterator[None]:
         _THREADS.reset(token)
 
 
+def thread_budget() -> int:
+    """The threads this run may use (``--threads``, else the cores)."""
+    return _THREADS.get() or available_cores()
+
+
 def side_by_side(fit: Callable[[T], R], items: Sequence[T], imports: Sequence[str] = ()) -> list[R]:
     """``fit(item)`` for each item, in order, run side by side on the threads this run may use.
 
@@ -69,7 +74,7 @@ def side_by_side(fit: Callable[[T], R], items: Sequence[T], imports: Sequence[st
     package for the first time can meet in its import cycle and see a half-initialised module (seen:
     ``cannot import name 'clone' from partially initialized module 'sklearn.base'``).
     """
-    workers = min(len(items), _THREADS.get() or available_cores())
+    workers = min(len(items), thread_budget())
     if workers <= 1:
         return [fit(item) for item in items]
     import importlib

@@ -69,6 +69,11 @@ class SharedWork:
         self._lock = threading.Lock()
         self._building: dict[Hashable, threading.Lock] = {}
 
+    def values(self) -> list[object]:
+        """Every item built so far (to read how long the pools took)."""
+        with self._lock:
+            return list(self._items.values())
+
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
         """The item under ``key``, built on first use; threads asking for one item at once build it once
         (the output defences run side by side on one run's shared work)."""

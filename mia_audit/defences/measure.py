@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mia_audit.attacks.context import AttackContext, Release
+from mia_audit.attacks.estimate import spoken
 from mia_audit.attacks.interface import Attack, AttackResult, run_attack
 from mia_audit.defences.output import OutputDefence, OutputUtility, fitted_temperature, output_defences, utility
 from mia_audit.defences.proxies import Proxy
@@ -63,6 +64,10 @@ def measure_output_defences(
     realistic = [a for a in attacks if not a.info.auditor_only]
     before = {r.id: r for r in undefended}
     defences = output_defences(temperature)
+    with step(
+        f"Estimated {spoken(output_seconds(ctx, undefended, len(defences)))} for {len(defences)} output defences"
+    ):
+        pass
     # Nothing is trained behind an output defence (the pools are the run's, the transfer corpus ships with
     # its outputs), and each defence's work is keyed by its id: they run side by side, with the numbers of a
     # serial run. Their attack-model fits run on one OpenMP thread each, so two defences fill two cores.
@@ -70,6 +75,25 @@ def measure_output_defences(
         return tuple(
             side_by_side(lambda d: _measure(ctx, d, realistic, before, judging, fitted_on), defences, SKLEARN_FITS)
         )
+
+
+def output_seconds(ctx: AttackContext, undefended: Sequence[AttackResult], n_defences: int) -> float:
+    """How long the output defences will take, from this run's own attack times: every probability attack
+    once more behind each defence but the label-only one, less the pools it trained (they are not trained
+    again), two defences at a time where two threads may run."""
+    from mia_audit.environment import thread_budget
+    from mia_audit.training.reference_pool import ReferencePool
+    from mia_audit.training.shadow_pool import ShadowPool
+
+    attacks = sum(r.duration_s for r in undefended if r.id not in _LABEL_ONLY and r.family != "supervised")
+    pools = sum(item.duration_s for item in ctx.shared.values() if isinstance(item, (ShadowPool, ReferencePool)))
+    # The reruns also skip the attack-model choices: 0.7 of the rest (Location 15.9 s for 22 s unscaled,
+    # the bundled sample about 6 s for 11 s).
+    once = 0.7 * max(attacks - pools, 0.1 * attacks)
+    return once * (n_defences - 1) / max(1, min(2, thread_budget()))
+
+
+_LABEL_ONLY = ("label_only.gap", "label_only.boundary")
 
 
 def _temperature(ctx: AttackContext, judging: Judging) -> tuple[float, str]:
@@ -173,15 +197,23 @@ PROXY_NOTE = "measured on a proxy: a model of the target's family trained on the
 
 
 def measure_training_defences(
-    ctx: AttackContext, attacks: Sequence[Attack], judging: Judging, step: Step = _quiet
+    ctx: AttackContext,
+    attacks: Sequence[Attack],
+    judging: Judging,
+    step: Step = _quiet,
+    attack_seconds: float = 0.0,
 ) -> tuple[tuple[DefenceResult, ...], tuple[str, ...]]:
     """Each training-side defence measured on a proxy (``defences.proxies``): every attack runs against the
-    proxy, with attacker models of its own, on the proxy's members (the audit's) against the holdout."""
+    proxy, with attacker models of its own, on the proxy's members (the audit's) against the holdout.
+    ``attack_seconds``: how long these attacks took on the model (each proxy takes about as long)."""
     from mia_audit.defences.proxies import train_proxies
 
     if judging.member_rows is None:
         raise ValueError("training-side defences need the member records' rows")
     choice = ctx.family("auto", ctx.shadow_mlp())
+    n_proxies = 7 if choice.family == "mlp" else 4
+    with step(f"Estimated {spoken(n_proxies * attack_seconds)} for {n_proxies} proxies of training-side defences"):
+        pass
     with step("Training the proxies of the training-side defences"):
         proxies, notes = train_proxies(ctx, judging.member_rows, choice)
     holdout = ~judging.is_member

@@ -155,3 +155,19 @@ def test_an_attack_model_choice_is_kept_behind_a_defence_unless_chosen_again(tmp
     again = replace(ctx, options=replace(ctx.options, reselect=True))  # the thorough profile
     assert _released(again, partial(top_k, k=1)).selection("stacked", choose) == 2
     assert ctx.selection("shadow.shokri", choose) == 3  # each attack its own choice
+
+
+def test_the_output_defences_estimate_counts_each_rerun_without_the_pools(tmp_path: Path) -> None:
+    from mia_audit.defences.measure import output_seconds
+    from mia_audit.environment import limited_threads
+
+    case = build_case(tmp_path)
+    ctx = case.context()
+    ran = [run_attack(a, ctx) for a in _realistic(case)]
+    with limited_threads(1):
+        one_thread = output_seconds(ctx, ran, 6)
+    with limited_threads(2):
+        two_threads = output_seconds(ctx, ran, 6)
+    probability = sum(r.duration_s for r in ran if not r.id.startswith("label_only"))
+    assert 0 < one_thread <= 0.7 * 5 * probability + 1e-9
+    assert two_threads == pytest.approx(one_thread / 2)
