@@ -303,6 +303,19 @@ def _run_attacks(target: _Target, config: AuditConfig, step: Step, started: floa
     return _Attacks(tuple(results), reports, (*skipped, *dropped), tuple(d.id for d in dropped), ctx, ran)
 
 
+# Past this many records (audit and population) the profile's defences are left out unless asked for:
+# at 150,000 records the six output defences took 110 s beside the audit's 97 s (bench/scale.py).
+DEFENCES_BY_DEFAULT_MAX_RECORDS = 50_000
+
+
+def _asked_for(key: str, config: AuditConfig) -> bool:
+    """Whether the command line or a config file set ``key`` (rather than its default or the profile)."""
+    source = config.config_source or {}
+    settings = source.get("settings", {}) if isinstance(source, dict) else {}
+    origin = str(settings.get(key, "default")) if isinstance(settings, dict) else "default"
+    return origin != "default" and not origin.startswith("profile")
+
+
 def _defences(
     attacks: _Attacks, target: _Target, config: AuditConfig, step: Step, started: float
 ) -> tuple[tuple[DefenceResult, ...], tuple[str, ...]]:
@@ -312,6 +325,13 @@ def _defences(
         return (), ()
     if config.max_time is not None and time.perf_counter() - started >= config.max_time:
         return (), (f"defences not measured: --max-time {config.max_time:g} s had passed",)
+    n_records = len(target.records.features)
+    if n_records > DEFENCES_BY_DEFAULT_MAX_RECORDS and not _asked_for("defences", config):
+        return (), (
+            f"defences not measured: by default they are measured on audits of up to "
+            f"{DEFENCES_BY_DEFAULT_MAX_RECORDS:,} records (this one has {n_records:,}; they would about double its "
+            "time); give --defences output or all to measure them",
+        )
     judging = Judging(
         target.eval_is_member,
         target.eval_labels,

@@ -99,3 +99,21 @@ def test_defences_none_measures_none_and_a_wrong_value_is_exit_2(case: AuditCase
 def test_an_unknown_profile_ends_with_exit_2(case: AuditCase, tmp_path: Path) -> None:
     result = runner.invoke(app, ["scan", str(case.model), "--data", str(case.data), "--profile", "fast"])
     assert result.exit_code == 2 and "--profile must be one of quick, standard, thorough" in result.output
+
+
+def test_a_large_audit_measures_defences_only_when_asked(
+    case: AuditCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mia_audit import audit as pipeline
+
+    monkeypatch.setattr(pipeline, "DEFENCES_BY_DEFAULT_MAX_RECORDS", 100)  # the case has 900+ records
+    args = ["scan", str(case.model), "--data", str(case.data), "--trust-model", "--attacks", "threshold.loss"]
+    args += ["--format", "json"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "default")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "default" / "report.json").read_text())
+    assert report["defences"] == []
+    assert any("give --defences output or all to measure them" in n for n in report["notes"])
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "asked"), "--defences", "output"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads((tmp_path / "asked" / "report.json").read_text())["defences"]) == 6
