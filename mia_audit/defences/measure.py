@@ -182,9 +182,8 @@ def _notes(
         skipped = sum(a.info.needs_probabilities for a in attacks)
         notes.append(f"{skipped} attacks read probabilities, which this release does not give; label-only ones apply")
     else:
-        notes.append("the label-only attacks keep their undefended result: the API still gives the predicted class")
-    if not label_only:
         again = "chosen again behind this release" if attacks_reselect else "kept as chosen on the undefended outputs"
+        notes.append("the label-only attacks keep their undefended result: the API still gives the predicted class")
         notes.append(f"shadow.shokri's and stacked's attack models are {again}")
     if defence.id == "output.temperature":
         notes.append(f"temperature fitted for the lowest log-loss on {fitted_on} (never below 1)")

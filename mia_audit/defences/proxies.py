@@ -160,10 +160,12 @@ def _baseline(data: ProxyData, choice: FamilyChoice, X: np.ndarray) -> tuple[Pre
     reference = ctx.options.reference
     check = np.sort(rng(data.seed, Stream.DEFENCE_PROXY, 0).permutation(ctx.population_idx)[:500])
     own = ctx.undefended_probs if ctx.undefended_probs is not None else ctx.probs
+    match = confidence_match(own, check) if len(check) else None  # no population: the longest budget
+    budget = MatchedBudget(reference.lr, max_epochs=reference.max_epochs)
+    device = ctx.options.shadow.device
     trained = train_matched_pool(
-        X, ctx.labels, masks, confidence_match(own, check), choice, MatchedBudget(reference.lr,
-        max_epochs=reference.max_epochs), ctx.n_classes, seed=_seed(data, 1), device=ctx.options.shadow.device,
-    )  # fmt: skip
+        X, ctx.labels, masks, match, choice, budget, ctx.n_classes, seed=_seed(data, 1), device=device
+    )
     spec = trained.choice.mlp
     epochs = int(trained.epochs[0]) if trained.epochs else spec.epochs
     net = trained.net
@@ -187,6 +189,9 @@ def _train_mlp(data: ProxyData, X: np.ndarray, spec: MLPSpec, rows: np.ndarray |
 def _early_stopping(data: ProxyData, X: np.ndarray, spec: MLPSpec, on_frame: OnFrame) -> Proxy:
     ctx = data.ctx
     population = ctx.population_idx
+    if not len(population):  # no held-out records to stop on: the baseline's length
+        setting = "early stopping: no population records to stop on, the baseline's length"
+        return Proxy("training.early_stopping", setting, on_frame(_train_mlp(data, X, spec)))
     best: tuple[float, int, PredictX] | None = None
     for fraction in EARLY_FRACTIONS:
         epochs = max(1, round(fraction * spec.epochs))
