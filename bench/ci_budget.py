@@ -24,7 +24,8 @@ pool and the 12-page report: LiRA 23.4 s, default audit 39.3 s = 1.68x, quick 8.
 runs: 1.98x / 0.47x and 2.05x / 0.49x). With Adam's fused kernel called directly, the transfer corpus
 shipped and attack-model fits on both cores: 1.58x-1.74x (LiRA 17.0-21.7 s). With the six output
 defences measured by default (issue 16): LiRA 22.1 s / 23.8 s, default audit 60.5 s / 62.9 s =
-2.74x / 2.64x (19 s of the audit are the defences), quick 0.40x / 0.36x.
+2.74x / 2.64x (19 s of the audit are the defences), quick 0.40x / 0.36x; with the defences side by side:
+LiRA 24.0 s / 25.8 s, default audit 65.2 s / 53.1 s = 2.71x / 2.06x, quick 0.43x / 0.35x.
 """
 
 from __future__ import annotations
