@@ -122,9 +122,7 @@ def write_parts(frame: pd.DataFrame, args: argparse.Namespace, work: Path) -> di
     return files
 
 
-def run_audit(
-    model: Path, files: dict[str, Path], label: str, args: argparse.Namespace
-) -> tuple[AuditResult, float]:
+def run_audit(model: Path, files: dict[str, Path], label: str, args: argparse.Namespace) -> tuple[AuditResult, float]:
     seed, n_models = args.seed, args.models
     data = DataSpec(members=files["members"], holdout=files["holdout"], population=files["population"], label_col=label)
     config = AuditConfig(
