@@ -22,6 +22,7 @@ from mia_audit.report.templates import (
     epsilon_reading,
     headline_sentence,
     num,
+    short_defence,
     tpr,
     what_to_do,
 )
@@ -98,7 +99,7 @@ def defences_line(result: AuditResult) -> str:
     for d in result.defences:
         best = d.best
         found = tpr(best.tpr_at_fpr.get("0.01")) if best is not None else "—"
-        parts.append(f"{d.setting}: {d.risk_level.upper()} ({found})")
+        parts.append(f"{short_defence(d.id)} {d.risk_level.upper()} ({found})")
     return "Defences measured (residual risk; members the best attack finds at 1% FPR): " + "; ".join(parts)
 
 

@@ -228,21 +228,6 @@ _LEVEL_STYLE = {
     "critical": ("#882255", "D"),
     "inconclusive": ("#777777", "X"),
 }
-_SHORT_DEFENCE = {
-    "output.top1": "top-1",
-    "output.top3": "top-3",
-    "output.round1": "round 0.1",
-    "output.round2": "round 0.01",
-    "output.temperature": "temperature",
-    "output.label_only": "label only",
-    "training.baseline": "proxy",
-    "training.l2": "proxy + L2",
-    "training.dropout": "proxy + dropout",
-    "training.early_stopping": "proxy + early stop",
-    "training.stacking": "proxy + stacking",
-    "training.dp_sgd_eps8": "proxy + DP ε=8",
-    "training.dp_sgd_eps1": "proxy + DP ε=1",
-}
 
 
 def defence_figure_svg(result: AuditResult) -> str | None:
@@ -291,7 +276,7 @@ def defence_figure_svg(result: AuditResult) -> str | None:
 
 def _defence_points(result: AuditResult) -> list[tuple[str, float, float, str]]:
     """(name, log-loss change, TPR at 1% FPR, risk level): the model as released, then each defence."""
-    from mia_audit.report.templates import realistic_best
+    from mia_audit.report.templates import realistic_best, short_defence
 
     undefended = realistic_best(result)
     if undefended is None:
@@ -300,7 +285,7 @@ def _defence_points(result: AuditResult) -> list[tuple[str, float, float, str]]:
     for d in result.defences:
         best, cost = d.best, d.utility.log_loss_change
         if best is not None and cost is not None:
-            name = _SHORT_DEFENCE.get(d.id, d.id.split(".", 1)[-1])
+            name = short_defence(d.id)
             rows.append((name, cost, best.tpr_at_fpr.get("0.01") or 0.0, d.risk_level))
     return rows
 

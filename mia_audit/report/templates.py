@@ -209,6 +209,29 @@ def what_to_do(result: AuditResult) -> str:
     return f"{advice} {measured}" if measured else advice
 
 
+# The defences by a few words (report.json ``defences[].id``), for the figure and the console.
+SHORT_DEFENCE: dict[str, str] = {
+    "output.top1": "top-1",
+    "output.top3": "top-3",
+    "output.round1": "round 0.1",
+    "output.round2": "round 0.01",
+    "output.temperature": "temperature",
+    "output.label_only": "label only",
+    "training.baseline": "proxy",
+    "training.l2": "proxy + L2",
+    "training.dropout": "proxy + dropout",
+    "training.early_stopping": "proxy + early stop",
+    "training.stacking": "proxy + stacking",
+    "training.dp_sgd_eps8": "proxy + DP ε=8",
+    "training.dp_sgd_eps1": "proxy + DP ε=1",
+}
+
+
+def short_defence(defence_id: str) -> str:
+    """A defence's name in a few words, for the figure and the console."""
+    return SHORT_DEFENCE.get(defence_id, defence_id.split(".", 1)[-1])
+
+
 def realistic_best(result: AuditResult) -> AttackReport | None:
     """The realistic attack that finds the most members at 1% FPR (then the highest AUC): what a defence's
     best attack is compared with."""

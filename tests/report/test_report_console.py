@@ -187,3 +187,13 @@ def test_page_one_advice_is_printed_and_never_reassures_an_inconclusive_verdict(
     assert "at least medium" in advice and "about 2,000 records" in advice and "little" not in advice.split("Do not")[0]
     low = dataclasses.replace(audit_result, risk=Risk(level="low", strongest_attack=None, reasons=()))
     assert "little membership leakage" in what_to_do(low) and "not a guarantee" in what_to_do(low)
+
+
+def test_console_names_each_measured_defence_with_its_level_and_the_best_trade_off(
+    audit_result: AuditResult, make_result: Callable[..., AuditResult]
+) -> None:
+    text = " ".join(_render(audit_result, width=400).split())
+    line = "Defences measured (residual risk; members the best attack finds at 1% FPR): "
+    assert line + "top-1 MEDIUM (3.1%); label only LOW (0.0%)" in text
+    assert "Measured on this model: release the predicted label only lowers the risk level to LOW" in text
+    assert "Defences measured" not in _render(make_result(defences=()), width=400)
