@@ -64,22 +64,32 @@ class Release:
 class SharedWork:
     """Items built once per run and shared between attacks; never the membership of evaluation records."""
 
-    def __init__(self) -> None:
+    def __init__(self, parent: SharedWork | None = None) -> None:
+        """``parent``: work to read first; what is built here stays here (an output defence's released pools
+        live as long as its context, not the run)."""
         self._items: dict[Hashable, object] = {}
         self._lock = threading.Lock()
         self._building: dict[Hashable, threading.Lock] = {}
+        self._parent = parent
 
     def values(self) -> list[object]:
         """Every item built so far (to read how long the pools took)."""
         with self._lock:
             return list(self._items.values())
 
+    def _found(self, key: Hashable) -> tuple[bool, object]:
+        with self._lock:
+            if key in self._items:
+                return True, self._items[key]
+        return self._parent._found(key) if self._parent is not None else (False, None)
+
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
         """The item under ``key``, built on first use; threads asking for one item at once build it once
         (the output defences run side by side on one run's shared work)."""
+        found, item = self._found(key)
+        if found:
+            return cast(T, item)
         with self._lock:
-            if key in self._items:
-                return cast(T, self._items[key])
             building = self._building.setdefault(key, threading.Lock())
         with building:
             if key not in self._items:
@@ -136,7 +146,12 @@ class AttackContext:
         from dataclasses import replace
 
         return replace(
-            self, probs=release.transform(self.probs), target=target, release=release, undefended_probs=self._own_probs
+            self,
+            probs=release.transform(self.probs),
+            target=target,
+            release=release,
+            undefended_probs=self._own_probs,
+            shared=SharedWork(parent=self.shared),
         )
 
     @property

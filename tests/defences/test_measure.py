@@ -171,3 +171,15 @@ def test_the_output_defences_estimate_counts_each_rerun_without_the_pools(tmp_pa
     probability = sum(r.duration_s for r in ran if not r.id.startswith("label_only"))
     assert 0 < one_thread <= 0.7 * 5 * probability + 1e-9
     assert two_threads == pytest.approx(one_thread / 2)
+
+
+def test_a_defences_released_pools_live_with_its_context_not_the_run(tmp_path: Path) -> None:
+    case = build_case(tmp_path)
+    ctx = case.context()
+    attacks = [a for a in _realistic(case) if a.info.id in ("lira.online", "shadow.one")]
+    ran = [run_attack(a, ctx) for a in attacks]
+    names = tuple(str(c) for c in case.target.classes)
+    measure_output_defences(ctx, attacks, ran, Judging(case.is_member, case.labels[case.eval_idx], names))
+    kept = [key for key in ctx.shared._items if "released" in str(key)]
+    assert kept == []  # six releases of every pool would stay in memory for the whole run otherwise
+    assert any(key == ("reference_pool", False) for key in ctx.shared._items)
