@@ -178,12 +178,6 @@ class ShadowRows:
         return self.check_auc >= self.check_floor
 
 
-def _shadow_rows(task: CorpusTask, seed: int, index: int) -> ShadowRows:
-    """Two shadows on swapped halves of ``task``; balanced in/out attack rows of the transfer feature."""
-    probs, masks = _corpus_shadows(task, seed, index)
-    return _rows_of(probs, masks, seed, index)
-
-
 def _corpus_shadows(task: CorpusTask, seed: int, index: int) -> tuple[np.ndarray, np.ndarray]:
     """The two shadows' outputs on every record of ``task`` ``(2, n, C)``, and their IN masks."""
     n = len(task.y)

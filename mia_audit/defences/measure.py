@@ -24,7 +24,7 @@ import numpy as np
 from mia_audit.attacks.context import AttackContext, Release
 from mia_audit.attacks.estimate import spoken
 from mia_audit.attacks.interface import Attack, AttackResult, run_attack
-from mia_audit.defences.output import OutputDefence, OutputUtility, fitted_temperature, output_defences, utility
+from mia_audit.defences.output import OutputDefence, fitted_temperature, output_defences, utility
 from mia_audit.defences.proxies import Proxy
 from mia_audit.environment import SKLEARN_FITS, side_by_side
 from mia_audit.judge.reports import report_attack
@@ -157,18 +157,7 @@ def _row(report: AttackReport, *, rerun: bool) -> DefenceAttack:
 def _utility(ctx: AttackContext, defence: OutputDefence, judging: Judging) -> DefenceUtility:
     holdout = ~judging.is_member
     probs, labels = ctx.eval_probs[holdout], judging.labels[holdout]
-    return _as_defence_utility(utility(probs, defence.transform(probs), labels))
-
-
-def _as_defence_utility(u: OutputUtility) -> DefenceUtility:
-    return DefenceUtility(
-        test_accuracy=u.test_accuracy,
-        accuracy_change=u.accuracy_change,
-        log_loss=u.log_loss,
-        log_loss_change=u.log_loss_change,
-        calibration_error=u.calibration_error,
-        calibration_error_change=u.calibration_error_change,
-    )
+    return utility(probs, defence.transform(probs), labels)
 
 
 def _notes(
@@ -242,19 +231,11 @@ def _measure_proxy(
         reports.append(report_attack(result, judging.is_member, judging.labels, judging.class_names))
     risk = assess_risk(reports, judging.risk_include)
     holdout = ~judging.is_member
-    u = utility(baseline_probs, probs[ctx.eval_idx][holdout], judging.labels[holdout])
     return DefenceResult(
         id=proxy.id,
         kind="training",
         setting=proxy.setting,
-        utility=DefenceUtility(
-            u.test_accuracy,
-            u.accuracy_change,
-            u.log_loss,
-            u.log_loss_change,
-            u.calibration_error,
-            u.calibration_error_change,
-        ),
+        utility=utility(baseline_probs, probs[ctx.eval_idx][holdout], judging.labels[holdout]),
         attacks=tuple(_row(r, rerun=True) for r in reports),
         risk_level=risk.level,
         strongest_attack=risk.strongest_attack,

@@ -22,6 +22,8 @@ from functools import partial
 
 import numpy as np
 
+from mia_audit.result import DefenceUtility
+
 # Probabilities below this count as this in log-losses and log-probabilities (a released 0 is not -inf).
 FLOOR = 1e-12
 TEMPERATURES = tuple(float(t) for t in np.round(np.geomspace(1.0, 20.0, 41), 4))
@@ -89,24 +91,12 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     return total / max(len(p), 1)
 
 
-@dataclass(frozen=True)
-class OutputUtility:
-    """What a transformation costs on held-out records: accuracy, and log-loss and ECE before and after."""
-
-    test_accuracy: float
-    accuracy_change: float
-    log_loss: float
-    log_loss_change: float
-    calibration_error: float
-    calibration_error_change: float
-
-
-def utility(before: np.ndarray, after: np.ndarray, labels: np.ndarray) -> OutputUtility:
+def utility(before: np.ndarray, after: np.ndarray, labels: np.ndarray) -> DefenceUtility:
     """The cost of releasing ``after`` instead of ``before`` on records with true ``labels``."""
     accuracy = [float(np.mean(np.argmax(p, axis=1) == labels)) for p in (before, after)]
     loss = [log_loss(p, labels) for p in (before, after)]
     ece = [expected_calibration_error(p, labels) for p in (before, after)]
-    return OutputUtility(
+    return DefenceUtility(
         test_accuracy=accuracy[1],
         accuracy_change=accuracy[1] - accuracy[0],
         log_loss=loss[1],

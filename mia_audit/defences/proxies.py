@@ -22,19 +22,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mia_audit.defences import dp
 from mia_audit.defences.output import log_loss
-from mia_audit.models.base import ModelInfo, OutputKind, TargetModel
+from mia_audit.models.released import StandIn
 from mia_audit.streams import Stream, rng
 
 if TYPE_CHECKING:
     from mia_audit.attacks.context import AttackContext
-    from mia_audit.models.architecture import InferredArchitecture
     from mia_audit.training.families import FamilyChoice
     from mia_audit.training.mlp import MLPSpec
 
@@ -62,44 +61,19 @@ class Proxy:
 
 
 @dataclass
-class ProxyTarget:
+class ProxyTarget(StandIn):
     """A proxy seen as the audit's target: the model's classes and description, the proxy's outputs."""
 
-    model: TargetModel
     proxy: Proxy
-    queries: int = 0
+    _queries: int = 0
 
     @property
-    def classes(self) -> tuple[object, ...]:
-        return self.model.classes
-
-    @property
-    def n_classes(self) -> int:
-        return self.model.n_classes
-
-    @property
-    def output_kind(self) -> OutputKind:
-        return self.model.output_kind
-
-    @property
-    def info(self) -> ModelInfo:
-        return self.model.info
-
-    @property
-    def estimator(self) -> Any:
-        return self.model.estimator
-
-    @property
-    def architecture(self) -> InferredArchitecture | None:
-        return self.model.architecture
+    def queries(self) -> int:
+        return self._queries
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        self.queries += len(X)
+        self._queries += len(X)
         return self.proxy.predict(X)
-
-
-def _conforms(target: ProxyTarget) -> TargetModel:
-    return target  # mypy checks the protocol
 
 
 @dataclass(frozen=True)

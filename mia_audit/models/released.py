@@ -1,4 +1,9 @@
-"""A target behind an output defence: every query's probabilities pass through a transformation first."""
+"""Targets that stand in for the audited model: its classes and description, other outputs.
+
+``ReleasedModel`` is the model behind an output defence (every query's probabilities pass through a
+transformation); a training-side defence's proxy (``defences.proxies.ProxyTarget``) answers with the
+proxy's outputs. Both take everything else from the model.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +20,11 @@ if TYPE_CHECKING:
     from mia_audit.models.architecture import InferredArchitecture
 
 
-@dataclass(frozen=True)
-class ReleasedModel:
-    """``model`` as an API that releases ``transform(probabilities)``; it counts queries with the model."""
+@dataclass
+class StandIn:
+    """The model's classes, output kind, description and architecture; subclasses give the outputs."""
 
     model: TargetModel
-    transform: Callable[[np.ndarray], np.ndarray]
 
     @property
     def classes(self) -> tuple[object, ...]:
@@ -51,8 +55,18 @@ class ReleasedModel:
         return self.model.architecture
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+
+@dataclass
+class ReleasedModel(StandIn):
+    """``model`` as an API that releases ``transform(probabilities)``; it counts queries with the model."""
+
+    transform: Callable[[np.ndarray], np.ndarray]
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return self.transform(np.asarray(self.model.predict_proba(X)))
 
 
 def _conforms(model: ReleasedModel) -> TargetModel:
-    return model  # mypy checks that ReleasedModel satisfies the TargetModel protocol
+    return model  # mypy checks that the stand-ins satisfy the TargetModel protocol

@@ -13,8 +13,9 @@ from mia_audit.attacks.interface import AttackResult, run_attack
 from mia_audit.attacks.transfer import (
     ATTACKS,
     CorpusOutputs,
+    _corpus_shadows,
     _cross_shadow_check,
-    _shadow_rows,
+    _rows_of,
     load_builtin,
     train_builtin,
     transfer_feature,
@@ -182,7 +183,7 @@ def test_missing_label_column_is_a_one_line_config_error(tmp_path: Path) -> None
 def test_same_seed_same_shadow_rows(tmp_path: Path) -> None:
     path = _user_csv(tmp_path)
     (task,), _ = user_corpus(read_transfer_table(path, "outcome"), 0)
-    a, b = (_shadow_rows(task, 3, 0) for _ in range(2))
+    a, b = (_rows_of(*_corpus_shadows(task, 3, 0), 3, 0) for _ in range(2))
     np.testing.assert_array_equal(a.X, b.X)
     np.testing.assert_array_equal(a.member, b.member)
     assert a.check_auc == b.check_auc and a.check_floor == b.check_floor
@@ -218,10 +219,10 @@ def test_builtin_corpus_file_round_trips(tmp_path: Path, fresh_builtin: list[Cor
 
 def test_shipped_rows_are_the_live_shadows_rows(fresh_builtin: list[CorpusOutputs]) -> None:
     """The rows the attack uses come from the shipped outputs exactly as from a live training."""
-    from mia_audit.attacks.transfer import CORPUS_SEED, _shadow_rows, builtin_corpus
+    from mia_audit.attacks.transfer import CORPUS_SEED, builtin_corpus
 
     tasks = builtin_corpus(CORPUS_SEED)
-    live = _shadow_rows(tasks[1], CORPUS_SEED, 1)  # wine: the smallest
+    live = _rows_of(*_corpus_shadows(tasks[1], CORPUS_SEED, 1), CORPUS_SEED, 1)  # wine: the smallest
     shipped = fresh_builtin[1].rows(1).rows
     np.testing.assert_array_equal(live.member, shipped.member)
     np.testing.assert_allclose(live.X, shipped.X, rtol=1e-6)
