@@ -52,6 +52,7 @@ from mia_audit.result import (
     ToolInfo,
     Utility,
 )
+from mia_audit.training.backend import training_on
 
 if TYPE_CHECKING:
     from mia_audit.result import (
@@ -96,9 +97,11 @@ def _audit(
     clock = _Clock.start()
     load = _load_regression_target if config.task == "regression" else _load_target
     target = load(model_path, data, config, step)
-    measured = _measure(target, config.seed, step)
-    attacks = _run_attacks(target, config, step, clock.t0)
-    defences, defence_notes = _defences(attacks, target, config, step, clock.t0)
+    with _pool_backend(config, step) as where:
+        env = {**env, "backend": where}
+        measured = _measure(target, config.seed, step)
+        attacks = _run_attacks(target, config, step, clock.t0)
+        defences, defence_notes = _defences(attacks, target, config, step, clock.t0)
     summary = _model_summary(target.model, model_path, target.records)
     verdict = _judge(attacks, target, measured.utility, summary.family, config)
     exposure = _exposure(attacks.results, verdict.strongest, target, config.include_records)
@@ -106,6 +109,25 @@ def _audit(
     result = _assemble(run, target, summary, measured, attacks, verdict, exposure)
     notes = (*result.notes, *defence_notes)
     return replace(result, warnings=_warnings(target.model, attacks.results, config), defences=defences, notes=notes)
+
+
+@contextlib.contextmanager
+def _pool_backend(config: AuditConfig, step: Step) -> Iterator[object]:
+    """Where the pools train while the block runs (``--backend``), connected once the inputs have been
+    read and checked; yields what the run's environment records of it."""
+    if config.backend == "local":
+        yield "local"
+        return
+    from mia_audit.training.dask_pool import connect
+
+    where = config.scheduler or "a local cluster started for the run"
+    with step(f"Connecting to the Dask scheduler ({where})"):
+        remote = connect(config.scheduler, device=config.shadow.device)
+    try:
+        with training_on(remote):
+            yield remote.describe()
+    finally:
+        remote.close()
 
 
 @dataclass(frozen=True)

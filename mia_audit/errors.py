@@ -41,6 +41,10 @@ class ModelDataMismatchError(MiaAuditError):
     """The data do not fit the model (feature count, dtypes, unknown labels)."""
 
 
+class ClusterError(MiaAuditError):
+    """The Dask cluster of ``--backend dask`` cannot be reached, has no workers, or was lost mid-run."""
+
+
 class ConfigError(MiaAuditError):
     """An option or configuration value is invalid.
 

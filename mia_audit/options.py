@@ -22,6 +22,7 @@ from mia_audit.defences import DEFENCE_SETS
 from mia_audit.errors import ConfigError, invalid_option
 from mia_audit.judge.gate import GateConfig
 from mia_audit.result import DETAILS, FPR_LEVELS, RISK_LEVELS
+from mia_audit.training.backend import BACKENDS
 from mia_audit.training.config import DATA_SOURCES, FAMILIES, ShadowConfig
 from mia_audit.training.reference_config import OFFLINE_MODELS, ReferenceConfig
 
@@ -381,6 +382,20 @@ OPTIONS: tuple[Option, ...] = (
         Option("batch_size", "Records per query batch.", 4096, "int", check=POSITIVE, lands="audit.batch_size"),
         Option("device", "Device for attack models that train: cpu or cuda.", "cpu", lands="shadow.device"),
         Option(
+            "backend",
+            "Where the shadow and reference pools train: local (this process) or dask (a dask.distributed "
+            "cluster; pip install 'mia-audit[dask]'). Same seed, same numbers.",
+            "local",
+            choices=BACKENDS,
+            lands="audit.backend",
+        ),
+        Option(
+            "scheduler",
+            "Dask scheduler address for --backend dask, e.g. tcp://10.0.0.5:8786 (default: dask's "
+            "scheduler-address setting, else a cluster of one worker process per core started for the run).",
+            lands="audit.scheduler",
+        ),
+        Option(
             "threads",
             "OpenMP/BLAS threads for numpy, scipy and scikit-learn (default: the cores available).",
             None,
@@ -462,6 +477,9 @@ class AuditConfig:
     config_source: dict[str, object] | None = None
     # OpenMP/BLAS threads (None: the cores available).
     threads: int | None = None
+    # Where the pools train (--backend): "local" or "dask", and the Dask scheduler's address (--scheduler).
+    backend: str = "local"
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold_fpr < 0.5:
@@ -482,6 +500,14 @@ class AuditConfig:
             raise invalid_option("profile", f"must be one of {', '.join(PROFILES)}", self.profile)
         if self.defences not in DEFENCE_SETS:
             raise invalid_option("defences", f"must be one of {', '.join(DEFENCE_SETS)}", self.defences)
+        if self.backend not in BACKENDS:
+            raise invalid_option("backend", f"must be one of {', '.join(BACKENDS)}", self.backend)
+        if self.scheduler is not None and self.backend != "dask":
+            raise ConfigError(
+                f"scheduler names a Dask scheduler, read with --backend dask; add --backend dask, or drop "
+                f"scheduler ({self.scheduler!r}).",
+                option="scheduler",
+            )
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,11 @@ from mia_audit.data.labels import label_key
 from mia_audit.errors import ConfigError
 from mia_audit.models.architecture import InferredArchitecture
 from mia_audit.models.base import TargetModel
+from mia_audit.training import backend
+from mia_audit.training.backend import Estimators, LocalEstimators
 from mia_audit.training.config import FAMILIES
 from mia_audit.training.encoding import FeatureEncoder
-from mia_audit.training.mlp import MLPSpec, train_batched_mlp
+from mia_audit.training.mlp import MLPOutputs, MLPSpec, train_batched_mlp
 
 
 @dataclass(frozen=True)
@@ -147,15 +149,17 @@ def train_shadow_models(
     n_classes = len(classes)
     if choice.family == "mlp":
         X = encoder.transform(frame)
-        net = train_batched_mlp(X, labels, masks, n_classes, choice.mlp, seed=seed, device=device)
+        remote = backend.current()
+        if remote is not None and len(masks) > 1:
+            net = remote.batched_mlps(X, labels, masks, n_classes, choice.mlp, seed=seed, device=device)
+        else:
+            net = train_batched_mlp(X, labels, masks, n_classes, choice.mlp, seed=seed, device=device)
         return _EncodedModels(encoder, net)
     if choice.family == "clone":
-        fitted = _fit_parallel(
-            [(choice.estimator, frame.loc[m], _class_values(classes)[labels[m]]) for m in masks], seed
-        )
+        fitted = _fit_parallel([choice.estimator] * len(masks), frame, _class_values(classes)[labels], masks, seed)
         return _SklearnModels(fitted, classes, encoder=None)
     X = encoder.transform(frame)
-    fitted = _fit_parallel([(_estimator(choice, seed + k), X[m], labels[m]) for k, m in enumerate(masks)], seed)
+    fitted = _fit_parallel([_estimator(choice, seed + k) for k in range(len(masks))], X, labels, masks, seed)
     return _SklearnModels(fitted, list(range(n_classes)), encoder=encoder)
 
 
@@ -203,13 +207,13 @@ def train_regressors(
     """Fit ``len(masks)`` scikit-learn regressors (clone, logreg → ridge, rf, gbm), model k on the rows where
     ``masks[k]``, and return every model's prediction for every row of ``frame``: ``(K, n)``."""
     if choice.family == "clone":
-        fitted = _fit_parallel([(choice.estimator, frame.loc[m], targets[m]) for m in masks], seed)
         X: Any = frame
+        fitted = _fit_parallel([choice.estimator] * len(masks), X, targets, masks, seed)
     else:
         X = encoder.transform(frame)
-        jobs = [(_regression_estimator(choice, seed + k), X[m], targets[m]) for k, m in enumerate(masks)]
-        fitted = _fit_parallel(jobs, seed)
-    return np.stack([np.asarray(model.predict(X), dtype=np.float64).reshape(len(frame)) for model in fitted])
+        estimators = [_regression_estimator(choice, seed + k) for k in range(len(masks))]
+        fitted = _fit_parallel(estimators, X, targets, masks, seed)
+    return np.stack([np.asarray(p, dtype=np.float64).reshape(len(frame)) for p in fitted.each("predict", X)])
 
 
 def _regression_estimator(choice: FamilyChoice, seed: int) -> Any:
@@ -244,7 +248,8 @@ def _regression_estimator(choice: FamilyChoice, seed: int) -> Any:
     raise ConfigError(f"no regressor of family '{choice.family}'; choose auto, mlp, logreg, rf, gbm or clone")
 
 
-def _fit_one(estimator: Any, X: Any, y: np.ndarray, seed: int, n_jobs: int = 1) -> Any:
+def fit_one(estimator: Any, X: Any, y: np.ndarray, seed: int, n_jobs: int = 1) -> Any:
+    """A fitted clone of ``estimator``, seeded with ``seed`` where it takes one."""
     import warnings
 
     from sklearn.base import clone
@@ -262,21 +267,33 @@ def _fit_one(estimator: Any, X: Any, y: np.ndarray, seed: int, n_jobs: int = 1) 
         return model.fit(X, y)
 
 
-def _fit_parallel(jobs: list[tuple[Any, Any, np.ndarray]], seed: int) -> list[Any]:
+def rows_of(X: Any, mask: np.ndarray) -> Any:
+    """The rows of a matrix or a frame where ``mask``."""
+    return X.loc[mask] if isinstance(X, pd.DataFrame) else X[mask]
+
+
+def _fit_parallel(estimators: list[Any], X: Any, y: np.ndarray, masks: np.ndarray, seed: int) -> Estimators:
+    """Model ``k`` is ``clone(estimators[k])`` fitted on the rows where ``masks[k]`` with seed ``seed + k``: on
+    the run's backend when it has one, else two at a time here."""
     from joblib import Parallel, delayed
 
     from mia_audit.environment import available_cores
 
-    lone = available_cores() if len(jobs) == 1 else 1
-    return Parallel(n_jobs=min(2, len(jobs)), prefer="threads")(
-        delayed(_fit_one)(est, X, y, seed + k, lone) for k, (est, X, y) in enumerate(jobs)
+    remote = backend.current()
+    if remote is not None and len(masks) > 1:
+        return remote.fit_estimators(estimators, X, y, masks, seed)
+    lone = available_cores() if len(masks) == 1 else 1
+    fitted = Parallel(n_jobs=min(2, len(masks)), prefer="threads")(
+        delayed(fit_one)(est, rows_of(X, m), y[m], seed + k, lone)
+        for k, (est, m) in enumerate(zip(estimators, masks, strict=True))
     )
+    return LocalEstimators(fitted)
 
 
 @dataclass(frozen=True)
 class _EncodedModels:
     encoder: FeatureEncoder
-    net: Any
+    net: MLPOutputs
 
     @property
     def n_models(self) -> int:
@@ -288,22 +305,23 @@ class _EncodedModels:
 
 @dataclass(frozen=True)
 class _SklearnModels:
-    models: list[Any]
+    models: Estimators
     classes: Sequence[object]
     encoder: FeatureEncoder | None
 
     @property
     def n_models(self) -> int:
-        return len(self.models)
+        return len(self.models.classes)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         X = frame if self.encoder is None else self.encoder.transform(frame)
-        out = np.zeros((len(self.models), len(frame), len(self.classes)))
+        out = np.zeros((self.n_models, len(frame), len(self.classes)))
         position = {label_key(c): i for i, c in enumerate(self.classes)}
-        for k, model in enumerate(self.models):
+        for k, (classes, probs) in enumerate(
+            zip(self.models.classes, self.models.each("predict_proba", X), strict=True)
+        ):
             # A shadow whose subset lacked a class has fewer columns: place them by class.
-            columns = [position[label_key(c)] for c in model.classes_]
-            out[k][:, columns] = model.predict_proba(X)
+            out[k][:, [position[label_key(c)] for c in classes]] = probs
         return out
 
 

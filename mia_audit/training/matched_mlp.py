@@ -24,7 +24,7 @@ usual equal-sized masks are not affected).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mia_audit import progress
+from mia_audit.training import backend
 from mia_audit.training.mlp import (
-    BatchedMLP,
+    MLPOutputs,
     MLPSpec,
     Params,
     _activation,
@@ -100,7 +101,7 @@ class ConfidenceMatch:
 class MatchedMLPs:
     """The trained models, the epochs each trained, and whether each stopped on the loss match."""
 
-    net: BatchedMLP
+    net: MLPOutputs
     epochs: tuple[int, ...]
     matched: tuple[bool, ...]
 
@@ -130,6 +131,7 @@ def train_matched_mlps(
     match: ConfidenceMatch | None,
     seed: int,
     device: str = "cpu",
+    models: Sequence[int] | None = None,
 ) -> MatchedMLPs:
     """Train model ``k`` on the rows where ``masks[k]``, for at most ``max_epochs`` epochs.
 
@@ -138,9 +140,17 @@ def train_matched_mlps(
     the weights it has then, once that reaches the target's mean over the same rows. Models that
     never get there keep the weights of epoch ``max_epochs``; without ``match`` all train that
     long. An epoch is one pass over the largest model's rows in minibatches of ``spec.batch_size``.
+
+    ``models``: train only these of the K (each as it would be among all K). A pool of several models
+    trains on the run's backend (``training.backend``) when one is set, which calls back with ``models``.
     """
     import torch
 
+    remote = backend.current()
+    if remote is not None and models is None and len(masks) > 1:
+        return remote.matched_mlps(
+            X, y, masks, n_classes, spec, max_epochs=max_epochs, match=match, seed=seed, device=device
+        )
     if spec.dropout:
         raise ValueError("matched training does not support dropout")
     if max_epochs < 1:
@@ -158,15 +168,18 @@ def train_matched_mlps(
     real = np.issubdtype(np.asarray(y).dtype, np.floating)
     y_t = torch.from_numpy(np.array(y, dtype=np.float32 if real else np.int64)).to(dev)
 
-    def run(models: np.ndarray) -> _GroupResult:
+    chosen = np.arange(plan.n_models) if models is None else np.asarray(models, dtype=np.int64)
+
+    def run(group: np.ndarray) -> _GroupResult:
         # Each group sizes its minibatches and epochs by its own models' rows.
-        group = plan.select(models.tolist(), batch_size=spec.batch_size)
-        return _train_group(X_t, y_t, group, masks[models], spec, widths, max_epochs, match)
+        picked = chosen[group]
+        sized = plan.select(picked.tolist(), batch_size=spec.batch_size)
+        return _train_group(X_t, y_t, sized, masks[picked], spec, widths, max_epochs, match)
 
     # One torch thread per group (no intra-op threads: they stall at every small kernel when other
     # processes share the cores), and a step small enough for one group is not worth splitting.
     results = run_in_groups(
-        run, plan.n_models, plan.batch, widths, dev, min_group_macs=_MIN_GROUP_MACS, intra_op=False, name="matched-mlp"
+        run, len(chosen), plan.batch, widths, dev, min_group_macs=_MIN_GROUP_MACS, intra_op=False, name="matched-mlp"
     )
     return MatchedMLPs(
         net=_stacked(spec, d, n_classes, [r.layers for r in results]),

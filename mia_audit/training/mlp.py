@@ -48,7 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -100,6 +100,17 @@ class MLPSpec:
             raise ValueError(f"MLPSpec.weight_decay must be >= 0, got {self.weight_decay!r}")
         if not (0.0 <= self.dropout < 1.0):
             raise ValueError(f"MLPSpec.dropout must lie in [0, 1), got {self.dropout!r}")
+
+
+class MLPOutputs(Protocol):
+    """K trained MLPs as their users see them: a ``BatchedMLP`` here, or models held on a cluster."""
+
+    @property
+    def n_models(self) -> int: ...
+
+    def logits(self, X: np.ndarray) -> np.ndarray: ...
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,6 +195,7 @@ def train_batched_mlp(
     *,
     seed: int = 0,
     device: str = "cpu",
+    models: Sequence[int] | None = None,
 ) -> BatchedMLP:
     """Train K MLPs at once, model ``k`` on the rows where ``masks[k]`` is True (see the module docstring).
 
@@ -197,13 +209,17 @@ def train_batched_mlp(
     intra-op threads; when other processes share the cores it avoids the fork-join stalls of every small
     kernel, which made training 5–50× slower in our measurements. The thread count is restored afterwards,
     and a model does not depend on the grouping.
+
+    ``models``: train only these of the K, each as it would be among all K (how a cluster's task trains
+    its share of a pool, see ``training.backend``).
     """
     X_t, y_t, plan, dev = _prepare(X, y, masks, n_classes, spec, seed, device)
+    chosen = np.arange(plan.n_models) if models is None else np.asarray(models, dtype=np.int64)
 
     def train(group: np.ndarray) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        return _train_group(X_t, y_t, plan.select(group.tolist()), spec, n_classes, dev)
+        return _train_group(X_t, y_t, plan.select(chosen[group].tolist()), spec, n_classes, dev)
 
-    results = run_in_groups(train, plan.n_models, plan.batch, [X_t.shape[1], *spec.hidden, n_classes], dev)
+    results = run_in_groups(train, len(chosen), plan.batch, [X_t.shape[1], *spec.hidden, n_classes], dev)
     return _stacked(spec, X_t.shape[1], n_classes, results)
 
 

@@ -32,7 +32,7 @@ from mia_audit.training.reference_config import ReferenceConfig
 
 if TYPE_CHECKING:
     from mia_audit.training.matched_mlp import ConfidenceMatch
-    from mia_audit.training.mlp import BatchedMLP
+    from mia_audit.training.mlp import MLPOutputs
     from mia_audit.training.shadow_pool import ShadowPool
 
 # The calibration slice: population records that are IN for half of the models like the audit
@@ -324,7 +324,7 @@ class Trained:
     choice: FamilyChoice
     epochs: tuple[int, ...] | None
     matched: int
-    net: BatchedMLP | None = None  # the MLPs, to predict on other records (model-matrix input)
+    net: MLPOutputs | None = None  # the MLPs, to predict on other records (model-matrix input)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from mia_audit.training.reference_pool import (
 from mia_audit.training.shadow_data import ShadowData
 
 if TYPE_CHECKING:
-    from mia_audit.training.mlp import BatchedMLP
+    from mia_audit.training.mlp import MLPOutputs
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def build_shadow_pool(
     )
 
 
-def _frame_predictor(net: BatchedMLP | None, encoder: FeatureEncoder) -> Callable[[pd.DataFrame], np.ndarray] | None:
+def _frame_predictor(net: MLPOutputs | None, encoder: FeatureEncoder) -> Callable[[pd.DataFrame], np.ndarray] | None:
     if net is None:
         return None
     return lambda frame: np.asarray(net.predict_proba(model_matrix(encoder, frame)), dtype=np.float64)
