@@ -19,7 +19,7 @@ def local_cluster() -> Iterator[LocalCluster]:
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         host="127.0.0.1",
         silence_logs=logging.ERROR,
     )
@@ -32,7 +32,7 @@ def local_cluster() -> Iterator[LocalCluster]:
 CLUSTER_SCRIPT = """
 import logging, time
 from distributed import LocalCluster
-cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                        host="127.0.0.1", silence_logs=logging.CRITICAL)
 print(cluster.scheduler_address, flush=True)
 time.sleep(3600)

@@ -4,17 +4,18 @@ the cluster can fail is exit 2 with one line and no report."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import dask
 import pytest
 from dask_cluster import cluster_process, kill_group
 from distributed import LocalCluster
 from typer.testing import CliRunner
 
 from mia_audit.cli import app
-from mia_audit.training import dask_pool
 
 runner = CliRunner()
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_models"
@@ -69,7 +70,7 @@ def _observer(cluster: LocalCluster) -> object:
 
 
 def test_an_unreachable_scheduler_is_exit_2_before_any_attack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dask_pool, "CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setitem(dask.config.config["distributed"]["comm"]["timeouts"], "connect", "1s")
     result = _scan(tmp_path / "out", *FAST, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9")
     _one_line_error(result, "--scheduler tcp://127.0.0.1:9: no Dask scheduler answered", "dask scheduler")
     assert "Attack 1/" not in result.output  # type: ignore[attr-defined]
@@ -83,7 +84,8 @@ def test_a_scheduler_lost_mid_run_is_exit_2_and_no_report(tmp_path: Path) -> Non
         "--backend", "dask", "--defences", "none", "--format", "json,html",
     ]  # fmt: skip
     with cluster_process() as (cluster, address):
-        scan = subprocess.Popen([*command, "--scheduler", address], stderr=subprocess.PIPE, text=True)
+        quick = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}  # reconnect for 2 s, not 30
+        scan = subprocess.Popen([*command, "--scheduler", address], stderr=subprocess.PIPE, text=True, env=quick)
         assert scan.stderr is not None
         seen = []
         for line in scan.stderr:
@@ -92,7 +94,7 @@ def test_a_scheduler_lost_mid_run_is_exit_2_and_no_report(tmp_path: Path) -> Non
                 kill_group(cluster)
                 break
         rest = scan.stderr.read()
-        code = scan.wait(timeout=120)  # the client tries to reconnect for 10 s first
+        code = scan.wait(timeout=120)
     lines = [line for line in rest.strip().splitlines() if line.strip()]
     assert code == 2, "".join(seen) + rest
     assert "Traceback" not in rest
@@ -127,3 +129,12 @@ def test_a_local_run_imports_no_dask(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert (tmp_path / "report.json").exists()
+
+
+def test_the_backend_and_scheduler_come_from_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(dask.config.config["distributed"]["comm"]["timeouts"], "connect", "1s")
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.mia-audit]\nbackend = "dask"\nscheduler = "tcp://127.0.0.1:9"\n')
+    result = _scan(tmp_path / "out", *FAST, "--config", str(config))
+    _one_line_error(result, "tcp://127.0.0.1:9: no Dask scheduler answered")
+    assert not (tmp_path / "out").exists()

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from mia_audit.training.matched_mlp import ConfidenceMatch, MatchedMLPs
     from mia_audit.training.mlp import MLPSpec
 
-CONNECT_TIMEOUT_S = 10.0
 # A task's models may take at most this share of the smallest worker's memory limit.
 MEMORY_SHARE = 0.25
 # Worker processes of a cluster the run starts itself (no --scheduler): their logs are quiet below this.
@@ -52,7 +51,12 @@ def connect(scheduler: str | None, *, device: str = "cpu", timeout: float | None
         from distributed import Client, LocalCluster
     except ImportError:
         raise ConfigError("--backend dask needs Dask: pip install 'mia-audit[dask]'.") from None
-    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
+    if timeout is None:
+        from dask.utils import parse_timedelta
+
+        # Dask's own setting (30 s unless configured): how long to wait for the scheduler, at the start
+        # and again when the connection drops mid-run.
+        timeout = float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="s"))
     address = scheduler or dask.config.get("scheduler-address", None)
     quiet = _Quiet()
     cluster = None
@@ -61,7 +65,7 @@ def connect(scheduler: str | None, *, device: str = "cpu", timeout: float | None
             from mia_audit.environment import available_cores
 
             cluster = LocalCluster(
-                n_workers=available_cores(), threads_per_worker=1, processes=True, dashboard_address=None,
+                n_workers=available_cores(), threads_per_worker=1, processes=True, dashboard_address=":0",
                 silence_logs=_QUIET,
             )  # fmt: skip
             client = Client(cluster, set_as_default=False)

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import dask
 import numpy as np
 import pytest
 from dask_cluster import local_cluster
@@ -145,7 +146,7 @@ def _busy_worker(backend: DaskBackend, timeout: float = 60) -> str:
 
 
 def test_an_unreachable_scheduler_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dask_pool, "CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setitem(dask.config.config["distributed"]["comm"]["timeouts"], "connect", "1s")
     with pytest.raises(ClusterError, match=r"--scheduler tcp://127\.0\.0\.1:9: no Dask scheduler answered"):
         connect("tcp://127.0.0.1:9")
 
