@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from mia_audit.options import Option, Settings
     from mia_audit.result import AuditResult
 
-REPORT_FORMATS = ("html", "pdf", "json")
+REPORT_FORMATS = ("html", "pdf", "json", "markdown")
 
 app = typer.Typer(
     name="mia-audit",
@@ -260,7 +260,7 @@ def _scan_command() -> Callable[..., None]:
 def report_command(
     report_json: Annotated[Path, typer.Argument(help="A report.json written by `mia-audit scan`.")],
     formats: Annotated[
-        list[str] | None, typer.Option("--format", help="Files to write: html,pdf,json (default: html,pdf).")
+        list[str] | None, typer.Option("--format", help="Files to write: html,pdf,json,markdown (default: html,pdf).")
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for the files (default: the folder of REPORT_JSON).")

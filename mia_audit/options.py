@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 Kind = Literal["str", "int", "float", "bool", "path", "list", "tpr_limits", "meta"]
 FROM_FILE, FROM_COMMAND_LINE, FROM_DEFAULT = "file", "command line", "default"
-FORMATS = ("json", "html", "pdf", "csv")
+FORMATS = ("json", "html", "pdf", "csv")  # the default: all of these
+FORMAT_CHOICES = (*FORMATS, "markdown")  # markdown: summary.md, for a pipeline's job summary
 TASKS = ("classification", "regression")
 
 
@@ -339,7 +340,14 @@ OPTIONS: tuple[Option, ...] = (
     *_panel(
         "Output",
         Option("out", "Folder for report.json/html/pdf and records.csv.", Path("mia-audit-report"), "path"),
-        Option("formats", "Outputs to write: json,html,pdf,csv (default: all).", FORMATS, "list", flag="--format"),
+        Option(
+            "formats",
+            "Outputs to write: json,html,pdf,csv (default: these four) and markdown (summary.md, for a CI job "
+            "summary or a merge-request comment).",
+            FORMATS,
+            "list",
+            flag="--format",
+        ),
         Option("json_out", "Also write the JSON to this path; '-' for stdout.", flag="--json"),
         Option("junit", "Also write the gate as JUnit XML to this file.", kind="path"),
         Option(
@@ -742,9 +750,9 @@ def _kind_words(kind: Kind) -> str:
 
 
 def _check_formats(formats: tuple[str, ...], where: str) -> None:
-    bad = [f for f in formats if f not in FORMATS]
+    bad = [f for f in formats if f not in FORMAT_CHOICES]
     if bad:
-        raise ConfigError(f"unknown {where} {', '.join(bad)}; choose from {', '.join(FORMATS)}.")
+        raise ConfigError(f"unknown {where} {', '.join(bad)}; choose from {', '.join(FORMAT_CHOICES)}.")
 
 
 def resolve(

@@ -53,6 +53,7 @@ FORMATS: dict[str, ReportFormat] = {
         ReportFormat("html", "report.html", "mia_audit.report.html", "write_html"),
         ReportFormat("pdf", "report.pdf", "mia_audit.report.pdf", "write_pdf"),
         ReportFormat("csv", "records.csv", "mia_audit.report.records_csv", "write_records_csv", needs_records=True),
+        ReportFormat("markdown", "summary.md", "mia_audit.report.markdown", "write_markdown"),
         ReportFormat("junit", "junit.xml", "mia_audit.report.junit", "write_junit", in_out_folder=False),
     )
 }

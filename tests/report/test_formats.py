@@ -77,7 +77,10 @@ def test_every_format_is_registered_with_its_writer() -> None:
 
     for fmt in FORMATS.values():
         assert callable(getattr(importlib.import_module(fmt.module), fmt.function)), fmt.name
-    assert formats.FOLDER_FORMATS == ("json", "html", "pdf", "csv")
-    from mia_audit.options import FORMATS as DECLARED  # --format's choices, declared below the report layer
+    assert formats.FOLDER_FORMATS == ("json", "html", "pdf", "csv", "markdown")
+    # --format's choices and its default, declared below the report layer.
+    from mia_audit.options import FORMAT_CHOICES
+    from mia_audit.options import FORMATS as DEFAULT
 
-    assert DECLARED == formats.FOLDER_FORMATS
+    assert FORMAT_CHOICES == formats.FOLDER_FORMATS
+    assert DEFAULT == ("json", "html", "pdf", "csv")
