@@ -33,6 +33,8 @@ LAYERS = {
     "audit": 5,
     "report": 6,
     "cli": 7,
+    "__main__": 8,
+    "pipeline": 8,
 }
 
 
