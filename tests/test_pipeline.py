@@ -71,10 +71,11 @@ def test_the_scan_and_gate_steps_on_the_leaky_sample(tmp_path: Path) -> None:
         data=str(SAMPLE / "sample_audit.csv"),
         profile="quick",
         formats="json",
-        args="--seed 3 --meta ticket=DPIA-17",
+        **{"max-auc": "0.6"},
+        args="--seed 3 --attacks threshold --meta ticket=DPIA-17",
     )
     assert done.returncode == 0, done.stderr  # the scan ran: the artifact is uploaded before the gate step
-    assert outputs["exit-code"] == "1" and outputs["gate-passed"] == "false"  # fail-on high, a critical model
+    assert outputs["exit-code"] == "1" and outputs["gate-passed"] == "false"  # the AUC is above 0.6
     report = Path(outputs["report-path"])
     written = json.loads((report / "report.json").read_text())
     assert outputs["risk-level"] == written["risk"]["level"] != "low"
@@ -82,6 +83,7 @@ def test_the_scan_and_gate_steps_on_the_leaky_sample(tmp_path: Path) -> None:
     assert sorted(p.name for p in report.iterdir()) == ["report.json", "summary.md"]  # json and markdown added
     assert summary == (report / "summary.md").read_text(encoding="utf-8")
     assert "**Gate: ❌ FAILED**" in summary and "seed 3" in summary
+    assert re.search(r"threshold\.loss: AUC 0\.\d{3} &gt; max 0\.600", summary)
     assert f"`{outputs['strongest-attack']}`** (strongest)" in summary
     gate = STEPS["Gate"]
     env = {k: _substitute(v, {}, outputs) for k, v in gate["env"].items()}
@@ -136,7 +138,9 @@ def test_the_gitlab_template_gates_reports_and_comments(tmp_path: Path) -> None:
         "MIA_AUDIT_MODEL": str(SAMPLE / "mlp_leaky.onnx"),
         "MIA_AUDIT_DATA": str(SAMPLE / "sample_audit.csv"),
         "MIA_AUDIT_PROFILE": "quick",
-        "MIA_AUDIT_ARGS": "--format json",
+        "MIA_AUDIT_ARGS": "--attacks threshold",
+        "MIA_AUDIT_FORMATS": "json",
+        "MIA_AUDIT_MAX_AUC": "0.6",
         "MIA_AUDIT_GITLAB_TOKEN": "glpat-test",
         "CI_API_V4_URL": f"http://127.0.0.1:{server.server_port}/api/v4",
         "CI_PROJECT_ID": "42",
@@ -153,7 +157,7 @@ def test_the_gitlab_template_gates_reports_and_comments(tmp_path: Path) -> None:
         )
     finally:
         server.shutdown()
-    assert done.returncode == 1, done.stderr  # the leaky sample fails fail-on high: the job fails
+    assert done.returncode == 1, done.stderr  # the leaky sample's AUC is above 0.6: the job fails
     dotenv = _read_outputs(tmp_path / "mia-audit.env")
     assert dotenv["MIA_AUDIT_EXIT_CODE"] == "1" and dotenv["MIA_AUDIT_GATE_PASSED"] == "false"
     report = tmp_path / dotenv["MIA_AUDIT_REPORT_PATH"]
