@@ -7,6 +7,7 @@ place each option is declared.
 from __future__ import annotations
 
 import inspect
+import os
 import shlex
 import sys
 import traceback
@@ -117,21 +118,30 @@ def _given(ctx: typer.Context, name: str) -> bool:
 
 def run_scan(model: Path, values: dict[str, Any], given: set[str], console: Console, err: Console) -> int:
     """The scan: settings, checks on every output before any work, the audit, the reports, the exit code."""
-    from mia_audit.audit import audit
     from mia_audit.config_file import settings as resolve_settings
-    from mia_audit.report.console import progress
 
     if values["quiet"] and values["verbose"]:
         raise ConfigError("--quiet and --verbose exclude each other; give one.")
     settings = resolve_settings(values, given, values["config"])
+    command = shlex.join(["mia-audit", *sys.argv[1:]]) if sys.argv else "mia-audit"
+    return scan_with(model, settings, command, bool(values["quiet"]), bool(values["verbose"]), console, err)
+
+
+def scan_with(
+    model: Path, settings: Settings, command: str, quiet: bool, verbose: bool, console: Console, err: Console
+) -> int:
+    """A scan of ``model`` with resolved settings: every output checked before any work, the audit, the
+    reports, the summary, the exit code."""
+    from mia_audit.audit import audit
+    from mia_audit.report.console import progress
+
     _check_device(settings["device"])
     config, spec = settings.build()
     outputs = _Outputs.plan(model, settings)
-    command = shlex.join(["mia-audit", *sys.argv[1:]]) if sys.argv else "mia-audit"
-    with progress(err, quiet=bool(values["quiet"])) as step:
+    with progress(err, quiet=quiet) as step:
         result = audit(model, spec, config, command=command, step=step)
     written = outputs.write(result)
-    _print_outcome(console, result, written, bool(values["quiet"]), bool(values["verbose"]))
+    _print_outcome(console, result, written, quiet, verbose)
     return ExitCode.GATE_FAILED if result.gate.configured and not result.gate.passed else ExitCode.OK
 
 
@@ -369,6 +379,46 @@ def explain(
         return ExitCode.OK
 
     _run_guarded(False, err, body)
+
+
+@app.command("hook")
+def hook_command(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Changed files (pre-commit passes them): audit only the models they concern."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML file (default: the nearest pyproject.toml).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and each verdict.")] = False,
+) -> None:
+    """Audit the models of [[tool.mia-audit.hook]] with --profile quick (a pre-commit or nox hook).
+
+    Each entry names a model and its data, and may set any scan key (its own gate, profile or --out;
+    the reports go to .mia-audit/MODEL-NAME/ unless it says otherwise). Given changed files, only the
+    entries whose model or data files are among them run (all of them when the config file changed).
+    Exit 1 when a gate failed, 2 when an entry could not run."""
+    err = Console(stderr=True)
+    _run_guarded(False, err, lambda: run_hook(files or [], config, quiet, Console(), err))
+
+
+def run_hook(files: list[Path], config: Path | None, quiet: bool, console: Console, err: Console) -> int:
+    from mia_audit.config_file import hook_settings, load_table
+
+    table = load_table(config)
+    if not table.hook:
+        where = table.path or "pyproject.toml"
+        raise ConfigError(f'{where}: no [[tool.mia-audit.hook]] entries; add one with model = "..." and its data.')
+    codes = []
+    for model, settings in hook_settings(table, files):
+        shown = os.path.relpath(model)
+        console.print(f"mia-audit hook: {shown}", highlight=False, markup=False)
+        try:
+            codes.append(scan_with(model, settings, f"mia-audit hook ({model})", quiet, False, console, err))
+        except MiaAuditError as exc:
+            err.print(Text.assemble(("error:", "bold red"), f" {shown}: {exc}"), highlight=False, soft_wrap=True)
+            codes.append(int(exc.exit_code))
+    return max(codes, default=ExitCode.OK, key=lambda c: (c == ExitCode.USAGE, c))
 
 
 def main() -> None:

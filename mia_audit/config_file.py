@@ -16,7 +16,7 @@ paths are relative to the file's folder. A value given on the command line wins 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,11 +34,13 @@ SECTION = ("tool", "mia-audit")
 
 @dataclass(frozen=True)
 class ConfigTable:
-    """The keys read from ``path`` (``None``: no file was given or found), with ``_`` spellings."""
+    """The keys read from ``path`` (``None``: no file was given or found), with ``_`` spellings, and the
+    models ``mia-audit hook`` audits (``[[tool.mia-audit.hook]]``: a ``model`` and any scan keys each)."""
 
     path: Path | None
     values: dict[str, Any] = field(default_factory=dict)
     where: str = ""  # how errors name the table
+    hook: tuple[dict[str, Any], ...] = ()
 
 
 def settings(
@@ -47,6 +49,33 @@ def settings(
     """The command line's values over those of ``--config FILE`` or the project's ``pyproject.toml``."""
     table = load_table(config, cwd)
     return resolve(command_line, given, table.path, table.values, table.where)
+
+
+HOOK_PROFILE = "quick"
+HOOK_OUT = ".mia-audit"  # each model's reports in HOOK_OUT/<model file name without suffix>
+_INPUT_KEYS = ("data", "members", "holdout", "population", "transfer_data", "baseline")
+
+
+def hook_settings(table: ConfigTable, changed: Sequence[Path] = ()) -> list[tuple[Path, Settings]]:
+    """Each ``[[tool.mia-audit.hook]]`` model with its settings: the file's keys, then ``--profile quick``
+    and its own ``--out``, then the entry's keys. With ``changed`` files, only the entries whose model or
+    data are among them (every entry when the config file itself changed)."""
+    if table.path is None:
+        return []
+    base = table.path.parent
+    touched = {p.resolve() for p in changed}
+    everything = not changed or table.path.resolve() in touched
+    chosen = []
+    for entry in table.hook:
+        model = base / entry["model"]
+        merged = {**table.values, **entry}
+        inputs = {(base / merged[k]).resolve() for k in _INPUT_KEYS if isinstance(merged.get(k), str)}
+        if not everything and not ({model.resolve(), *inputs} & touched):
+            continue
+        merged = {**table.values, "profile": HOOK_PROFILE, "out": f"{HOOK_OUT}/{model.stem}", **entry}
+        del merged["model"]
+        chosen.append((model, resolve({}, set(), table.path, merged, table.where)))
+    return chosen
 
 
 def load_table(config: Path | None, cwd: Path | None = None) -> ConfigTable:
@@ -94,22 +123,43 @@ def _section(document: Mapping[str, Any]) -> dict[str, Any] | None:
     return table if isinstance(table, dict) else None
 
 
-def _parse(path: Path, document: dict[str, Any], *, explicit: bool) -> tuple[dict[str, Any], str]:
+def _parse(
+    path: Path, document: dict[str, Any], *, explicit: bool
+) -> tuple[dict[str, Any], str, tuple[dict[str, Any], ...]]:
     """Check the keys; ``explicit`` files may hold them at the top level."""
     table = _section(document)
     if table is None:
         if not explicit:
-            return {}, ""
+            return {}, "", ()
         if "tool" in document:
             raise ConfigError(f"{path} has a [tool] table but no [tool.mia-audit]; put the settings there.")
         table = document
     where = str(path) if table is document else f"{path} [tool.mia-audit]"
+    table = dict(table)
+    hook = _hook_entries(table.pop("hook", []), f"{where}: hook")
+    return _keys(table, where, FILE_KEYS), where, hook
+
+
+def _keys(table: Mapping[str, Any], where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
     normalised: dict[str, Any] = {}
     for key, value in table.items():
         name = key.replace("-", "_")
-        if name not in FILE_KEYS:
-            raise ConfigError(f"{where}: unknown key '{key}'; allowed keys are {', '.join(FILE_KEYS)}.")
+        if name not in allowed:
+            raise ConfigError(f"{where}: unknown key '{key}'; allowed keys are {', '.join(allowed)}.")
         if name in normalised:
             raise ConfigError(f"{where}: '{key}' is given twice (with - and _).")
         normalised[name] = value
-    return normalised, where
+    return normalised
+
+
+def _hook_entries(entries: Any, where: str) -> tuple[dict[str, Any], ...]:
+    """``[[tool.mia-audit.hook]]``: each a table with a ``model`` path and any scan keys."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(f'{where} must be an array of tables: [[tool.mia-audit.hook]] with model = "..." each.')
+    checked = []
+    for number, entry in enumerate(entries, start=1):
+        keys = _keys(entry, f"{where} #{number}", ("model", *FILE_KEYS))
+        if not isinstance(keys.get("model"), str) or not keys["model"]:
+            raise ConfigError(f'{where} #{number} needs model = "path/to/model" (relative to the file).')
+        checked.append(keys)
+    return tuple(checked)
