@@ -10,9 +10,10 @@ import inspect
 import os
 import shlex
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,6 +27,7 @@ from mia_audit import __version__
 from mia_audit.errors import ConfigError, ExitCode, MiaAuditError
 
 if TYPE_CHECKING:
+    from mia_audit.models.mlflow_source import MlflowModel
     from mia_audit.options import Option, Settings
     from mia_audit.result import AuditResult
 
@@ -138,11 +140,44 @@ def scan_with(
     _check_device(settings["device"])
     config, spec = settings.build()
     outputs = _Outputs.plan(model, settings)
-    with progress(err, quiet=quiet) as step:
-        result = audit(model, spec, config, command=command, step=step)
+    with tempfile.TemporaryDirectory(prefix="mia-audit-model-") as folder:
+        source = _mlflow_source(model, settings, Path(folder))
+        with progress(err, quiet=quiet) as step:
+            result = audit(source.path if source else model, spec, config, command=command, step=step)
+    if source is not None:
+        notes = (*result.notes, f"The model is {source.describe()}.")
+        result = replace(result, model=replace(result.model, path=source.uri), notes=notes)
     written = outputs.write(result)
+    if source is not None and settings["mlflow_log"]:
+        from mia_audit.report.mlflow_log import log_audit
+
+        assert source.run_id is not None  # checked by _mlflow_source
+        log_audit(result, outputs.out, source.tracking_uri, source.run_id)
+        written.append(Path(f"runs:/{source.run_id}/mia-audit"))
     _print_outcome(console, result, written, quiet, verbose)
     return ExitCode.GATE_FAILED if result.gate.configured and not result.gate.passed else ExitCode.OK
+
+
+def _mlflow_source(model: Path, settings: Settings, folder: Path) -> MlflowModel | None:
+    """A models:/ or runs:/ model downloaded into ``folder`` (None for a file), and the run --mlflow-log
+    writes to checked, before any attack."""
+    from mia_audit.models.mlflow_source import is_mlflow_uri, resolve
+
+    if not is_mlflow_uri(model):
+        if settings["mlflow_log"]:
+            raise ConfigError(
+                "--mlflow-log logs the audit to the MLflow run the model came from; give the model as "
+                "models:/NAME/VERSION or runs:/RUN_ID/PATH."
+            )
+        return None
+    source = resolve(str(model), settings["mlflow_tracking_uri"], folder, trust_model=bool(settings["trust_model"]))
+    if settings["mlflow_log"]:
+        if source.run_id is None:
+            raise ConfigError(f"--mlflow-log: {source.uri} names no run to log to; give runs:/RUN_ID/PATH.")
+        from mia_audit.report.mlflow_log import check_run
+
+        check_run(source.tracking_uri, source.run_id)
+    return source
 
 
 @dataclass(frozen=True)

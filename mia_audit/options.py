@@ -115,6 +115,11 @@ OPTIONS: tuple[Option, ...] = (
             "bool",
             lands="audit.trust_model",
         ),
+        Option(
+            "mlflow_tracking_uri",
+            "MLflow tracking server for a models:/NAME/VERSION or runs:/RUN_ID/PATH model (default: MLflow's "
+            "MLFLOW_TRACKING_URI); pip install 'mia-audit[mlflow]'.",
+        ),
         Option("output", "Name of the model output to audit when the graph has several.", lands="audit.output"),
         Option(
             "output_kind",
@@ -365,6 +370,13 @@ OPTIONS: tuple[Option, ...] = (
             {},
             "meta",
             lands="audit.meta",
+        ),
+        Option(
+            "mlflow_log",
+            "Log the audit to the MLflow run of a models:/ or runs:/ model: the risk level, each attack's AUC and "
+            "TPR at 1% FPR as metrics, the report folder as artifacts under mia-audit/.",
+            False,
+            "bool",
         ),
         Option(
             "include_records",

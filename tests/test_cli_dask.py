@@ -116,14 +116,14 @@ def test_the_dask_backend_without_dask_says_what_to_install(tmp_path: Path, monk
     _one_line_error(_scan(tmp_path / "out", *FAST, "--backend", "dask"), "pip install 'mia-audit[dask]'")
 
 
-def test_a_local_run_imports_no_dask(tmp_path: Path) -> None:
+def test_a_local_run_of_a_model_file_imports_neither_dask_nor_mlflow(tmp_path: Path) -> None:
     script = (
         "import sys\n"
         "from mia_audit.cli import main\n"
         f"sys.argv = ['mia-audit', 'scan', {str(MODEL)!r}, '--data', {str(DATA)!r}, '--out', {str(tmp_path)!r},"
         " '--format', 'json', '--attacks', 'shadow.shokri', '--defences', 'none', '--shadow-models', '2', '-q']\n"
         "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code in (0, 1), exit.code\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'mlflow')))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
