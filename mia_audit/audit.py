@@ -381,9 +381,9 @@ def _estimates(
     ctx: AttackContext | RegressionContext, runnable: tuple[Attack, ...], query_s: float, step: Step
 ) -> dict[str, float]:
     """Each attack's estimated seconds (none for a regressor or a small audit), announced in one line."""
-    if not isinstance(ctx, AttackContext):
-        return {}
     ids = tuple(a.info.id for a in runnable)
+    if not isinstance(ctx, AttackContext) or all(i in CHEAP for i in ids):
+        return {}  # the cheap attacks take well under a second: no calibration (it imports torch)
     found = for_context(ctx, ids, query_s)
     if found:
         with step(summary(found)):

@@ -121,7 +121,7 @@ def test_a_local_run_of_a_model_file_imports_neither_dask_nor_mlflow(tmp_path: P
         "import sys\n"
         "from mia_audit.cli import main\n"
         f"sys.argv = ['mia-audit', 'scan', {str(MODEL)!r}, '--data', {str(DATA)!r}, '--out', {str(tmp_path)!r},"
-        " '--format', 'json', '--attacks', 'shadow.shokri', '--defences', 'none', '--shadow-models', '2', '-q']\n"
+        " '--format', 'json', '--attacks', 'rmia', '--defences', 'none', '--reference-models', '2', '-q']\n"
         "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code in (0, 1), exit.code\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'mlflow')))\n"
     )
