@@ -92,7 +92,7 @@ def _attack_table(result: AuditResult) -> list[str]:
     rows = [_row(report, report.id == strongest) for report in ranked[:TOP_ATTACKS]]
     more = len(ranked) - TOP_ATTACKS
     tail = [f"{more} more attack{'s' if more > 1 else ''} in the report."] if more > 0 else []
-    header = ["| Attack | AUC [95% CI] | TPR at 1% FPR [95% CI] | ε ≥ |", "|---|---|---|---|"]
+    header = ["| Attack | AUC [95% CI] | TPR at 1% FPR [95% CI] | ε ≥ |", "|---|--:|--:|--:|"]
     return [*header, *rows, "", *tail, *([""] if tail else [])]
 
 
