@@ -23,7 +23,7 @@ MODEL, DATA = SAMPLES / "mlp_leaky.onnx", SAMPLES / "sample_audit.csv"
 # The attacks that train pools (shadow, reference, offline, boundary's reference models), and no others.
 POOLS = (
     *("--attacks", "shadow.shokri,lira.offline,lira.online,rmia,label_only.boundary", "--defences", "none"),
-    *("--shadow-models", "4", "--reference-models", "4", "--boundary-queries", "20"),
+    *("--shadow-models", "2", "--reference-models", "2", "--boundary-queries", "10", "--boundary-records", "200"),
 )
 FAST = ("--attacks", "threshold.loss", "--defences", "none")
 
@@ -84,7 +84,7 @@ def test_a_scheduler_lost_mid_run_is_exit_2_and_no_report(tmp_path: Path) -> Non
         "--backend", "dask", "--defences", "none", "--format", "json,html",
     ]  # fmt: skip
     with cluster_process() as (cluster, address):
-        quick = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}  # reconnect for 2 s, not 30
+        quick = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}  # reconnect for 1 s, not 30
         scan = subprocess.Popen([*command, "--scheduler", address], stderr=subprocess.PIPE, text=True, env=quick)
         assert scan.stderr is not None
         seen = []
