@@ -16,6 +16,8 @@ from distributed import LocalCluster
 from typer.testing import CliRunner
 
 from mia_audit.cli import app
+from mia_audit.report.html import render_html
+from mia_audit.result.codec import read_json
 
 runner = CliRunner()
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_models"
@@ -54,9 +56,11 @@ def test_a_dask_run_gives_the_numbers_of_a_local_run(cluster: LocalCluster, tmp_
         assert attack["auc"] == pytest.approx(aucs[attack["id"]], abs=0.005), attack["id"]
     assert there["risk"]["level"] == here["risk"]["level"]
     backend = there["run"]["environment"]["backend"]
-    assert backend["backend"] == "dask" and backend["workers"] == 2
+    assert backend["kind"] == "dask" and backend["workers"] == 2
     assert here["run"]["environment"]["backend"] == "local"
     assert there["run"]["config"]["scheduler"] == cluster.scheduler_address
+    html = render_html(read_json(tmp_path / "dask" / "report.json"))
+    assert f"<code>backend</code> dask (scheduler {cluster.scheduler_address}, workers 2, threads 2," in html
     # The pools really trained as tasks on the cluster.
     with _observer(cluster) as client:
         prefixes = client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))

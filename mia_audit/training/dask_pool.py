@@ -149,7 +149,7 @@ class DaskBackend:
         import distributed
 
         return {
-            "backend": "dask",
+            "kind": "dask",
             "scheduler": "local cluster started for the run" if self._cluster is not None else self.address,
             "workers": len(workers),
             "threads": sum(int(w.get("nthreads", 1)) for w in workers.values()),
