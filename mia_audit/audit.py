@@ -120,7 +120,7 @@ def _pool_backend(config: AuditConfig, step: Step) -> Iterator[object]:
         return
     from mia_audit.training.dask_pool import connect
 
-    where = config.scheduler or "a local cluster started for the run"
+    where = config.scheduler or "from Dask's settings, else a local cluster started for the run"
     with step(f"Connecting to the Dask scheduler ({where})"):
         remote = connect(config.scheduler, device=config.shadow.device)
     try:

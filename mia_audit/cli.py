@@ -152,7 +152,7 @@ def scan_with(
         from mia_audit.report.mlflow_log import log_audit
 
         assert source.run_id is not None  # checked by _mlflow_source
-        log_audit(result, outputs.out, source.tracking_uri, source.run_id)
+        log_audit(result, [p for p in written if p.parent == outputs.out], source.tracking_uri, source.run_id)
         written.append(Path(f"runs:/{source.run_id}/mia-audit"))
     _print_outcome(console, result, written, quiet, verbose)
     return ExitCode.GATE_FAILED if result.gate.configured and not result.gate.passed else ExitCode.OK
@@ -453,6 +453,10 @@ def run_hook(files: list[Path], config: Path | None, quiet: bool, console: Conso
         except MiaAuditError as exc:
             err.print(Text.assemble(("error:", "bold red"), f" {shown}: {exc}"), highlight=False, soft_wrap=True)
             codes.append(int(exc.exit_code))
+        except Exception as exc:
+            said = f" {shown}: {type(exc).__name__}: {exc}. This is a bug in mia-audit; scan this model with --debug."
+            err.print(Text.assemble(("internal error:", "bold red"), said), highlight=False, soft_wrap=True)
+            codes.append(int(ExitCode.INTERNAL))
     return max(codes, default=ExitCode.OK, key=lambda c: (c == ExitCode.USAGE, c))
 
 

@@ -52,7 +52,7 @@ def settings(
 
 
 HOOK_PROFILE = "quick"
-HOOK_OUT = ".mia-audit"  # each model's reports in HOOK_OUT/<model file name without suffix>
+HOOK_OUT = ".mia-audit"  # each model's reports in HOOK_OUT/<its path, folders joined by "-">
 _INPUT_KEYS = ("data", "members", "holdout", "population", "transfer_data", "baseline")
 
 
@@ -72,10 +72,19 @@ def hook_settings(table: ConfigTable, changed: Sequence[Path] = ()) -> list[tupl
         inputs = {(base / merged[k]).resolve() for k in _INPUT_KEYS if isinstance(merged.get(k), str)}
         if not everything and not ({model.resolve(), *inputs} & touched):
             continue
-        merged = {**table.values, "profile": HOOK_PROFILE, "out": f"{HOOK_OUT}/{model.stem}", **entry}
+        merged = {**table.values, "profile": HOOK_PROFILE, "out": f"{HOOK_OUT}/{_folder_name(model, base)}", **entry}
         del merged["model"]
         chosen.append((model, resolve({}, set(), table.path, merged, table.where)))
     return chosen
+
+
+def _folder_name(model: Path, base: Path) -> str:
+    """``models/credit.onnx`` -> ``models-credit.onnx``: one report folder per model file, never shared."""
+    try:
+        relative = model.resolve().relative_to(base.resolve())
+    except ValueError:
+        relative = Path(model.name)
+    return "-".join(relative.parts)
 
 
 def load_table(config: Path | None, cwd: Path | None = None) -> ConfigTable:

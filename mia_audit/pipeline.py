@@ -59,7 +59,11 @@ def scan_command(env: Mapping[str, str]) -> tuple[list[str], Path]:
         value = read_input(env, name)
         if value:
             command += [flag, value]
-    return command + shlex.split(read_input(env, "args")), out
+    extra = shlex.split(read_input(env, "args"))
+    for flag, name in (("--out", "out"), ("--format", "formats")):
+        if any(arg == flag or arg.startswith(flag + "=") for arg in extra):
+            raise ValueError(f"give {flag} as the input '{name}', not in 'args' (the step reads the reports there)")
+    return command + extra, out
 
 
 def outputs_of(report: Path, exit_code: int, out: Path) -> dict[str, str]:
@@ -89,22 +93,33 @@ def main(env: Mapping[str, str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print("$ " + shlex.join(["mia-audit", *command[3:]]), flush=True)
-    done = subprocess.run(command, stderr=subprocess.PIPE, text=True, check=False)
-    sys.stderr.write(done.stderr)
-    values = outputs_of(out / "report.json", done.returncode, out)
+    code, last = _run_streaming(command)
+    values = outputs_of(out / "report.json", code, out)
     _append(env.get("GITHUB_OUTPUT"), "".join(f"{k}={v}\n" for k, v in values.items()))
     dotenv = "".join(f"MIA_AUDIT_{k.upper().replace('-', '_')}={v}\n" for k, v in values.items())
     _append(env.get("MIA_AUDIT_DOTENV"), dotenv)
     summary = out / "summary.md"
-    if done.returncode in (0, 1) and summary.exists():
+    if code in (0, 1) and summary.exists():
         text = summary.read_text(encoding="utf-8")
         _append(env.get("GITHUB_STEP_SUMMARY"), text)
         comment_on_merge_request(env, text)
         return 0
-    errors = [line for line in done.stderr.splitlines() if line.strip()]
-    said = errors[-1] if errors else f"mia-audit exited with {done.returncode}"
+    said = last or f"mia-audit exited with {code}"
     _append(env.get("GITHUB_STEP_SUMMARY"), f"## ⚠️ mia-audit could not run\n\n```\n{said}\n```\n")
-    return done.returncode or 2
+    return code if code not in (0, 1) else 2
+
+
+def _run_streaming(command: list[str]) -> tuple[int, str]:
+    """Run the scan with its messages passed to the log as they come (a long audit shows its progress, and a
+    job cancelled part way keeps what it printed); its exit code and its last message line."""
+    last = ""
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, bufsize=1) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            last = line.strip() or last
+    return process.returncode, last
 
 
 def comment_on_merge_request(env: Mapping[str, str], body: str) -> bool:

@@ -106,6 +106,11 @@ def test_a_scheduler_lost_mid_run_is_exit_2_and_no_report(tmp_path: Path) -> Non
     assert not (out / "report.json").exists() and not (out / "report.html").exists()
 
 
+def test_a_malformed_scheduler_address_is_exit_2(tmp_path: Path) -> None:
+    result = _scan(tmp_path / "out", *FAST, "--backend", "dask", "--scheduler", "localhost:abc")
+    _one_line_error(result, "--scheduler localhost:abc is not a Dask scheduler address", "tcp://HOST:PORT")
+
+
 def test_a_scheduler_without_the_dask_backend_is_exit_2(tmp_path: Path) -> None:
     result = _scan(tmp_path / "out", *FAST, "--scheduler", "tcp://127.0.0.1:8786")
     _one_line_error(result, "--scheduler names a Dask scheduler", "--backend dask")

@@ -56,7 +56,7 @@ def test_every_model_runs_with_the_quick_profile_and_its_own_gate(project: Path)
     result = runner.invoke(app, ["hook", "-q"])
     assert result.exit_code == 1, result.output  # the leaky MLP's AUC is above its own max_auc 0.6
     assert "mia-audit hook: models/mlp_leaky.onnx" in result.output
-    leaky, logreg = _report(project, "mlp_leaky"), _report(project, "logreg")
+    leaky, logreg = _report(project, "models-mlp_leaky.onnx"), _report(project, "models-logreg.skops")
     for report in (leaky, logreg):
         assert report["run"]["config"]["profile"] == "quick"  # type: ignore[index]
         assert report["run"]["config"]["fail_on"] == "critical"  # type: ignore[index]
@@ -70,7 +70,7 @@ def test_every_model_runs_with_the_quick_profile_and_its_own_gate(project: Path)
 def test_only_the_models_whose_files_changed_run(project: Path) -> None:
     result = runner.invoke(app, ["hook", "-q", "data/other.csv", "README.md"])
     assert "logreg.skops" in result.output and "mlp_leaky" not in result.output
-    assert not (project / ".mia-audit" / "mlp_leaky").exists()
+    assert not (project / ".mia-audit" / "models-mlp_leaky.onnx").exists()
     nothing = runner.invoke(app, ["hook", "-q", "README.md"])
     assert nothing.exit_code == 0 and nothing.output == ""
     everything = runner.invoke(app, ["hook", "-q", "pyproject.toml"])  # the configuration changed: all run
@@ -82,7 +82,7 @@ def test_an_entry_that_cannot_run_is_exit_2_and_the_others_still_run(project: Pa
     result = runner.invoke(app, ["hook", "-q"])
     assert result.exit_code == 2
     assert re.search(r"^error: models/logreg\.skops: .*other\.csv", result.stderr, re.MULTILINE), result.stderr
-    assert (project / ".mia-audit" / "mlp_leaky" / "report.json").exists()
+    assert (project / ".mia-audit" / "models-mlp_leaky.onnx" / "report.json").exists()
 
 
 @pytest.mark.parametrize(
@@ -118,6 +118,15 @@ def test_the_pre_commit_hooks_run_the_hook_command_on_models_data_and_config() -
     for hook in hooks:
         assert hook["entry"] == "mia-audit hook" and hook["pass_filenames"] is True
         files = re.compile(hook["files"])
-        for path in ("models/m.onnx", "m.skops", "data/a.csv", "a.parquet", "pyproject.toml", "sub/pyproject.toml"):
+        for path in (
+            "models/m.onnx",
+            "m.skops",
+            "m.pth",
+            "data/a.csv",
+            "a.parquet",
+            "privacy/baseline.json",
+            "pyproject.toml",
+            "sub/pyproject.toml",
+        ):
             assert files.search(path), path
         assert not files.search("README.md") and not files.search("mypyproject.toml")

@@ -65,6 +65,8 @@ def _one_line_error(result: object, *fragments: str) -> None:
 
 def test_a_registered_model_is_scanned_and_the_audit_logged_to_its_run(store: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "report"
+    out.mkdir()
+    (out / "records.csv").write_text("an older run's per-record scores\n")  # not this run's: never uploaded
     args = ["scan", "models:/leaky/1", "--mlflow-tracking-uri", store["uri"], *FAST, "--out", str(out), "--mlflow-log"]
     result = runner.invoke(app, args)
     assert result.exit_code in (0, 1), result.output
@@ -83,6 +85,27 @@ def test_a_registered_model_is_scanned_and_the_audit_logged_to_its_run(store: di
     assert metrics["mia_audit.best_auc"] == pytest.approx(max(a["auc"] for a in report["attacks"]))
     logged = {Path(f.path).name for f in client.list_artifacts(store["onnx_run"], "mia-audit")}
     assert logged == {"report.json", "summary.md"}
+    assert "`models:/leaky/1` (sha256" in (out / "summary.md").read_text(encoding="utf-8")
+
+
+def test_an_mlmodel_cannot_point_outside_its_folder(tmp_path: Path) -> None:
+    from mia_audit.errors import ModelLoadError
+    from mia_audit.models.mlflow_source import _flavour_file
+
+    (tmp_path / "model").mkdir()
+    (tmp_path / "victim.skops").write_text("not the model's")
+    for name in ("../victim.skops", str(tmp_path / "victim.skops")):
+        spec = {"flavors": {"sklearn": {"pickled_model": name, "serialization_format": "skops"}}}
+        with pytest.raises(ModelLoadError, match="not a file of the model's folder"):
+            _flavour_file(tmp_path / "model", spec, "models:/x/1", trust_model=False)
+    assert (tmp_path / "victim.skops").exists()
+
+
+def test_credentials_in_a_tracking_uri_are_never_shown() -> None:
+    from mia_audit.models.mlflow_source import shown
+
+    assert shown("https://alice:s3cret@mlflow.example.com:5000/x") == "https://mlflow.example.com:5000/x"
+    assert shown("file:///tmp/mlruns") == "file:///tmp/mlruns"
 
 
 def test_the_sklearn_flavour_saved_with_skops_loads_without_trust(store: dict[str, str], tmp_path: Path) -> None:

@@ -62,6 +62,8 @@ def test_every_input_reaches_the_scan_step_and_every_output_comes_from_it() -> N
         assert spec["value"] == f"${{{{ steps.scan.outputs.{name} }}}}"
     assert set(ACTION["outputs"]) == set(pipeline.OUTPUTS)
     assert "download.pytorch.org/whl/cpu" in STEPS["Install mia-audit (CPU torch)"]["run"]
+    pango = STEPS["Install Pango for the PDF report (Linux)"]
+    assert "libpango-1.0-0" in pango["run"] and "contains(inputs.formats, 'pdf')" in pango["if"]
 
 
 def test_the_scan_and_gate_steps_on_the_leaky_sample(tmp_path: Path) -> None:
@@ -103,6 +105,9 @@ def test_a_scan_that_cannot_run_fails_the_step_and_says_why(tmp_path: Path) -> N
 def test_without_a_model_input_the_step_says_so() -> None:
     with pytest.raises(ValueError, match="input 'model' is required"):
         pipeline.scan_command({})
+    for args, name in (("--out elsewhere", "out"), ("--seed 1 --format=json", "formats")):
+        with pytest.raises(ValueError, match=f"as the input '{name}', not in 'args'"):
+            pipeline.scan_command({"INPUT_MODEL": "m.onnx", "INPUT_ARGS": args})
 
 
 def test_python_m_mia_audit_is_the_cli() -> None:
@@ -114,7 +119,7 @@ GITLAB = yaml.safe_load((ROOT / "integrations" / "gitlab" / "mia-audit.gitlab-ci
 
 
 def test_the_gitlab_template_gates_reports_and_comments(tmp_path: Path) -> None:
-    """The template's script, without its two pip installs, in a merge-request pipeline whose API is a
+    """The template's script, without its installs (apt, pip), in a merge-request pipeline whose API is a
     real HTTP server on loopback: the dotenv outputs, the JUnit report, the failed gate, the comment."""
     import http.server
     import threading
@@ -146,7 +151,7 @@ def test_the_gitlab_template_gates_reports_and_comments(tmp_path: Path) -> None:
         "CI_PROJECT_ID": "42",
         "CI_MERGE_REQUEST_IID": "7",
     }
-    script = [line for line in GITLAB["script"] if "pip install" not in line]
+    script = [line for line in GITLAB["script"] if "pip install" not in line and "apt-get" not in line]
     try:
         done = subprocess.run(
             ["bash", "-ec", "\n".join(script)],

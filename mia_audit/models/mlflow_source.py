@@ -36,12 +36,23 @@ class MlflowModel:
 
     def describe(self) -> str:
         run = f", logged in run {self.run_id}" if self.run_id else ""
-        return f"{self.uri} from the MLflow tracking server at {self.tracking_uri} ({self.flavour} flavour{run})"
+        return f"{self.uri} from the MLflow tracking server at {shown(self.tracking_uri)} ({self.flavour} flavour{run})"
 
 
 def is_mlflow_uri(model: str | Path) -> bool:
     """``models:/…`` or ``runs:/…`` (a ``Path`` keeps them as typed, folding only repeated slashes)."""
     return str(model).startswith(SCHEMES)
+
+
+def shown(tracking_uri: str) -> str:
+    """A tracking URI as reports and messages show it: without a user name or token in it."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(tracking_uri)
+    if not parts.username and not parts.password:
+        return tracking_uri
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
 
 
 def resolve(uri: str, tracking_uri: str | None, folder: Path, *, trust_model: bool) -> MlflowModel:
@@ -97,14 +108,22 @@ def _mlmodel(local: Path, uri: str) -> dict[str, Any]:
     return spec if isinstance(spec, dict) else {}
 
 
+def _inside(local: Path, name: object, uri: str) -> Path:
+    """The file an MLmodel names, refused unless it lies in the model's own downloaded folder."""
+    path = (local / str(name)).resolve()
+    if not path.is_relative_to(local.resolve()) or not path.is_file():
+        raise ModelLoadError(f"{uri}: its MLmodel names {name!r}, which is not a file of the model's folder.")
+    return path
+
+
 def _flavour_file(local: Path, spec: dict[str, Any], uri: str, trust_model: bool) -> tuple[Path, str]:
     flavours = spec.get("flavors") or {}
     if "onnx" in flavours:
-        return local / str(flavours["onnx"]["data"]), "onnx"
+        return _inside(local, flavours["onnx"].get("data"), uri), "onnx"
     if "sklearn" in flavours:
         sklearn = flavours["sklearn"]
         form = str(sklearn.get("serialization_format") or "cloudpickle")
-        path = local / str(sklearn["pickled_model"])
+        path = _inside(local, sklearn.get("pickled_model"), uri)
         if form == "skops":
             return _with_suffix(path, ".skops"), "sklearn (skops)"
         if form in PICKLED and not trust_model:
@@ -123,7 +142,7 @@ def _flavour_file(local: Path, spec: dict[str, Any], uri: str, trust_model: bool
 
 def _with_suffix(path: Path, suffix: str) -> Path:
     """The downloaded file under the suffix the loaders read its format from (it is our own copy)."""
-    if path.suffix == suffix or not path.is_file():
+    if path.suffix == suffix:
         return path
     return path.rename(path.with_suffix(suffix))
 

@@ -14,6 +14,7 @@ from mia_audit.report.templates import (
     ci,
     eps,
     headline_sentence,
+    model_name,
     num,
     short_defence,
     tpr,
@@ -57,7 +58,7 @@ def _scope(result: AuditResult) -> str:
     model, data = result.model, result.data
     profile = result.run.config.get("profile") if result.run.config else None
     parts = [
-        f"`{Path(model.path).name}` (sha256 `{model.sha256[:12]}…`)",
+        f"`{model_name(model.path)}` (sha256 `{model.sha256[:12]}…`)",
         f"{data.eval_members:,} members and {data.eval_nonmembers:,} non-members",
         *([f"profile {profile}"] if profile else []),
         f"seed {result.run.seed}",

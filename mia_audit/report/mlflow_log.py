@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mia_audit.errors import InputFileError
+from mia_audit.models.mlflow_source import shown
 from mia_audit.result import AuditResult
 
 LEVEL_CODES = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -27,9 +28,10 @@ def check_run(tracking_uri: str, run_id: str) -> None:
     try:
         run = client.get_run(run_id)
     except MlflowException as exc:
-        raise InputFileError(f"--mlflow-log: run {run_id} not found at {tracking_uri} ({_first_line(exc)}).") from None
+        said = _first_line(exc)
+        raise InputFileError(f"--mlflow-log: run {run_id} not found at {shown(tracking_uri)} ({said}).") from None
     if run.info.lifecycle_stage == "deleted":
-        raise InputFileError(f"--mlflow-log: run {run_id} at {tracking_uri} is deleted; restore it or log elsewhere.")
+        raise InputFileError(f"--mlflow-log: run {run_id} at {shown(tracking_uri)} is deleted; restore it first.")
 
 
 def metrics_of(result: AuditResult) -> dict[str, float]:
@@ -59,8 +61,8 @@ def metrics_of(result: AuditResult) -> dict[str, float]:
     return metrics
 
 
-def log_audit(result: AuditResult, folder: Path, tracking_uri: str, run_id: str) -> None:
-    """Metrics, tags and the report folder's files, into run ``run_id``."""
+def log_audit(result: AuditResult, files: list[Path], tracking_uri: str, run_id: str) -> None:
+    """Metrics, tags and this run's report files (nothing else of their folder), into run ``run_id``."""
     import time
 
     from mlflow.entities import Metric, RunTag
@@ -77,7 +79,8 @@ def log_audit(result: AuditResult, folder: Path, tracking_uri: str, run_id: str)
     }
     try:
         client.log_batch(run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])
-        client.log_artifacts(run_id, str(folder), artifact_path=ARTIFACT_PATH)
+        for path in files:
+            client.log_artifact(run_id, str(path), artifact_path=ARTIFACT_PATH)
     except (MlflowException, OSError) as exc:
         raise InputFileError(
             f"the reports are written, but logging them to MLflow run {run_id} failed ({_first_line(exc)})."

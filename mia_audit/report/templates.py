@@ -61,6 +61,13 @@ def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def model_name(path: str) -> str:
+    """The model as a title names it: the file name, or the whole ``models:/`` or ``runs:/`` URI."""
+    from mia_audit.models.mlflow_source import is_mlflow_uri
+
+    return path if is_mlflow_uri(path) else (Path(path).name or path)
+
+
 def num(value: float | int | str | None, digits: int = 3) -> str:
     """A plain number with ``digits`` decimals; ``—`` for None/NaN; strings pass through."""
     if isinstance(value, str):

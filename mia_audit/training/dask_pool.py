@@ -48,7 +48,7 @@ def connect(scheduler: str | None, *, device: str = "cpu", timeout: float | None
     single-threaded worker process per core) and check that it has workers that run this mia-audit."""
     try:
         import dask
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:
         raise ConfigError("--backend dask needs Dask: pip install 'mia-audit[dask]'.") from None
     if timeout is None:
@@ -62,21 +62,15 @@ def connect(scheduler: str | None, *, device: str = "cpu", timeout: float | None
     cluster = None
     try:
         if address is None:
-            from mia_audit.environment import available_cores
-
-            cluster = LocalCluster(
-                n_workers=available_cores(), threads_per_worker=1, processes=True, dashboard_address=":0",
-                silence_logs=_QUIET,
-            )  # fmt: skip
+            cluster = _local_cluster()
             client = Client(cluster, set_as_default=False)
         else:
             client = Client(address, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
+        if cluster is not None:
+            cluster.close(timeout=10)
         quiet.restore()
-        raise ClusterError(
-            f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s ({_reason(exc)}); start one "
-            f"with `dask scheduler` and workers with `dask worker {address}`, or fix the address."
-        ) from None
+        raise _unreachable(address, timeout, exc) from None
     backend = DaskBackend(client, cluster, quiet)
     try:
         backend.check_workers(timeout, device)
@@ -84,6 +78,33 @@ def connect(scheduler: str | None, *, device: str = "cpu", timeout: float | None
         backend.close()
         raise
     return backend
+
+
+def _local_cluster() -> Any:
+    """One single-threaded worker process per core, for this run only."""
+    from distributed import LocalCluster
+
+    from mia_audit.environment import available_cores
+
+    return LocalCluster(
+        n_workers=available_cores(), threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=_QUIET
+    )
+
+
+def _unreachable(address: str | None, timeout: float, exc: BaseException) -> ClusterError:
+    if address is None:
+        return ClusterError(
+            f"could not start a local Dask cluster for --backend dask ({_reason(exc)}); give --scheduler ADDRESS "
+            "of a running one, or use --backend local."
+        )
+    if isinstance(exc, ValueError):
+        return ClusterError(
+            f"--scheduler {address} is not a Dask scheduler address ({_reason(exc)}); give it as tcp://HOST:PORT."
+        )
+    return ClusterError(
+        f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s ({_reason(exc)}); start one with "
+        f"`dask scheduler` and workers with `dask worker {address}`, or fix the address."
+    )
 
 
 def _reason(exc: BaseException) -> str:
@@ -129,7 +150,7 @@ class DaskBackend:
             raise ClusterError(
                 f"the Dask scheduler at {self.address} has no workers; start some with `dask worker {self.address}`."
             ) from None
-        versions = self._call(lambda: self.client.run(_worker_version))
+        versions = self._on_every_worker(_worker_version)
         other = sorted({f"{v}" for v in versions.values() if v != __version__})
         if other:
             raise ClusterError(
@@ -137,12 +158,22 @@ class DaskBackend:
                 "the same version on every worker (a pool must train as it would here)."
             )
         if device.startswith("cuda"):
-            without = sorted(a for a, has in self._call(lambda: self.client.run(_has_cuda)).items() if not has)
+            without = sorted(a for a, has in self._on_every_worker(_has_cuda).items() if not has)
             if without:
                 raise ClusterError(
                     f"--device {device}: Dask workers {', '.join(without)} have no CUDA GPU; start the workers on GPU "
                     "machines, or use --device cpu."
                 )
+
+    def _on_every_worker(self, check: Callable[[], object]) -> dict[str, object]:
+        """``check()`` on every worker; a worker that cannot run it lacks mia-audit or its dependencies."""
+        try:
+            return dict(self._call(lambda: self.client.run(check)))
+        except ImportError as exc:
+            raise ClusterError(
+                f"a Dask worker at {self.address} cannot import what mia-audit needs ({_reason(exc)}); install "
+                "mia-audit (with torch) in the workers' environment, the same version as here."
+            ) from None
 
     def describe(self) -> dict[str, object]:
         workers = self._call(lambda: self.client.scheduler_info(n_workers=-1))["workers"]
@@ -167,10 +198,14 @@ class DaskBackend:
             pass
         finally:
             held.clear()
-            self.client.close(timeout=5)
-            if self._cluster is not None:
-                self._cluster.close(timeout=10)
-            self._quiet.restore()
+            try:
+                self.client.close(timeout=5)
+            finally:
+                try:
+                    if self._cluster is not None:
+                        self._cluster.close(timeout=10)
+                finally:
+                    self._quiet.restore()
 
     # -- pools ---------------------------------------------------------------------------------------
 
@@ -228,7 +263,8 @@ class DaskBackend:
         """The pool's models in groups, one task each (see :func:`grouping`), for this cluster."""
         workers = self._call(lambda: self.client.scheduler_info(n_workers=-1))["workers"].values()
         threads = sum(int(w.get("nthreads", 1)) for w in workers)
-        limits = [int(w["memory_limit"]) for w in workers if w.get("memory_limit")]
+        # A worker runs one task per thread at once: each task may take its thread's share of the memory.
+        limits = [int(w["memory_limit"]) // max(1, int(w.get("nthreads", 1))) for w in workers if w.get("memory_limit")]
         return grouping(n_models, threads, min(limits) if limits else None, bytes_per_model)
 
     # -- outputs of trained groups -------------------------------------------------------------------
@@ -260,7 +296,8 @@ class DaskBackend:
         return parts
 
     def _scatter_one(self, value: Any) -> Future:
-        return self._call(lambda: self.client.scatter(value, hash=False))
+        # To every worker: a worker lost mid-call must not take the only copy with it.
+        return self._call(lambda: self.client.scatter(value, broadcast=True, hash=False))
 
     def _submit(self, task: Callable[..., Any], *args: Any) -> Future:
         return self._call(lambda: self.client.submit(task, *args, pure=False))
@@ -297,6 +334,8 @@ class DaskBackend:
                 "workers more memory, or train fewer models at once (--reference-models, --shadow-models)."
             ) from None
         except (CancelledError, CommClosedError, OSError, DaskTimeout) as exc:
+            if not isinstance(exc, (CancelledError, CommClosedError)) and self.client.status == "running":
+                raise  # a task's own error (a full disk, say), not the cluster's: it is reported as it is
             raise ClusterError(
                 f"lost the Dask scheduler at {self.address} mid-run ({_reason(exc)}); no report was written. Check "
                 "the cluster and run again, or use --backend local."
@@ -305,7 +344,7 @@ class DaskBackend:
 
 def grouping(n_models: int, threads: int, memory_limit: int | None, bytes_per_model: int) -> list[np.ndarray]:
     """Model indices in contiguous groups: as many as the cluster's ``threads`` (at most one per model),
-    more where a group would take more than ``MEMORY_SHARE`` of the smallest worker's ``memory_limit``."""
+    more where a group would take more than ``MEMORY_SHARE`` of ``memory_limit`` (the smallest per thread)."""
     largest = n_models
     if memory_limit:
         largest = max(1, int(MEMORY_SHARE * memory_limit) // max(1, bytes_per_model))
