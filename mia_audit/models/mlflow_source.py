@@ -64,7 +64,7 @@ def resolve(uri: str, tracking_uri: str | None, folder: Path, *, trust_model: bo
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(folder)))
     except mlflow.exceptions.MlflowException as exc:
         raise InputFileError(
-            f"{uri}: not found at the MLflow tracking server {tracking} ({_first_line(exc)})."
+            f"{uri}: not found at the MLflow tracking server {tracking} ({first_line(exc)})."
         ) from None
     except OSError as exc:
         raise InputFileError(f"{uri}: cannot reach the MLflow tracking server {tracking} ({exc}).") from None
@@ -94,7 +94,7 @@ def _mlflow() -> Any:
     return mlflow
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mia_audit.errors import InputFileError
-from mia_audit.models.mlflow_source import shown
+from mia_audit.models.mlflow_source import first_line, shown
 from mia_audit.result import AuditResult
 
 LEVEL_CODES = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -28,7 +28,7 @@ def check_run(tracking_uri: str, run_id: str) -> None:
     try:
         run = client.get_run(run_id)
     except MlflowException as exc:
-        said = _first_line(exc)
+        said = first_line(exc)
         raise InputFileError(f"--mlflow-log: run {run_id} not found at {shown(tracking_uri)} ({said}).") from None
     if run.info.lifecycle_stage == "deleted":
         raise InputFileError(f"--mlflow-log: run {run_id} at {shown(tracking_uri)} is deleted; restore it first.")
@@ -83,7 +83,7 @@ def log_audit(result: AuditResult, files: list[Path], tracking_uri: str, run_id:
             client.log_artifact(run_id, str(path), artifact_path=ARTIFACT_PATH)
     except (MlflowException, OSError) as exc:
         raise InputFileError(
-            f"the reports are written, but logging them to MLflow run {run_id} failed ({_first_line(exc)})."
+            f"the reports are written, but logging them to MLflow run {run_id} failed ({first_line(exc)})."
         ) from None
 
 
@@ -91,7 +91,3 @@ def _client(tracking_uri: str) -> Any:
     from mlflow import MlflowClient
 
     return MlflowClient(tracking_uri=tracking_uri)
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
