@@ -60,3 +60,8 @@ class ConfigError(MiaAuditError):
 def invalid_option(option: str, says: str, value: object) -> ConfigError:
     """``"shadow_models must lie between 1 and 1024, got 0."``: named by its key, for ``options`` to rename."""
     return ConfigError(f"{option} {says}, got {value!r}.", option=option)
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """Another library's error, shortened to its first line for ours (its type when it says nothing)."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:limit]

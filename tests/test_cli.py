@@ -7,6 +7,7 @@ import pickle
 from pathlib import Path
 
 import pytest
+from cli_checks import one_line_error
 from e2e_data import AuditCase, overfit_case
 from typer.testing import CliRunner
 
@@ -30,17 +31,6 @@ FAST = ("--attacks", "threshold,label_only.gap")  # the boundary attack trains a
 def _scan_forest(case: AuditCase, *args: str) -> object:
     """The fixture's random forest holds a tree type that skops does not trust by default."""
     return _scan(str(case.model), "--trust-model", *FAST, *args)
-
-
-def _one_line_error(result: object, *fragments: str) -> None:
-    """Exit 2, no traceback, and the problem in exactly one line that starts with 'error:'."""
-    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
-    assert "Traceback" not in result.output  # type: ignore[attr-defined]
-    lines = result.stderr.strip().splitlines()  # type: ignore[attr-defined]
-    errors = [line for line in lines if line.startswith("error:")]
-    assert len(errors) == 1 and lines[-1] == errors[0], lines
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
 
 
 def test_exit_0_writes_all_reports(case: AuditCase, tmp_path: Path) -> None:
@@ -101,7 +91,7 @@ def test_json_to_stdout(case: AuditCase, tmp_path: Path) -> None:
 def test_exit_2_missing_label_column(case: AuditCase, tmp_path: Path) -> None:
     bad = tmp_path / "nolabel.csv"
     case.frame.rename(columns={"label": "outcome"}).to_csv(bad, index=False)
-    _one_line_error(_scan_forest(case, "--data", str(bad), "--out", str(tmp_path)), "--label-col")
+    one_line_error(_scan_forest(case, "--data", str(bad), "--out", str(tmp_path)), "--label-col")
 
 
 def test_exit_2_pickle_without_trust(case: AuditCase, tmp_path: Path) -> None:
@@ -110,7 +100,7 @@ def test_exit_2_pickle_without_trust(case: AuditCase, tmp_path: Path) -> None:
     model = sio.load(case.model, trusted=sio.get_untrusted_types(file=case.model))
     path = tmp_path / "model.pkl"
     path.write_bytes(pickle.dumps(model))
-    _one_line_error(_scan(str(path), "--data", str(case.data), "--out", str(tmp_path)), "--trust-model")
+    one_line_error(_scan(str(path), "--data", str(case.data), "--out", str(tmp_path)), "--trust-model")
     trusted = _scan(
         str(path), "--data", str(case.data), "--out", str(tmp_path), "--format", "json", "--trust-model", *FAST
     )
@@ -121,7 +111,7 @@ def test_exit_2_features_do_not_fit_the_model(case: AuditCase, tmp_path: Path) -
     bad = tmp_path / "fewer.csv"
     case.frame.drop(columns=["f3", "f4"]).to_csv(bad, index=False)
     result = _scan_forest(case, "--data", str(bad), "--out", str(tmp_path))
-    _one_line_error(result)
+    one_line_error(result)
 
 
 @pytest.mark.parametrize(
@@ -142,18 +132,18 @@ def test_exit_2_features_do_not_fit_the_model(case: AuditCase, tmp_path: Path) -
     ],
 )
 def test_exit_2_bad_options(case: AuditCase, tmp_path: Path, extra: list[str], fragment: str) -> None:
-    _one_line_error(_scan_forest(case, "--data", str(case.data), "--out", str(tmp_path), *extra), fragment)
+    one_line_error(_scan_forest(case, "--data", str(case.data), "--out", str(tmp_path), *extra), fragment)
 
 
 def test_exit_2_untrusted_skops_types(case: AuditCase, tmp_path: Path) -> None:
     result = _scan(str(case.model), "--data", str(case.data), "--out", str(tmp_path))
-    _one_line_error(result, "sklearn.tree._tree.Tree", "--trust-model")
+    one_line_error(result, "sklearn.tree._tree.Tree", "--trust-model")
 
 
 def test_exit_2_labels_the_model_does_not_know(case: AuditCase, tmp_path: Path) -> None:
     bad = tmp_path / "relabelled.csv"
     case.frame.assign(label=case.frame["label"].replace({"red": "purple"})).to_csv(bad, index=False)
-    _one_line_error(_scan_forest(case, "--data", str(bad), "--out", str(tmp_path)), "'purple'", "--label-col")
+    one_line_error(_scan_forest(case, "--data", str(bad), "--out", str(tmp_path)), "'purple'", "--label-col")
 
 
 def test_exit_2_transfer_corpus_without_a_label_column(case: AuditCase, tmp_path: Path) -> None:
@@ -171,25 +161,25 @@ def test_exit_2_transfer_corpus_without_a_label_column(case: AuditCase, tmp_path
         "--transfer-data",
         str(corpus),
     )
-    _one_line_error(result, "--transfer-label-col")
+    one_line_error(result, "--transfer-label-col")
 
 
 def test_exit_2_missing_files(case: AuditCase, tmp_path: Path) -> None:
-    _one_line_error(_scan(str(tmp_path / "nope.onnx"), "--data", str(case.data)), "not found")
-    _one_line_error(_scan_forest(case, "--data", str(tmp_path / "nope.csv")), "not found")
+    one_line_error(_scan(str(tmp_path / "nope.onnx"), "--data", str(case.data)), "not found")
+    one_line_error(_scan_forest(case, "--data", str(tmp_path / "nope.csv")), "not found")
 
 
 def test_exit_2_not_a_model(case: AuditCase, tmp_path: Path) -> None:
     fake = tmp_path / "fake.onnx"
     fake.write_bytes(case.data.read_bytes())
-    _one_line_error(_scan(str(fake), "--data", str(case.data), "--out", str(tmp_path)))
+    one_line_error(_scan(str(fake), "--data", str(case.data), "--out", str(tmp_path)))
 
 
 def test_exit_2_refuses_to_overwrite_an_input(case: AuditCase, tmp_path: Path) -> None:
     data = tmp_path / "records.csv"
     data.write_bytes(case.data.read_bytes())
     before = data.read_bytes()
-    _one_line_error(_scan_forest(case, "--data", str(data), "--out", str(tmp_path)), "overwrite")
+    one_line_error(_scan_forest(case, "--data", str(data), "--out", str(tmp_path)), "overwrite")
     assert data.read_bytes() == before
 
 
@@ -249,7 +239,7 @@ def test_explain_prints_an_attacks_knowledge_method_and_settings() -> None:
 
 
 def test_explain_an_unknown_attack_is_one_line_with_the_closest_ids() -> None:
-    _one_line_error(runner.invoke(app, ["explain", "lira.onlin"]), "unknown attack 'lira.onlin'", "lira.online")
+    one_line_error(runner.invoke(app, ["explain", "lira.onlin"]), "unknown attack 'lira.onlin'", "lira.online")
 
 
 def test_help_shows_examples_and_flags_without_a_type() -> None:

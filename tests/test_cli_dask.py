@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dask
 import pytest
+from cli_checks import one_line_error
 from dask_cluster import cluster_process, kill_group
 from distributed import LocalCluster
 from typer.testing import CliRunner
@@ -32,16 +33,6 @@ FAST = ("--attacks", "threshold.loss", "--defences", "none")
 
 def _scan(out: Path, *args: str) -> object:
     return runner.invoke(app, ["scan", str(MODEL), "--data", str(DATA), "--out", str(out), "--format", "json", *args])
-
-
-def _one_line_error(result: object, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
-    assert "Traceback" not in result.output  # type: ignore[attr-defined]
-    lines = result.stderr.strip().splitlines()  # type: ignore[attr-defined]
-    errors = [line for line in lines if line.startswith("error:")]
-    assert len(errors) == 1 and lines[-1] == errors[0], lines
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
 
 
 def test_a_dask_run_gives_the_numbers_of_a_local_run(cluster: LocalCluster, tmp_path: Path) -> None:
@@ -76,7 +67,7 @@ def _observer(cluster: LocalCluster) -> object:
 def test_an_unreachable_scheduler_is_exit_2_before_any_attack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(dask.config.config["distributed"]["comm"]["timeouts"], "connect", "1s")
     result = _scan(tmp_path / "out", *FAST, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9")
-    _one_line_error(result, "--scheduler tcp://127.0.0.1:9: no Dask scheduler answered", "dask scheduler")
+    one_line_error(result, "--scheduler tcp://127.0.0.1:9: no Dask scheduler answered", "dask scheduler")
     assert "Attack 1/" not in result.output  # type: ignore[attr-defined]
     assert not (tmp_path / "out").exists()
 
@@ -108,21 +99,21 @@ def test_a_scheduler_lost_mid_run_is_exit_2_and_no_report(tmp_path: Path) -> Non
 
 def test_a_malformed_scheduler_address_is_exit_2(tmp_path: Path) -> None:
     result = _scan(tmp_path / "out", *FAST, "--backend", "dask", "--scheduler", "localhost:abc")
-    _one_line_error(result, "--scheduler localhost:abc is not a Dask scheduler address", "tcp://HOST:PORT")
+    one_line_error(result, "--scheduler localhost:abc is not a Dask scheduler address", "tcp://HOST:PORT")
 
 
 def test_a_scheduler_without_the_dask_backend_is_exit_2(tmp_path: Path) -> None:
     result = _scan(tmp_path / "out", *FAST, "--scheduler", "tcp://127.0.0.1:8786")
-    _one_line_error(result, "--scheduler names a Dask scheduler", "--backend dask")
+    one_line_error(result, "--scheduler names a Dask scheduler", "--backend dask")
 
 
 def test_an_unknown_backend_is_exit_2(tmp_path: Path) -> None:
-    _one_line_error(_scan(tmp_path / "out", *FAST, "--backend", "ray"), "--backend")
+    one_line_error(_scan(tmp_path / "out", *FAST, "--backend", "ray"), "--backend")
 
 
 def test_the_dask_backend_without_dask_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if dask[distributed] were not installed
-    _one_line_error(_scan(tmp_path / "out", *FAST, "--backend", "dask"), "pip install 'mia-audit[dask]'")
+    one_line_error(_scan(tmp_path / "out", *FAST, "--backend", "dask"), "pip install 'mia-audit[dask]'")
 
 
 def test_a_local_run_of_a_model_file_imports_neither_dask_nor_mlflow(tmp_path: Path) -> None:
@@ -145,5 +136,5 @@ def test_the_backend_and_scheduler_come_from_the_config_file(tmp_path: Path, mon
     config = tmp_path / "pyproject.toml"
     config.write_text('[tool.mia-audit]\nbackend = "dask"\nscheduler = "tcp://127.0.0.1:9"\n')
     result = _scan(tmp_path / "out", *FAST, "--config", str(config))
-    _one_line_error(result, "tcp://127.0.0.1:9: no Dask scheduler answered")
+    one_line_error(result, "tcp://127.0.0.1:9: no Dask scheduler answered")
     assert not (tmp_path / "out").exists()

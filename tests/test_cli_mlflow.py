@@ -11,6 +11,7 @@ import mlflow
 import onnx
 import pytest
 import skops.io as sio
+from cli_checks import one_line_error
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
@@ -52,15 +53,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def _file_store(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
-
-
-def _one_line_error(result: object, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
-    assert "Traceback" not in result.output  # type: ignore[attr-defined]
-    errors = [line for line in result.stderr.strip().splitlines() if line.startswith("error:")]  # type: ignore[attr-defined]
-    assert len(errors) == 1, result.stderr  # type: ignore[attr-defined]
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
 
 
 def test_a_registered_model_is_scanned_and_the_audit_logged_to_its_run(store: dict[str, str], tmp_path: Path) -> None:
@@ -119,23 +111,23 @@ def test_the_sklearn_flavour_saved_with_skops_loads_without_trust(store: dict[st
 def test_a_pickled_sklearn_flavour_needs_trust(store: dict[str, str], tmp_path: Path) -> None:
     model = f"runs:/{store['sklearn_run']}/pickled"
     args = ["scan", model, "--mlflow-tracking-uri", store["uri"], *FAST, "--out", str(tmp_path)]
-    _one_line_error(runner.invoke(app, args), "saved with cloudpickle", "--trust-model")
+    one_line_error(runner.invoke(app, args), "saved with cloudpickle", "--trust-model")
     trusted = runner.invoke(app, [*args, "--trust-model"])
     assert trusted.exit_code in (0, 1), trusted.output
 
 
 def test_a_model_that_is_not_there_is_exit_2(store: dict[str, str], tmp_path: Path) -> None:
     args = ["scan", "models:/leaky/9", "--mlflow-tracking-uri", store["uri"], *FAST, "--out", str(tmp_path / "r")]
-    _one_line_error(runner.invoke(app, args), "models:/leaky/9: not found at the MLflow tracking server")
+    one_line_error(runner.invoke(app, args), "models:/leaky/9: not found at the MLflow tracking server")
     assert not (tmp_path / "r" / "report.json").exists()
 
 
 def test_mlflow_log_needs_a_model_from_mlflow(tmp_path: Path) -> None:
     args = ["scan", str(SAMPLES / "mlp_leaky.onnx"), *FAST, "--out", str(tmp_path), "--mlflow-log"]
-    _one_line_error(runner.invoke(app, args), "--mlflow-log logs the audit to the MLflow run", "models:/NAME/VERSION")
+    one_line_error(runner.invoke(app, args), "--mlflow-log logs the audit to the MLflow run", "models:/NAME/VERSION")
 
 
 def test_without_mlflow_a_registry_model_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "mlflow", None)  # as if mlflow were not installed
     args = ["scan", "models:/leaky/1", *FAST, "--out", str(tmp_path)]
-    _one_line_error(runner.invoke(app, args), "pip install 'mia-audit[mlflow]'")
+    one_line_error(runner.invoke(app, args), "pip install 'mia-audit[mlflow]'")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_checks import one_line_error
 from fixtures_models import build_skops, classification_data
 from sklearn.linear_model import LinearRegression
 from typer.testing import CliRunner
@@ -39,16 +40,6 @@ def _scan(model: Path, data: Path, out: Path, *args: str) -> object:
     return runner.invoke(app, ["scan", str(model), "--data", str(data), "--out", str(out), *QUICK, *args])
 
 
-def _one_line_error(result: object, *fragments: str) -> str:
-    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
-    assert "Traceback" not in result.output  # type: ignore[attr-defined]
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]  # type: ignore[attr-defined]
-    assert len(errors) == 1, result.stderr  # type: ignore[attr-defined]
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
-
-
 def _report(out: Path) -> dict[str, object]:
     return json.loads((out / "report.json").read_text())
 
@@ -56,7 +47,7 @@ def _report(out: Path) -> dict[str, object]:
 def test_embedding_graph_ends_with_exit_2_naming_shape_range_and_output(audit_csv: Path, tmp_path: Path) -> None:
     model = embedding_graph(tmp_path / "embedding.onnx", N_FEATURES)
     result = _scan(model, audit_csv, tmp_path / "out")
-    _one_line_error(
+    one_line_error(
         result,
         "output 'embedding' (float, shape [?, 16])",
         "values in [0, ",
@@ -71,14 +62,14 @@ def test_linear_regression_skops_ends_with_exit_2(audit_csv: Path, tmp_path: Pat
     features = frame[[f"f{i}" for i in range(N_FEATURES)]].to_numpy()
     model = tmp_path / "regression.skops"
     build_skops(model, features, frame["label"].to_numpy(dtype=float), estimator=LinearRegression())
-    _one_line_error(_scan(model, audit_csv, tmp_path / "out"), "LinearRegression: a regressor, not a classifier")
+    one_line_error(_scan(model, audit_csv, tmp_path / "out"), "LinearRegression: a regressor, not a classifier")
 
 
 def test_linear_regression_onnx_ends_with_exit_2(audit_csv: Path, tmp_path: Path) -> None:
     frame = pd.read_csv(audit_csv)
     features = frame[[f"f{i}" for i in range(N_FEATURES)]].to_numpy(dtype=np.float32)
     model = skl2onnx_regression(tmp_path / "regression.onnx", features, frame["label"].to_numpy(dtype=np.float32))
-    _one_line_error(
+    one_line_error(
         _scan(model, audit_csv, tmp_path / "out"), "output 'variable' (float, shape [?, 1])", "a regression value"
     )
 
@@ -91,9 +82,9 @@ def test_output_picks_the_class_output_of_a_multi_output_graph(audit_csv: Path, 
     assert report["run"]["config"]["output"] == "probs"  # type: ignore[index]
     assert report["model"]["n_classes"] == 2 and report["model"]["output_kind"] == "probabilities"  # type: ignore[index]
     wrong = _scan(model, audit_csv, tmp_path / "wrong", "--output", "embedding")
-    _one_line_error(wrong, "output 'embedding'", "probs float [?, 2]")
+    one_line_error(wrong, "output 'embedding'", "probs float [?, 2]")
     missing = _scan(model, audit_csv, tmp_path / "missing", "--output", "logits")
-    _one_line_error(missing, "has no output named 'logits'", "norm float [?, 1]")
+    one_line_error(missing, "has no output named 'logits'", "norm float [?, 1]")
 
 
 def test_output_kind_logits_is_accepted_on_a_raw_linear_output(audit_csv: Path, tmp_path: Path) -> None:
@@ -106,14 +97,14 @@ def test_output_kind_logits_is_accepted_on_a_raw_linear_output(audit_csv: Path, 
 def test_output_kind_logits_overrides_a_refusal_of_signed_values(audit_csv: Path, tmp_path: Path) -> None:
     # Raw scores with no layer in the graph to vouch for them: refused, unless the user says they are logits.
     model = passthrough_graph(tmp_path / "echo.onnx", N_FEATURES, name="scores")
-    _one_line_error(_scan(model, audit_csv, tmp_path / "auto"), "signed values", "--output-kind logits")
+    one_line_error(_scan(model, audit_csv, tmp_path / "auto"), "signed values", "--output-kind logits")
     result = _scan(model, audit_csv, tmp_path / "out", "--output-kind", "logits")
     assert result.exit_code == 0, result.output
 
 
 def test_output_kind_rejects_an_unknown_kind(audit_csv: Path, tmp_path: Path) -> None:
     model = linear_graph(tmp_path / "linear.onnx", N_FEATURES, 2)
-    _one_line_error(_scan(model, audit_csv, tmp_path / "out", "--output-kind", "scores"), "--output-kind")
+    one_line_error(_scan(model, audit_csv, tmp_path / "out", "--output-kind", "scores"), "--output-kind")
 
 
 def test_an_unreadable_architecture_is_a_warning_in_the_console_and_the_report(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_checks import one_line_error
 from e2e_data import AuditCase, overfit_case
 from typer.testing import CliRunner
 
@@ -284,12 +285,7 @@ def test_explicit_config_option(case: AuditCase, tmp_path: Path) -> None:
 
 
 def _one_line_error(result: object, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
-    assert "Traceback" not in result.output  # type: ignore[attr-defined]
-    lines = result.stderr.strip().splitlines()  # type: ignore[attr-defined]
-    assert len(lines) == 1 and lines[0].startswith("error:"), lines
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+    one_line_error(result, *fragments, alone=True)
 
 
 def test_unknown_key_exits_2_naming_it(case: AuditCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

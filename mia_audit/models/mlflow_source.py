@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mia_audit.errors import ConfigError, InputFileError, ModelLoadError
+from mia_audit.errors import ConfigError, InputFileError, ModelLoadError, first_line
 
 SCHEMES = ("models:/", "runs:/")
 PICKLED = ("pickle", "cloudpickle")
@@ -63,11 +63,11 @@ def resolve(uri: str, tracking_uri: str | None, folder: Path, *, trust_model: bo
         with _tracking(mlflow, tracking):
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(folder)))
     except mlflow.exceptions.MlflowException as exc:
-        raise InputFileError(
-            f"{uri}: not found at the MLflow tracking server {tracking} ({first_line(exc)})."
-        ) from None
+        said = first_line(exc).replace(tracking, shown(tracking))  # MLflow's message may repeat the URI
+        raise InputFileError(f"{uri}: not found at the MLflow tracking server {shown(tracking)} ({said}).") from None
     except OSError as exc:
-        raise InputFileError(f"{uri}: cannot reach the MLflow tracking server {tracking} ({exc}).") from None
+        said = first_line(exc).replace(tracking, shown(tracking))
+        raise InputFileError(f"{uri}: cannot reach the MLflow tracking server {shown(tracking)} ({said}).") from None
     spec = _mlmodel(local, uri)
     path, flavour = _flavour_file(local, spec, uri, trust_model)
     run_id = spec.get("run_id") or _run_of_version(mlflow, uri, tracking)
@@ -92,10 +92,6 @@ def _mlflow() -> Any:
     except ImportError:
         raise ConfigError("a models:/ or runs:/ model needs MLflow: pip install 'mia-audit[mlflow]'.") from None
     return mlflow
-
-
-def first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _mlmodel(local: Path, uri: str) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mia_audit.errors import InputFileError
-from mia_audit.models.mlflow_source import first_line, shown
+from mia_audit.errors import InputFileError, first_line
+from mia_audit.models.mlflow_source import shown
 from mia_audit.result import AuditResult
 
 LEVEL_CODES = {"low": 0, "medium": 1, "high": 2, "critical": 3}

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mia_audit import progress
-from mia_audit.errors import ClusterError, ConfigError
+from mia_audit.errors import ClusterError, ConfigError, first_line
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -94,21 +94,17 @@ def _local_cluster() -> Any:
 def _unreachable(address: str | None, timeout: float, exc: BaseException) -> ClusterError:
     if address is None:
         return ClusterError(
-            f"could not start a local Dask cluster for --backend dask ({_reason(exc)}); give --scheduler ADDRESS "
+            f"could not start a local Dask cluster for --backend dask ({first_line(exc)}); give --scheduler ADDRESS "
             "of a running one, or use --backend local."
         )
     if isinstance(exc, ValueError):
         return ClusterError(
-            f"--scheduler {address} is not a Dask scheduler address ({_reason(exc)}); give it as tcp://HOST:PORT."
+            f"--scheduler {address} is not a Dask scheduler address ({first_line(exc)}); give it as tcp://HOST:PORT."
         )
     return ClusterError(
-        f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s ({_reason(exc)}); start one with "
+        f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s ({first_line(exc)}); start one with "
         f"`dask scheduler` and workers with `dask worker {address}`, or fix the address."
     )
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
 
 
 class _Quiet:
@@ -171,7 +167,7 @@ class DaskBackend:
             return dict(self._call(lambda: self.client.run(check)))
         except ImportError as exc:
             raise ClusterError(
-                f"a Dask worker at {self.address} cannot import what mia-audit needs ({_reason(exc)}); install "
+                f"a Dask worker at {self.address} cannot import what mia-audit needs ({first_line(exc)}); install "
                 "mia-audit (with torch) in the workers' environment, the same version as here."
             ) from None
 
@@ -330,14 +326,14 @@ class DaskBackend:
             return call()
         except KilledWorker as exc:
             raise ClusterError(
-                f"a pool task took down Dask workers at {self.address} again and again ({_reason(exc)}); give the "
+                f"a pool task took down Dask workers at {self.address} again and again ({first_line(exc)}); give the "
                 "workers more memory, or train fewer models at once (--reference-models, --shadow-models)."
             ) from None
         except (CancelledError, CommClosedError, OSError, DaskTimeout) as exc:
             if not isinstance(exc, (CancelledError, CommClosedError)) and self.client.status == "running":
                 raise  # a task's own error (a full disk, say), not the cluster's: it is reported as it is
             raise ClusterError(
-                f"lost the Dask scheduler at {self.address} mid-run ({_reason(exc)}); no report was written. Check "
+                f"lost the Dask scheduler at {self.address} mid-run ({first_line(exc)}); no report was written. Check "
                 "the cluster and run again, or use --backend local."
             ) from None
 

@@ -127,10 +127,18 @@ def test_a_worker_killed_mid_pool_changes_nothing() -> None:
             assert "net" in done, "the pool did not finish after a worker was killed"
             there = done["net"].predict_proba(X)  # type: ignore[attr-defined]
             alive = set(backend.client.run(os.getpid).values())
+            rerun = backend.client.run_on_scheduler(_most_suspicious_training_task)
         finally:
             backend.close()
     assert pids[victim] not in alive  # the worker really died (its nanny started another)
+    assert rerun >= 1  # with a training task on it, which therefore ran again elsewhere
     np.testing.assert_allclose(there, here, atol=1e-5)
+
+
+def _most_suspicious_training_task(dask_scheduler: object) -> int:
+    """How often the scheduler saw a training task lose the worker running it (the most of any)."""
+    tasks = dask_scheduler.tasks.items()  # type: ignore[attr-defined]
+    return max((ts.suspicious for key, ts in tasks if "batched_part" in str(key)), default=0)
 
 
 def _busy_worker(backend: DaskBackend, timeout: float = 60) -> str:
